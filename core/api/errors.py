@@ -1,0 +1,88 @@
+"""One shape for every 4xx the API returns:
+
+    {"status": 400, "code": "invalid", "detail": "...", "errors": {"field": ["message", ...]}}
+
+`errors` maps each offending field (dotted for nested fields, "non_field_errors" for the
+object as a whole) to its messages, so a client can put each message next to its input.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+security_log = logging.getLogger("missionapp.security")
+NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+
+
+def _flatten(detail, prefix=""):
+    """{"a": {"b": ["x"]}, "c": [{"d": ["y"]}]} -> {"a.b": ["x"], "c.0.d": ["y"]}"""
+    if isinstance(detail, dict):
+        out = {}
+        for key, value in detail.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        out = {}
+        for index, item in enumerate(detail):
+            if item:
+                out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+        return out
+    items = detail if isinstance(detail, list) else [detail]
+    return {prefix or NON_FIELD: [str(item) for item in items]}
+
+
+def _codes(detail):
+    if isinstance(detail, dict):
+        return next((c for v in detail.values() if (c := _codes(v))), None)
+    if isinstance(detail, list):
+        return next((c for v in detail if (c := _codes(v))), None)
+    return getattr(detail, "code", None)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    request = context.get("request")
+    if response.status_code in (status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN):
+        user = getattr(request, "user", None)
+        security_log.warning(
+            "refused %s %s for %s: %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            user.get_username() if user is not None and user.is_authenticated else "anonymous",
+            response.status_code,
+        )
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        detail = "; ".join(
+            f"{field}: {' '.join(messages)}" if field != NON_FIELD else " ".join(messages)
+            for field, messages in errors.items()
+        )
+        code = "invalid"
+    else:
+        errors = {}
+        detail = str(exc.detail) if hasattr(exc, "detail") else response.reason_phrase
+        code = _codes(getattr(exc, "detail", None)) or getattr(exc, "default_code", "error")
+    response.data = {
+        "status": response.status_code,
+        "code": code,
+        "detail": detail,
+        "errors": errors,
+    }
+    return response

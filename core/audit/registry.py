@@ -1,0 +1,104 @@
+"""Which models are audited, and the signal handlers that record their writes.
+
+Models opt in with `@audited(exclude=..., redact=...)`. Writes through the ORM's save() and
+delete() (the pages, the API, the admin, commands and tasks all go through them) are
+recorded; bulk queryset.update()/bulk_create() bypass signals, so services must not use
+them on audited models.
+"""
+
+from django.contrib.gis.geos import GEOSGeometry
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+
+from core.audit.models import AuditEntry
+
+_registry: dict[type, dict] = {}
+REDACTED = "[redacted]"
+
+
+def audited(exclude=(), redact=()):
+    def register(model):
+        _registry[model] = {"exclude": set(exclude), "redact": set(redact)}
+        return model
+
+    return register
+
+
+def is_audited(model):
+    return model in _registry
+
+
+def _snapshot(instance):
+    options = _registry[type(instance)]
+    values = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in options["exclude"]:
+            continue
+        value = field.value_from_object(instance)
+        if isinstance(value, GEOSGeometry):
+            value = value.ewkt
+        values[field.attname] = value
+    return values
+
+
+def _diff(before, after, redact):
+    changes = {}
+    for name in after.keys() | before.keys():
+        old, new = before.get(name), after.get(name)
+        if str(old) != str(new) or (old is None) != (new is None):
+            changes[name] = [REDACTED, REDACTED] if name in redact else [old, new]
+    return changes
+
+
+def _on_pre_save(sender, instance, raw=False, **kwargs):
+    if sender not in _registry or raw:
+        return
+    before = None
+    if instance.pk is not None and not instance._state.adding:
+        old = sender._default_manager.filter(pk=instance.pk).first()
+        before = _snapshot(old) if old is not None else None
+    instance._audit_before = before
+
+
+def _on_post_save(sender, instance, created, raw=False, **kwargs):
+    if sender not in _registry or raw:
+        return
+    from core.audit.services import audit_append
+
+    before = getattr(instance, "_audit_before", None) or {}
+    changes = _diff(before, _snapshot(instance), _registry[sender]["redact"])
+    if not changes and not created:
+        return  # a save that changed nothing is not a write worth a record
+    action = AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE
+    audit_append(action=action, instance=instance, changes=changes)
+
+
+def _on_post_delete(sender, instance, **kwargs):
+    if sender not in _registry:
+        return
+    from core.audit.services import audit_append
+
+    changes = _diff(_snapshot(instance), {}, _registry[sender]["redact"])
+    audit_append(action=AuditEntry.Action.DELETE, instance=instance, changes=changes)
+
+
+def _on_m2m_changed(sender, instance, action, model, pk_set, **kwargs):
+    if type(instance) not in _registry or action not in ("post_add", "post_remove", "post_clear"):
+        return
+    from core.audit.services import audit_append
+
+    field = next(
+        (f.name for f in instance._meta.many_to_many if f.remote_field.through is sender), None
+    )
+    if field is None:
+        return
+    after = sorted(getattr(instance, field).values_list("pk", flat=True))
+    verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
+    changes = {field: {verb: sorted(pk_set or []), "now": after}}
+    audit_append(action=AuditEntry.Action.UPDATE, instance=instance, changes=changes)
+
+
+def connect_signals():
+    pre_save.connect(_on_pre_save, dispatch_uid="audit_pre_save")
+    post_save.connect(_on_post_save, dispatch_uid="audit_post_save")
+    post_delete.connect(_on_post_delete, dispatch_uid="audit_post_delete")
+    m2m_changed.connect(_on_m2m_changed, dispatch_uid="audit_m2m_changed")

@@ -1,0 +1,177 @@
+"""Mission geography, users and device tokens.
+
+The audit trail lives in core/audit/models.py and is re-exported here so that Django finds it.
+"""
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.gis.db import models
+from django.db.models import F, Q
+from knox.models import AbstractAuthToken
+
+from core.audit.models import AuditChainHead, AuditEntry
+from core.audit.registry import audited
+
+__all__ = [
+    "AuditChainHead",
+    "AuditEntry",
+    "BorderSegment",
+    "DeviceToken",
+    "ForwardBase",
+    "Province",
+    "RestrictedZone",
+    "Settlement",
+    "User",
+]
+
+
+@audited()
+class Province(models.Model):
+    """A first-level division of Armenia; the five on the border are the mission's sectors."""
+
+    name = models.CharField(max_length=64, unique=True)
+    name_hy = models.CharField("name in Armenian", max_length=64, blank=True)
+    name_ru = models.CharField("name in Russian", max_length=64, blank=True)
+    iso_code = models.CharField("ISO 3166-2", max_length=8, unique=True)
+    is_sector = models.BooleanField(
+        default=False, help_text="A border province the mission patrols (one of its sectors)."
+    )
+    area_km2 = models.FloatField(null=True, blank=True)
+    wikidata = models.CharField(max_length=16, blank=True)
+    geom = models.MultiPolygonField(srid=4326)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+@audited()
+class BorderSegment(models.Model):
+    """A stretch of the Armenia–Azerbaijan boundary along one Armenian province."""
+
+    segment = models.CharField(max_length=128)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="border")
+    facing_units = models.CharField("Azerbaijani units facing", max_length=255, blank=True)
+    length_km = models.FloatField()
+    is_international = models.BooleanField(
+        default=True,
+        help_text="Part of the international line proper (not an exclave or enclave edge).",
+    )
+    geom = models.MultiLineStringField(srid=4326)
+
+    class Meta:
+        ordering = ["province__name", "segment"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "province"], name="border_segment_unique_per_province"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.segment} — {self.province}"
+
+
+@audited()
+class Settlement(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="settlements", null=True, blank=True
+    )
+    location = models.PointField(srid=4326)
+    population = models.PositiveIntegerField(null=True, blank=True)
+    precision = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=255, blank=True)
+    licence = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+@audited()
+class ForwardBase(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    settlement = models.OneToOneField(
+        Settlement, on_delete=models.PROTECT, related_name="forward_base"
+    )
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="bases")
+    location = models.PointField(srid=4326)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+@audited()
+class RestrictedZone(models.Model):
+    """An area patrols must not enter while the zone is valid (mines, military works, ...)."""
+
+    class Reason(models.TextChoices):
+        MINES = "mines", "Mines or unexploded ordnance"
+        MILITARY = "military", "Military positions or works"
+        HOST_NATION = "host_nation", "Closed by host-nation authorities"
+        SECURITY = "security", "Security situation"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=128)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    details = models.TextField(blank=True)
+    geom = models.MultiPolygonField(srid=4326)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text="Leave empty for a zone with no end date."
+    )
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-valid_from", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
+                name="restricted_zone_valid_until_after_valid_from",
+                violation_error_message="The zone must end after it starts.",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+@audited(exclude=("last_login",), redact=("password",))
+class User(AbstractUser):
+    """A mission member; what they may do comes from their role groups (core/roles.py)."""
+
+    forward_base = models.ForeignKey(
+        ForwardBase,
+        on_delete=models.PROTECT,
+        related_name="members",
+        null=True,
+        blank=True,
+        help_text="The forward base the member works from (none for headquarters staff).",
+    )
+
+    @property
+    def role_names(self):
+        return sorted(g.name for g in self.groups.all())
+
+
+@audited(redact=("digest",))
+class DeviceToken(AbstractAuthToken):
+    """An API token for one device (a monitor's tablet): expires, and can be revoked alone."""
+
+    device_name = models.CharField(max_length=100)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.user} — {self.device_name}"

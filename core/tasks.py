@@ -1,0 +1,48 @@
+"""Scheduled jobs of core. Thin: each re-checks what is needed and calls one service."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import mail_admins
+from django.db import transaction
+from django.utils import timezone
+
+from core import services
+from core.audit.context import acting_as
+from core.audit.models import AuditChainHead, AuditEntry
+from core.audit.services import audit_chain_verify as verify_chain
+
+log = logging.getLogger(__name__)
+
+
+@shared_task
+def audit_chain_verify():
+    """Verify the chain and keep the verdict on the head row.
+
+    Idempotent: the alert goes out only when the verdict changes to broken (or the broken
+    entry changes), so a schedule that fires twice, or a retry, alerts once.
+    """
+    report = verify_chain()
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        problem = "" if report.ok else str(report)
+        newly_broken = not report.ok and (
+            head.verified_ok is not False or head.verified_problem != problem
+        )
+        head.verified_at = timezone.now()
+        head.verified_ok = report.ok
+        head.verified_problem = problem
+        head.save(update_fields=["verified_at", "verified_ok", "verified_problem"])
+        if newly_broken:
+            log.critical(problem)
+            transaction.on_commit(
+                lambda: mail_admins("Audit chain broken", problem, fail_silently=not settings.DEBUG)
+            )
+    return str(report)
+
+
+@shared_task
+def device_tokens_purge_expired():
+    with acting_as(client=AuditEntry.Client.TASK, client_ref="device_tokens_purge_expired"):
+        return services.device_tokens_purge_expired()

@@ -1,0 +1,1 @@
+# Liaison contacts and the hotline/meeting log arrive with the liaison issue.

@@ -1,0 +1,226 @@
+"""Settings shared by every environment; everything that differs comes from the environment.
+
+dev.py (the demo and a developer's machine), test.py (pytest) and production.py import this
+module and only decide defaults and what is mandatory.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(environ.Env().str("MISSIONAPP_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+# A .env beside manage.py is read when present (docker-compose passes the same file).
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework_gis",
+    "django_filters",
+    "drf_spectacular",
+    "knox",
+    "leaflet",
+    "core",
+    "liaison",
+    "patrols",
+    "reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.audit.middleware.AuditContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "missionapp.urls"
+WSGI_APPLICATION = "missionapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# spatialite:///abs/path (embedded default) or postgis://user:pass@host:port/name (production).
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"spatialite:///{VAR_DIR / 'missionapp.sqlite3'}")
+}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.contrib.gis.db.backends.spatialite":
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            # web, worker and beat share one file: wait for a lock instead of failing at once,
+            # take the write lock when a transaction starts (no deadlocking lock upgrades),
+            # and let readers go on while one process writes.
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    # A new PostgreSQL connection per request costs ~8x the throughput (see the brief);
+    # keep connections and check them before reuse.
+    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+    _db["CONN_HEALTH_CHECKS"] = True
+SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "core.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Time: the mission works in Yerevan time, headquarters in Brussels ----------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Yerevan")
+HEADQUARTERS_TIME_ZONE = env.str("HEADQUARTERS_TIME_ZONE", default="Europe/Brussels")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+# --- E-mail ---------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="missionapp@localhost")
+
+# --- Celery ---------------------------------------------------------------------------------
+# filesystem:// is the embedded broker (a folder under var/), redis://... in production.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # One folder for in and out: every process on this machine reads the same queue.
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+# A worker killed mid-task must not lose it: acknowledge after the work, redeliver on loss.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "audit-chain-verify": {
+        "task": "core.tasks.audit_chain_verify",
+        "schedule": env.float("AUDIT_VERIFY_INTERVAL_SECONDS", default=3600.0),
+    },
+    "device-tokens-purge-expired": {
+        "task": "core.tasks.device_tokens_purge_expired",
+        "schedule": 3600.0,
+    },
+}
+
+# --- API ------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.authentication.DeviceTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "DEFAULT_VERSIONING_CLASS": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "missionapp API",
+    "DESCRIPTION": (
+        "Field reporting API of the border-monitoring mission. Authenticate with a device "
+        "token (`Authorization: Token <token>` from `POST /api/auth/login/`). Every 4xx "
+        "answer has the same shape: `{status, code, detail, errors: {field: [messages]}}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+KNOX_TOKEN_MODEL = "core.DeviceToken"
+REST_KNOX = {
+    # A tablet stays logged in across two weeks of patrols without signal; then it must log in.
+    "TOKEN_TTL": timedelta(hours=env.int("DEVICE_TOKEN_TTL_HOURS", default=24 * 14)),
+    "AUTO_REFRESH": False,
+}
+
+# --- Maps -----------------------------------------------------------------------------------
+# No tile server: the mission's own layers (provinces, border) are drawn instead, so maps
+# work with no internet. TILES can be set when a tile server is reachable.
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (40.0, 45.4),
+    "DEFAULT_ZOOM": 8,
+    "MIN_ZOOM": 6,
+    "MAX_ZOOM": 17,
+    "TILES": env.json("LEAFLET_TILES", default=[]),
+    "ATTRIBUTION_PREFIX": "Made with Natural Earth; GeoNames (CC BY 4.0)",
+    "RESET_VIEW": False,
+}
+
+# --- Mission rules --------------------------------------------------------------------------
+# The reference border is a 1:10M line: points up to this far outside every province still
+# belong to the nearest one (Kornidzor lies 0.48 km outside the generalised Syunik polygon).
+PROVINCE_TOLERANCE_KM = env.float("PROVINCE_TOLERANCE_KM", default=2.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "missionapp.security": {"level": "INFO"},
+    },
+}
+
+# Debian 12 ships GDAL 3.6, which cannot block file/network access from spatial references.
+# We never pass user-supplied SRS strings or file paths to GDAL (geometries arrive as GeoJSON
+# or WKT in SRID 4326), so the warning is acknowledged here rather than hidden per command.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
