@@ -1,0 +1,107 @@
+"""Fixtures every test may use: the reference geography, one user per role, a real worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from core.roles import Role
+
+BASE_DIR = Path(__file__).resolve().parent
+REQUIRE_ALL = os.environ.get("CI") == "true"
+
+pytest_plugins = ["tests.browser"]
+
+
+def pytest_collection_modifyitems(config, items):
+    # The real worker is the same in every test that needs it: start it once, early.
+    items.sort(key=lambda item: "celery_worker" not in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("load_geography", verbosity=0)
+
+
+@pytest.fixture
+def geography(db):
+    """The reference geography (loaded once per session; reloaded after a flush)."""
+    from core.models import Province
+
+    if not Province.objects.exists():
+        call_command("load_geography", verbosity=0)
+
+
+@pytest.fixture
+def users(db, geography):
+    """One user per role, plus `outsider`, who has no role and must be refused."""
+    from core.tests.factories import UserFactory
+
+    return {
+        **{role.value: UserFactory(username=f"t-{role.value}", roles=[role]) for role in Role},
+        "outsider": UserFactory(username="t-outsider", roles=[]),
+    }
+
+
+def _database_url_for_worker():
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("spatialite"):
+        return f"spatialite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgis://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the configured broker and the test database.
+
+    Tests that use it must commit what the worker should see (django_db(transaction=True)).
+    """
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "missionapp.settings.test",
+        "DATABASE_URL": _database_url_for_worker(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "missionapp", "worker",
+                "--loglevel=INFO", "--concurrency=2", "--purge", "--without-gossip",
+                "--without-mingle", "--hostname=pytest@%h",
+            ],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    proc.log_path = log_path
+    yield proc
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_for(predicate, timeout=30.0, interval=0.2, message="condition"):
+    """Poll until predicate() is truthy (for work done by another process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

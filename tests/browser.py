@@ -1,0 +1,1 @@
+"""Browser fixtures (filled in by the browser-test work)."""
