@@ -11,6 +11,8 @@
 set -eu
 
 VAR_DIR="${MISSIONAPP_VAR_DIR:-/var/lib/missionapp}"
+# manage.py and the missionapp package sit one level above this script (/app in the image).
+cd "$(dirname "$0")/.."
 
 wait_for_db() {
     # Settings errors (missing SECRET_KEY, ...) fail at once; only the connection is retried.

@@ -185,6 +185,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 KNOX_TOKEN_MODEL = "core.DeviceToken"
+# knox's own migrations create its AuthToken table even when the model is swapped for ours;
+# that orphan table would hold a foreign key to users. Our DeviceToken is the only table.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     # A tablet stays logged in across two weeks of patrols without signal; then it must log in.
     "TOKEN_TTL": timedelta(hours=env.int("DEVICE_TOKEN_TTL_HOURS", default=24 * 14)),

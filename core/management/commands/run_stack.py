@@ -1,0 +1,83 @@
+"""Run web + Celery worker + Celery beat together in the foreground (the demo).
+
+Ctrl-C (SIGINT) or SIGTERM stops all three; if one of them dies, the others are stopped too
+and the command exits with an error, so a half-running demo never looks healthy.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+GRACE_SECONDS = 15
+
+
+class Command(BaseCommand):
+    help = "Run the web server, a Celery worker and Celery beat; Ctrl-C stops them all."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host, port, **options):
+        python = sys.executable
+        manage = str(settings.BASE_DIR / "manage.py")
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        commands = {
+            "web": [python, manage, "runserver", "--noreload", f"{host}:{port}"],
+            "worker": [
+                python, "-m", "celery", "-A", "missionapp", "worker",
+                "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
+            ],
+            "beat": [
+                python, "-m", "celery", "-A", "missionapp", "beat", "--loglevel=INFO",
+                f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
+            ],
+        }  # fmt: skip
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        procs = {}
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        for name, command in commands.items():
+            procs[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"missionapp is running at http://{host}:{port}/ "
+                f"(web pid {procs['web'].pid}, worker pid {procs['worker'].pid}, "
+                f"beat pid {procs['beat'].pid}). Press Ctrl-C to stop all of them."
+            )
+        )
+        failed = None
+        while not stopping:
+            failed = next((n for n, p in procs.items() if p.poll() is not None), None)
+            if failed:
+                break
+            time.sleep(0.3)
+        self._stop_all(procs)
+        if failed:
+            raise CommandError(
+                f"{failed} exited with code {procs[failed].returncode}; stopped all."
+            )
+        self.stdout.write("Stopped web, worker and beat.")
+
+    def _stop_all(self, procs):
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
