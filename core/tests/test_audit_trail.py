@@ -131,9 +131,12 @@ def test_on_postgresql_the_database_refuses_update_and_delete_of_entries():
         "UPDATE core_auditentry SET actor_label = 'x' WHERE id = %s",
         "DELETE FROM core_auditentry WHERE id = %s",
     ):
-        with pytest.raises(Exception, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [entry.pk])
+        with (
+            pytest.raises(Exception, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [entry.pk])
 
 
 @pytest.mark.django_db
