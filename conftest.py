@@ -27,8 +27,14 @@ def pytest_collection_modifyitems(config, items):
         kept = [item for item in items if item.get_closest_marker("postgresql") is None]
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
-    # The real worker is the same in every test that needs it: start it once, early.
-    items.sort(key=lambda item: "celery_worker" not in getattr(item, "fixturenames", ()))
+    # A transactional test ends with a flush that also empties what migrations wrote (the
+    # role groups and their permissions). pytest-django runs transactional tests last; each
+    # of them gets the migrations' data back before it starts.
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction"):
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -36,7 +36,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1024, "height": 768}
 PASSWORD = "correct horse battery staple"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
-SHOTS_DIR = Path(os.environ.get("BROWSER_SHOTS_DIR", "/tmp/shots"))
+# Screenshots are written for a person to look at, never read back: /tmp is fine.
+SHOTS_DIR = Path(os.environ.get("BROWSER_SHOTS_DIR", "/tmp/shots"))  # noqa: S108
 
 
 def _require_chromium():
@@ -174,8 +175,6 @@ def restore_role_groups():
 @pytest.fixture(autouse=True)
 def _browser_test_role_groups(request):
     # Autouse, so it runs before `users` (a fixture the test asks for) creates anyone.
-    if request.node.get_closest_marker("browser") and request.node.get_closest_marker(
-        "django_db"
-    ):
+    if request.node.get_closest_marker("browser") and request.node.get_closest_marker("django_db"):
         request.getfixturevalue("db")  # transactional or not, as the test's mark says
         restore_role_groups()

@@ -60,7 +60,7 @@ class AuditEntry(models.Model):
     )
     action = models.CharField(max_length=8, choices=Action.choices)
     model = models.CharField(max_length=100, help_text="app_label.model_name")
-    object_pk = models.CharField(max_length=64)
+    object_pk = models.CharField(max_length=200)
     object_repr = models.CharField(max_length=200)
     changes = models.JSONField(default=dict, help_text="field → [before, after]")
     prev_hash = models.CharField(max_length=64)

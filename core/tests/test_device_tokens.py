@@ -73,7 +73,9 @@ def test_an_expired_token_is_refused_and_logged(users, caplog):
 def test_tokens_expire_after_the_configured_lifetime(users):
     login(APIClient(), "t-monitor")
     token = DeviceToken.objects.get()
-    assert token.expiry - token.created == pytest.approx(timedelta(days=14), abs=timedelta(seconds=5))
+    assert token.expiry - token.created == pytest.approx(
+        timedelta(days=14), abs=timedelta(seconds=5)
+    )
 
 
 @pytest.mark.django_db

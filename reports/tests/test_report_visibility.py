@@ -47,7 +47,9 @@ def reports_of(users):
 
 def visible(user, reports_of):
     names = {r.pk: n for n, r in reports_of.items()}
-    return {names[pk] for pk in selectors.incident_report_list(user=user).values_list("pk", flat=True)}
+    return {
+        names[pk] for pk in selectors.incident_report_list(user=user).values_list("pk", flat=True)
+    }
 
 
 @pytest.mark.django_db
