@@ -216,6 +216,16 @@ OBSERVATION_POSTS = {
     "Ijevan": OP(45.44, 40.92, "Berd", "the border north-east of Berd"),
 }
 
+# Ararat has no base of its own: Yeghegnadzor's patrols cover it along the Yeraskh road.
+SECTORS_WATCHED = {
+    "Kapan": ("Syunik",),
+    "Goris": ("Syunik",),
+    "Jermuk": ("Vayots Dzor",),
+    "Yeghegnadzor": ("Vayots Dzor", "Ararat"),
+    "Martuni": ("Gegharkunik",),
+    "Ijevan": ("Tavush",),
+}
+
 PURPOSES = (
     "Monitoring patrol to {destination}",
     "Presence patrol along the border near {destination}",
@@ -253,89 +263,100 @@ SEVERITY_WEIGHTS = {
     C.SHELLING: (0, 10, 40, 35, 15),
     C.PROTEST: (70, 30, 0, 0, 0),
 }
+# Where an incident is placed: seen from the observation point (the fire, the works, the
+# vehicles are somewhere out there) or in the village itself (a damaged house, a found shell).
+AWAY, IN_VILLAGE = "away", "in_village"
+# {op} names the observation point, {near} the village; {direction} and {distance} are from
+# the one the template is placed by, so the description agrees with the derived phrase.
 DESCRIPTIONS = {
     C.SMALL_ARMS: (
-        "Monitors heard {n} bursts of small-arms fire from the {direction}, about {distance} "
-        "from the observation point near {near}, between {time} and {later} (Yerevan time). "
-        "No impacts were observed.",
-        "Between {time} and {later} (Yerevan time) monitors heard {n} single shots and {m} "
-        "short bursts of automatic fire from the {direction}, at an estimated {distance}. "
-        "The target of the fire could not be determined.",
-        "Residents of {near} told the patrol that they had heard gunfire from the {direction} "
-        "during the night. At {time} (Yerevan time) monitors heard {n} single shots from the "
-        "same direction, about {distance} away.",
+        (AWAY, "Monitors heard {n} bursts of small-arms fire from the {direction}, about "
+         "{distance} from {op}, between {time} and {later} (Yerevan time). No impacts were "
+         "observed."),
+        (AWAY, "Between {time} and {later} (Yerevan time) monitors at {op} heard {n} single "
+         "shots and {few} short bursts of automatic fire from the {direction}, at an estimated "
+         "{distance}. The target of the fire could not be determined."),
+        (AWAY, "Residents of {near} told the patrol that they had heard gunfire during the "
+         "night. At {time} (Yerevan time) monitors at {op} heard {n} single shots from the "
+         "{direction}, about {distance} away."),
     ),
     C.FORTIFICATION: (
-        "Monitors observed an excavator and about {n} personnel digging a trench about "
-        "{distance} to the {direction} of the observation point near {near}, on the far side "
-        "of the border.",
-        "Compared with the previous patrol, a new earth berm about {m}0 m long is visible "
-        "about {distance} to the {direction} of {near}.",
-        "Monitors observed {n} personnel in military uniform placing concrete blocks and "
-        "camouflage netting at a position about {distance} to the {direction} of {near}. Work "
-        "continued while the patrol was present ({time}–{later}, Yerevan time).",
+        (AWAY, "Monitors observed an excavator and about {many} personnel digging a trench "
+         "about {distance} to the {direction} of {op}, on the far side of the border."),
+        (AWAY, "Compared with the previous patrol, a new earth berm about {metres} m long is "
+         "visible about {distance} to the {direction} of {op}."),
+        (AWAY, "Monitors observed {n} personnel in military uniform placing concrete blocks "
+         "and camouflage netting at a position about {distance} to the {direction} of {op}. "
+         "Work continued while the patrol was present ({time}–{later}, Yerevan time)."),
     ),
     C.TROOP_MOVEMENT: (
-        "At {time} (Yerevan time) monitors observed a column of {n} military trucks moving "
-        "along the road about {distance} to the {direction} of {near}.",
-        "Monitors observed {n} armoured vehicles and about {m} personnel at a position about "
-        "{distance} to the {direction} of {near}; the position was unoccupied during the "
-        "previous patrol.",
-        "A rotation of personnel was observed at the position about {distance} to the "
-        "{direction} of {near}: {n} vehicles arrived and {m} left between {time} and {later} "
-        "(Yerevan time).",
+        (AWAY, "At {time} (Yerevan time) monitors observed a column of {n} military trucks "
+         "moving along the road about {distance} to the {direction} of {op}."),
+        (AWAY, "Monitors observed {few} armoured vehicles and about {many} personnel at a "
+         "position about {distance} to the {direction} of {op}; the position was unoccupied "
+         "during the previous patrol."),
+        (AWAY, "A rotation of personnel was observed at the position about {distance} to the "
+         "{direction} of {op}: {few} vehicles arrived and {few_more} left between {time} and "
+         "{later} (Yerevan time)."),
     ),
     C.DRONE: (
-        "At {time} (Yerevan time) monitors observed a small unmanned aerial vehicle flying at "
-        "low altitude from the {direction} for about {m} minutes before it turned back.",
-        "Monitors heard a drone over {near} at {time} (Yerevan time) but could not see it. "
-        "Residents said drones had flown over the village on {n} evenings this week.",
+        (AWAY, "At {time} (Yerevan time) monitors at {op} observed a small unmanned aerial "
+         "vehicle flying at low altitude from the {direction} for about {minutes} minutes "
+         "before it turned back."),
+        (IN_VILLAGE, "Monitors heard a drone over {near} at {time} (Yerevan time) but could "
+         "not see it. Residents said drones had flown over the village on {few} evenings this "
+         "week."),
     ),
     C.EXPLOSION: (
-        "Residents of {near} showed the patrol an unexploded mortar round in a field about "
-        "{m}0 m from the last houses. The patrol marked the place and informed the local "
-        "authorities and the Rescue Service.",
-        "Monitors heard {n} explosions from the {direction} at an estimated {distance} "
-        "between {time} and {later} (Yerevan time), consistent with controlled demining.",
-        "A farmer near {near} reported finding an anti-personnel mine while ploughing; the "
-        "patrol saw the warning signs already placed by the Rescue Service.",
+        (IN_VILLAGE, "Residents of {near} showed the patrol an unexploded mortar round in a "
+         "field about {metres} m from the last houses. The patrol marked the place and "
+         "informed the local authorities and the Rescue Service."),
+        (AWAY, "Monitors at {op} heard {n} explosions from the {direction} at an estimated "
+         "{distance} between {time} and {later} (Yerevan time), consistent with controlled "
+         "demining."),
+        (IN_VILLAGE, "A farmer of {near} reported finding an anti-personnel mine while "
+         "ploughing a field about {distance} to the {direction} of the village; the patrol saw "
+         "the warning signs already placed by the Rescue Service."),
     ),
     C.CIVILIAN_DAMAGE: (
-        "The owner of a house in {near} showed the patrol {n} bullet holes in the roof and an "
-        "upper wall, which he said were caused by fire from the {direction} during the night. "
-        "Monitors photographed the damage.",
-        "Monitors observed fresh damage to the irrigation pipeline about {distance} to the "
-        "{direction} of {near}; the community head said it was hit by gunfire two days ago.",
-        "A car parked in {near} had its windscreen shattered; the owner said it was hit at "
-        "about {time} (Yerevan time) the previous evening. Monitors could not establish the "
-        "cause.",
+        (IN_VILLAGE, "The owner of a house in {near} showed the patrol {n} bullet holes in the "
+         "roof and an upper wall, which he said were caused by gunfire during the night. "
+         "Monitors photographed the damage."),
+        (IN_VILLAGE, "Monitors observed fresh damage to the irrigation pipeline about "
+         "{distance} to the {direction} of {near}; the community head said it had been hit by "
+         "gunfire two days earlier."),
+        (IN_VILLAGE, "A car parked in {near} had its windscreen shattered; the owner said it "
+         "was hit at about {time} (Yerevan time) the previous evening. Monitors could not "
+         "establish the cause."),
     ),
     C.AIRSPACE: (
-        "At {time} (Yerevan time) monitors observed a fixed-wing aircraft crossing the border "
-        "from the {direction} at high altitude and turning back after about {m} minutes.",
-        "At {time} (Yerevan time) monitors observed a helicopter flying along the border "
-        "about {distance} to the {direction} of {near} for about {m} minutes.",
+        (AWAY, "At {time} (Yerevan time) monitors at {op} observed a fixed-wing aircraft "
+         "crossing the border from the {direction} at high altitude and turning back after "
+         "about {few} minutes."),
+        (AWAY, "At {time} (Yerevan time) monitors observed a helicopter flying along the "
+         "border about {distance} to the {direction} of {op} for about {minutes} minutes."),
     ),
     C.OTHER: (
-        "Farmers of {near} told the patrol they could not take their livestock to the "
-        "pastures to the {direction} because of shooting in recent days.",
-        "Monitors met the community head of {near}, who said residents were worried by the "
-        "new positions visible to the {direction}; no incident was observed.",
+        (IN_VILLAGE, "Farmers of {near} told the patrol they could not take their livestock "
+         "to the pastures near the border because of shooting in recent days."),
+        (IN_VILLAGE, "Monitors met the community head of {near}, who said residents were "
+         "worried by new positions visible across the border; no incident was observed."),
     ),
     C.SHELLING: (
-        "Between {time} and {later} (Yerevan time) monitors heard {n} impacts consistent with "
-        "mortar fire from the {direction}, at an estimated {distance} from the observation "
-        "point near {near}. The patrol withdrew to its forward base.",
-        "Monitors observed {n} fresh craters in pasture land about {distance} to the "
-        "{direction} of {near}; residents said they had heard explosions at about {time} "
-        "(Yerevan time) the night before.",
+        (AWAY, "Between {time} and {later} (Yerevan time) monitors at {op} heard {n} impacts "
+         "consistent with mortar fire from the {direction}, at an estimated {distance}. The "
+         "patrol withdrew to its forward base."),
+        (IN_VILLAGE, "Monitors observed {few} fresh craters in pasture land about {distance} "
+         "to the {direction} of {near}; residents said they had heard explosions at about "
+         "{time} (Yerevan time) the night before."),
     ),
     C.PROTEST: (
-        "About {n}0 residents of {near} gathered peacefully on the main road to protest about "
-        "the border delimitation works. Monitors observed from a distance; police were "
-        "present and there was no incident.",
+        (IN_VILLAGE, "About {many}0 residents of {near} gathered peacefully at the community "
+         "hall to call for better protection of the village. Monitors observed from a "
+         "distance; police were present and there was no incident."),
     ),
-}
+}  # fmt: skip
+
 DIRECTIONS = {
     "N": "north",
     "NE": "north-east",
@@ -368,31 +389,40 @@ def offset(origin: Point, bearing: float, km: float) -> Point:
     return Point(round(origin.x + dlon, 6), round(origin.y + dlat, 6), srid=4326)
 
 
-def describe(rng: random.Random, category: str, near: str, bearing: float, km: float, at):
+def describe(rng: random.Random, template: str, origin: OP, bearing: float, km: float, at):
     local = at.astimezone(YEREVAN)
-    distance = f"{round(km * 10) * 100} m" if km < 1 else f"{round(km)} km"
-    return rng.choice(DESCRIPTIONS[category]).format(
-        n=rng.randint(2, 15),
-        m=rng.randint(3, 25),
+    return template.format(
+        n=rng.randint(3, 15),
+        few=rng.randint(2, 6),
+        few_more=rng.randint(2, 6),
+        many=rng.randint(8, 30),
+        minutes=rng.randint(3, 25),
+        metres=rng.randint(5, 40) * 10,
         direction=DIRECTIONS[compass_point(bearing)],
-        distance=distance,
-        near=near,
+        distance=f"{max(round(km * 10), 1) * 100} m" if km < 1 else f"{round(km)} km",
+        op=origin.name,
+        near=origin.near,
         time=f"{local:%H:%M}",
         later=f"{local + timedelta(minutes=rng.randint(5, 50)):%H:%M}",
     )
 
 
-def draw_incident(rng, *, key, author, observed_at, origin: OP, status, accept, radius_km):
-    """One incident seen from `origin`; `accept(point)` says whether a location will do."""
+def draw_incident(
+    rng, *, key, author, observed_at, origin: OP, village: Point, status, accept, radius_km
+):
+    """One incident seen from `origin` (or in its village); `accept(point)` vets a location."""
     category = rng.choices(list(CATEGORY_WEIGHTS), weights=list(CATEGORY_WEIGHTS.values()))[0]
     severity = rng.choices(range(1, 6), weights=SEVERITY_WEIGHTS[category])[0]
+    where, template = rng.choice(DESCRIPTIONS[category])
+    centre, radius = (origin.point, radius_km) if where == AWAY else (village, (0.2, 0.9))
     for _ in range(40):
-        bearing, km = rng.uniform(0, 360), rng.uniform(*radius_km)
-        location = offset(origin.point, bearing, km)
+        bearing, km = rng.uniform(0, 360), rng.uniform(*radius)
+        location = offset(centre, bearing, km)
         if accept(location):
             break
-    else:  # the observation point itself is always in the mission area
-        bearing, km, location = 0.0, 0.0, origin.point
+    else:  # the observation points and the villages themselves are in the mission area
+        bearing, km, location = 0.0, 0.0, centre
+    observed_at = observed_at.replace(second=0, microsecond=0)
     return PlannedIncident(
         uuid=uuid.uuid5(NAMESPACE, key),
         author=author,
@@ -400,7 +430,7 @@ def draw_incident(rng, *, key, author, observed_at, origin: OP, status, accept, 
         location=location,
         category=category,
         severity=severity,
-        description=describe(rng, category, origin.near, bearing, km, observed_at),
+        description=describe(rng, template, origin, bearing, km, observed_at),
         status=status,
     )
 
@@ -462,6 +492,7 @@ class Command(BaseCommand):
             call_command("demo_users", stdout=self.stdout)
         users = {u.username: u for u in User.objects.filter(username__in=usernames)}
         self.bases = {b.name: b for b in ForwardBase.objects.select_related("province")}
+        self.villages = {s.name: s.location for s in Settlement.objects.all()}
         self.team_leaders, self.observers = {}, {}
         for spec in DEMO_USERS:
             user = users.get(spec.username)
@@ -551,13 +582,15 @@ class Command(BaseCommand):
             if plan.status == PatrolPlan.Status.ABORTED:
                 hours /= 2
             for k in range(_poisson(rng, route.incident_rate)):
+                origin = rng.choice(route.observation_points)
                 incident = draw_incident(
                     rng,
                     key=f"{seed}:patrol:{base_name}:{day.isoformat()}:{k}",
                     author=rng.choice(self.observers[base_name]),
                     observed_at=plan.planned_departure
                     + timedelta(hours=rng.uniform(0.75, max(hours - 0.75, 1.0))),
-                    origin=rng.choice(route.observation_points),
+                    origin=origin,
+                    village=self.villages[origin.near],
                     status=self._report_status(rng, today, day),
                     accept=in_mission_area,
                     radius_km=(0.3, 3.0),
@@ -569,6 +602,7 @@ class Command(BaseCommand):
             # One post report a day, the bases taking turns: every sector gets some.
             base_name = list(OBSERVATION_POSTS)[day.toordinal() % len(OBSERVATION_POSTS)]
             rng = random.Random(f"{seed}:post:{day.isoformat()}")
+            post = OBSERVATION_POSTS[base_name]
             planned.append(
                 draw_incident(
                     rng,
@@ -576,7 +610,8 @@ class Command(BaseCommand):
                     author=rng.choice(self.observers[base_name]),
                     observed_at=datetime.combine(day, datetime.min.time(), YEREVAN)
                     + timedelta(minutes=rng.randint(0, 24 * 60 - 1)),
-                    origin=OBSERVATION_POSTS[base_name],
+                    origin=post,
+                    village=self.villages[post.near],
                     status=self._report_status(rng, today, day),
                     accept=in_mission_area,
                     radius_km=(0.5, 4.0),
@@ -636,10 +671,9 @@ class Command(BaseCommand):
             Settlement.objects.filter(province__is_sector=True).select_related("province")
         )
         observers_by_sector = {}
-        for base_name, users in self.observers.items():
-            sector = self.bases[base_name].province.name
-            observers_by_sector.setdefault(sector, []).extend(users)
-        everyone = [u for users in self.observers.values() for u in users]
+        for base_name, sectors in SECTORS_WATCHED.items():
+            for sector in sectors:
+                observers_by_sector.setdefault(sector, []).extend(self.observers[base_name])
         start = datetime.combine(today, datetime.min.time(), YEREVAN)
 
         started, written = time.monotonic(), 0
@@ -660,11 +694,10 @@ class Command(BaseCommand):
                         draw_incident(
                             rng,
                             key=f"{seed}:load:{i}",
-                            author=rng.choice(
-                                observers_by_sector.get(village.province.name, everyone)
-                            ),
+                            author=rng.choice(observers_by_sector[village.province.name]),
                             observed_at=observed_at,
                             origin=OP(village.location.x, village.location.y, village.name),
+                            village=village.location,
                             status=self._report_status(rng, today, observed_at.date()),
                             accept=accept,
                             radius_km=(0.5, 12.0),
