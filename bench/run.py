@@ -1,0 +1,99 @@
+"""missionapp benchmark: prints a table of the figures that matter, on the configured database.
+
+    .venv/bin/python bench/run.py             # embedded: a fresh SpatiaLite file in a temp dir
+    DATABASE_URL=postgis://postgres@127.0.0.1:5432/missionapp_bench .venv/bin/python bench/run.py
+
+Numbers, not pass/fail: targets are in the table beside each figure.
+"""
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("MISSIONAPP_VAR_DIR", tempfile.mkdtemp(prefix="missionapp-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missionapp.settings.dev")
+os.environ["DEBUG"] = "false"
+os.environ["ALLOWED_HOSTS"] = "testserver"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from core import selectors  # noqa: E402
+from core.audit.services import audit_chain_verify  # noqa: E402
+from core.models import RestrictedZone, User  # noqa: E402
+
+ROWS = []
+
+
+def measure(name, n, fn, target):
+    start = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    elapsed = time.perf_counter() - start
+    ROWS.append((name, n, f"{n / elapsed:,.0f}/s", f"{elapsed / n * 1000:.2f} ms", target))
+
+
+def main():
+    call_command("migrate", verbosity=0)
+    call_command("load_geography", verbosity=0)
+    points = [Point(45.0 + (i % 50) * 0.03, 39.3 + (i // 50) * 0.03, srid=4326) for i in range(400)]
+
+    measure("sector_at (point → sector)", 400, lambda i: selectors.sector_at(points[i]), "≥ 200/s")
+    measure(
+        "describe_location (phrase)", 400,
+        lambda i: selectors.describe_location(points[i]), "≥ 100/s",
+    )  # fmt: skip
+    measure(
+        "distance_to_border_km", 400,
+        lambda i: selectors.distance_to_border_km(points[i]), "≥ 100/s",
+    )  # fmt: skip
+
+    def audited_write(i):
+        with transaction.atomic():
+            RestrictedZone.objects.create(
+                name=f"Bench zone {i}",
+                reason=RestrictedZone.Reason.OTHER,
+                geom=MultiPolygon(Polygon.from_bbox((46.4, 39.5, 46.41, 39.51)), srid=4326),
+                valid_from=timezone.now(),
+            )
+
+    measure("audited write (row + chained entry)", 500, audited_write, "≥ 100/s")
+    measure("audit_verify (whole chain, 550 entries)", 5, lambda i: audit_chain_verify(), "< 1 s")
+
+    client = Client()
+    client.force_login(User.objects.create_user("bench"))
+
+    def ok(response):
+        assert response.status_code == 200, response.status_code
+        return response
+
+    measure(
+        "GET /api/geography/provinces/ (GeoJSON)", 100,
+        lambda i: ok(client.get("/api/geography/provinces/")), "≥ 50/s",
+    )  # fmt: skip
+    measure(
+        "GET /api/geography/locate/", 200,
+        lambda i: ok(client.get("/api/geography/locate/", {"lat": 39.55, "lon": 46.3})), "≥ 100/s",
+    )  # fmt: skip
+
+    width = max(len(r[0]) for r in ROWS)
+    print(f"\nmissionapp benchmark on {connection.vendor} ({connection.settings_dict['NAME']})\n")
+    print(f"{'operation':<{width}}  {'n':>5}  {'rate':>10}  {'per op':>9}  target")
+    print("-" * (width + 45))
+    for name, n, rate, per_op, target in ROWS:
+        print(f"{name:<{width}}  {n:>5}  {rate:>10}  {per_op:>9}  {target}")
+
+
+if __name__ == "__main__":
+    main()
