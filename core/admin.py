@@ -10,9 +10,11 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdmin
@@ -259,7 +261,13 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(DeviceToken)
 class DeviceTokenAdmin(admin.ModelAdmin):
-    """Devices logged in through the API. Deleting a token revokes that device only."""
+    """Devices logged in through the API; revoking a token logs that device out, alone.
+
+    The table's primary key is the token's digest, which must never be shown: the admin
+    addresses tokens by their key instead (checkboxes), and has no change or delete page
+    (their URLs and forms would carry the primary key). Everything worth knowing about a
+    device is in the list; deleting is the "Revoke" action.
+    """
 
     list_display = [
         "user",
@@ -269,13 +277,15 @@ class DeviceTokenAdmin(admin.ModelAdmin):
         local_time_column("last_used_at", "last used"),
         "token_key",
     ]
+    list_display_links = None
     list_filter = ["created", "expiry"]
     search_fields = ["user__username", "device_name", "token_key"]
     list_select_related = ["user"]
-    # The digest is what a stolen database would need to forge a token: never shown.
-    fields = ["user", "device_name", "token_key", "created", "expiry", "last_used_at"]
-    readonly_fields = fields
     actions = ["revoke"]
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"
+        return [path("", self.admin_site.admin_view(self.changelist_view), name=name)]
 
     def has_add_permission(self, request):
         return False  # devices get tokens by logging in from the device
@@ -285,24 +295,37 @@ class DeviceTokenAdmin(admin.ModelAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # "revoke" says what deleting a token means
+        actions.pop("delete_selected", None)  # its confirmation page lists primary keys
         return actions
+
+    def action_checkbox(self, obj):
+        checkbox = forms.CheckboxInput(
+            {"class": "action-select", "aria-label": f"Select {obj}"}, lambda value: False
+        )
+        return checkbox.render(helpers.ACTION_CHECKBOX_NAME, obj.token_key)
+
+    def response_action(self, request, queryset):
+        keys = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if keys:
+            post = request.POST.copy()
+            post.setlist(
+                helpers.ACTION_CHECKBOX_NAME,
+                list(DeviceToken.objects.filter(token_key__in=keys).values_list("pk", flat=True)),
+            )
+            request.POST = post
+        return super().response_action(request, queryset)
 
     @admin.action(description="Revoke the selected devices' tokens", permissions=["delete"])
     def revoke(self, request, queryset):
-        tokens = list(queryset)
+        tokens = list(queryset.select_related("user"))
         for token in tokens:
             services.device_token_revoke(token=token)
+        names = ", ".join(f"{t.device_name} ({t.user})" for t in tokens)
         self.message_user(
-            request, f"Revoked {len(tokens)} device token(s).", level=messages.SUCCESS
+            request,
+            f"Revoked {len(tokens)} device token(s): {names}. Those devices must log in again.",
+            level=messages.SUCCESS,
         )
-
-    def delete_model(self, request, obj):
-        services.device_token_revoke(token=obj)
-
-    def delete_queryset(self, request, queryset):
-        for token in queryset:
-            services.device_token_revoke(token=token)
 
 
 # --- Audit trail -------------------------------------------------------------------------

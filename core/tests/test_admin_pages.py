@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
 from django.test import RequestFactory
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from core.models import (
@@ -104,7 +104,6 @@ def admin_pages(records):
         "core_forwardbase": ForwardBase.objects.get(name="Jermuk"),
         "core_restrictedzone": records["zone"],
         "core_user": User.objects.get(username="t-monitor"),
-        "core_devicetoken": records["token"],
         "core_auditentry": AuditEntry.objects.order_by("-seq").first(),
         "patrols_patrolplan": records["plan"],
         "reports_incidentreport": records["report"],
@@ -113,6 +112,7 @@ def admin_pages(records):
     for name, obj in objects.items():
         pages.append((f"{name} list", reverse(f"admin:{name}_changelist")))
         pages.append((f"{name} change", reverse(f"admin:{name}_change", args=[obj.pk])))
+    pages.append(("core_devicetoken list", reverse("admin:core_devicetoken_changelist")))
     pages.append(("restricted zone add", reverse("admin:core_restrictedzone_add")))
     pages.append(("admin index", reverse("admin:index")))
     return pages
@@ -182,24 +182,40 @@ def test_the_device_token_admin_never_shows_the_digest_and_revokes(
     client, administrator, mission_records
 ):
     token = mission_records["token"]
-    for url in (
-        reverse("admin:core_devicetoken_changelist"),
-        reverse("admin:core_devicetoken_change", args=[token.pk]),
-    ):
-        page = client.get(url)
-        assert token.token_key.encode() in page.content
-        assert token.digest.encode() not in page.content
-    assert client.get(reverse("admin:core_devicetoken_add")).status_code == 403
+    page = client.get(reverse("admin:core_devicetoken_changelist"))
+    assert token.token_key.encode() in page.content
+    assert b"Tablet JRM-0" in page.content
+    for digest in DeviceToken.objects.values_list("digest", flat=True):
+        assert digest.encode() not in page.content
+    # No page addressed by the primary key (the digest), and no adding: devices log in.
+    for view in ("add", "change", "delete"):
+        with pytest.raises(NoReverseMatch):
+            reverse(f"admin:core_devicetoken_{view}", args=[] if view == "add" else [token.pk])
 
     response = client.post(
         reverse("admin:core_devicetoken_changelist"),
-        {"action": "revoke", "_selected_action": [token.pk]},
+        {"action": "revoke", "_selected_action": [token.token_key]},
     )
     assert response.status_code == 302
     assert not DeviceToken.objects.filter(pk=token.pk).exists()
+    assert DeviceToken.objects.count() == ROWS - 1  # that device only
     assert AuditEntry.objects.filter(
-        model="core.devicetoken", object_pk=str(token.pk), action="delete", client="admin"
+        model="core.devicetoken", action="delete", actor=administrator, client="admin"
     ).exists()
+
+
+def test_a_monitor_cannot_revoke_devices_in_the_admin(client, users, mission_records):
+    monitor = users["monitor"]
+    monitor.is_staff = True  # even as staff, the monitor role has no delete permission
+    monitor.save(update_fields=["is_staff"])
+    client.force_login(monitor)
+    token = mission_records["token"]
+    response = client.post(
+        reverse("admin:core_devicetoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.token_key]},
+    )
+    assert response.status_code == 403
+    assert DeviceToken.objects.filter(pk=token.pk).exists()
 
 
 def zone_form(**overrides):

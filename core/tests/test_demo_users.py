@@ -1,0 +1,131 @@
+import io
+import re
+import stat
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from core.audit.models import AuditEntry
+from core.management.commands.demo_users import DEMO_USERS, LOGINS_FILE_NAME
+from core.models import ForwardBase, User
+from core.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    """The logins file goes to a temporary VAR_DIR, never to the checkout's var/."""
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+def run_demo_users() -> str:
+    out = io.StringIO()
+    call_command("demo_users", stdout=out)
+    return out.getvalue()
+
+
+def printed_logins(output: str) -> dict[str, str]:
+    """username → password from the printed table (columns are two or more spaces apart)."""
+    usernames = {spec.username for spec in DEMO_USERS}
+    logins = {}
+    for line in output.splitlines():
+        cells = re.split(r"\s{2,}", line.strip())
+        if len(cells) == 4 and cells[1] in usernames:
+            logins[cells[1]] = cells[2]
+    return logins
+
+
+def test_it_creates_one_user_per_role_in_that_roles_group_only(geography, var_dir):
+    run_demo_users()
+
+    for role in Role:
+        user = User.objects.get(username=role.value)
+        assert user.role_names == [role.value]
+    for spec in DEMO_USERS:
+        assert User.objects.get(username=spec.username).role_names == [spec.role.value]
+
+
+def test_headquarters_staff_have_no_forward_base_and_every_base_can_send_a_patrol(
+    geography, var_dir
+):
+    run_demo_users()
+
+    for role in (Role.COORDINATOR, Role.DUTY_OFFICER, Role.HEADQUARTERS, Role.ADMINISTRATOR):
+        assert User.objects.get(username=role.value).forward_base is None
+    assert User.objects.get(username="monitor").forward_base.name == "Kapan"
+    for base in ForwardBase.objects.all():
+        members = User.objects.filter(forward_base=base)
+        assert members.filter(groups__name=Role.TEAM_LEADER).exists(), base
+        assert members.filter(groups__name=Role.MONITOR).exists(), base
+
+
+def test_only_coordination_roles_are_staff_and_only_the_administrator_is_superuser(
+    geography, var_dir
+):
+    run_demo_users()
+
+    staff = set(User.objects.filter(is_staff=True).values_list("username", flat=True))
+    superusers = set(User.objects.filter(is_superuser=True).values_list("username", flat=True))
+    assert staff == {"coordinator", "duty_officer", "administrator"}
+    assert superusers == {"administrator"}
+
+
+def test_a_second_run_writes_nothing_and_prints_the_same_logins(geography, var_dir):
+    first = run_demo_users()
+    logins_file = (var_dir / LOGINS_FILE_NAME).read_text()
+    entries = AuditEntry.objects.count()
+
+    second = run_demo_users()
+
+    assert AuditEntry.objects.count() == entries
+    assert printed_logins(first) == printed_logins(second)
+    assert set(printed_logins(first)) == {spec.username for spec in DEMO_USERS}
+    assert (var_dir / LOGINS_FILE_NAME).read_text() == logins_file
+
+
+def test_the_first_run_is_recorded_in_the_audit_trail_as_the_command(geography, var_dir):
+    before = AuditEntry.objects.count()
+
+    run_demo_users()
+
+    entries = AuditEntry.objects.filter(seq__gt=before)
+    assert entries.filter(model="core.user", action=AuditEntry.Action.CREATE).count() == len(
+        DEMO_USERS
+    )
+    assert set(entries.values_list("client", "client_ref")) == {
+        (AuditEntry.Client.COMMAND, "demo_users")
+    }
+    assert "password" not in str(list(entries.values_list("changes", flat=True))).replace(
+        "'password': ['[redacted]', '[redacted]']", ""
+    )
+
+
+def test_the_logins_file_is_readable_by_its_owner_only(geography, var_dir):
+    run_demo_users()
+
+    mode = stat.S_IMODE((var_dir / LOGINS_FILE_NAME).stat().st_mode)
+    assert mode == 0o600
+
+
+def test_a_printed_password_logs_the_user_in(geography, var_dir):
+    logins = printed_logins(run_demo_users())
+
+    assert authenticate(username="monitor", password=logins["monitor"]) == User.objects.get(
+        username="monitor"
+    )
+    assert authenticate(username="monitor", password=logins["monitor"] + "x") is None
+
+
+def test_a_password_changed_since_is_reset_to_the_one_in_the_logins_file(geography, var_dir):
+    logins = printed_logins(run_demo_users())
+    user = User.objects.get(username="coordinator")
+    user.set_password("something else entirely")
+    user.save()
+
+    again = printed_logins(run_demo_users())
+
+    assert again == logins
+    assert authenticate(username="coordinator", password=logins["coordinator"]) is not None
