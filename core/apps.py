@@ -6,6 +6,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Mission core"
 
     def ready(self):
+        from core import security
         from core.audit import registry
 
         registry.connect_signals()
+        security.connect_signals()
