@@ -1,6 +1,3 @@
-# syntax=docker/dockerfile:1.19
-# (1.19+: `COPY --exclude` is generally available; BuildKit fetches this frontend.)
-#
 # One image for every role of missionapp; the command picks the role (docker/entrypoint.sh):
 #   web (default) - migrate, collectstatic, gunicorn on :8000
 #   worker        - celery -A missionapp worker
@@ -42,18 +39,9 @@ COPY pyproject.toml ./
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info
 
-# The code. There is no .dockerignore: keep secrets (.env), the local virtualenv, git history
-# and local data out of the image here.
-COPY --exclude=.env \
-     --exclude=.venv \
-     --exclude=.git \
-     --exclude=var \
-     --exclude=staticfiles \
-     --exclude=**/__pycache__ \
-     --exclude=**/*.pyc \
-     --exclude=.pytest_cache \
-     --exclude=.ruff_cache \
-     . ./
+# The code; .dockerignore keeps secrets (.env), the local virtualenv, git history and local
+# data out of the image.
+COPY . ./
 
 # Writable for the app user: collected static files (collectstatic runs when web starts),
 # media and the beat schedule (named volumes are initialised with this ownership).

@@ -26,4 +26,4 @@ bench: setup
 	.venv/bin/python bench/run.py
 
 clean:
-	rm -rf var/test_* var/test-broker
+	rm -rf var/test_* var/test-broker*

@@ -1,6 +1,7 @@
 """Fixtures every test may use: the reference geography, one user per role, a real worker."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +45,15 @@ def pytest_sessionfinish(session, exitstatus):
     if REQUIRE_ALL and skipped and session.exitstatus == 0:
         reporter.write_line(f"CI=true: {skipped} test(s) skipped; failing the run.", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters (e.g. device logins per minute) live in the cache: one test's logins
+    # must not throttle the next test's.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +102,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         "DJANGO_SETTINGS_MODULE": "missionapp.settings.test",
         "DATABASE_URL": _database_url_for_worker(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "MISSIONAPP_TEST_BROKER_DIR": str(settings.CELERY_BROKER_DIR),
     }
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -115,6 +126,8 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        shutil.rmtree(settings.CELERY_BROKER_DIR, ignore_errors=True)
 
 
 def wait_for(predicate, timeout=30.0, interval=0.2, message="condition"):

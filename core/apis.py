@@ -36,6 +36,9 @@ class DeviceLoginApi(APIView):
         password = serializers.CharField(style={"input_type": "password"})
         device_name = serializers.CharField(max_length=100)
 
+        class Meta:
+            ref_name = "DeviceLoginInput"
+
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
         token_key = serializers.CharField()
@@ -43,6 +46,9 @@ class DeviceLoginApi(APIView):
         expiry = serializers.DateTimeField()
         username = serializers.CharField()
         roles = serializers.ListField(child=serializers.CharField())
+
+        class Meta:
+            ref_name = "DeviceLogin"
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request):
@@ -107,6 +113,9 @@ class MeApi(APIView):
         roles = serializers.ListField(child=serializers.CharField())
         forward_base = serializers.CharField(allow_null=True)
 
+        class Meta:
+            ref_name = "Me"
+
     @extend_schema(responses=OutputSerializer)
     def get(self, request):
         user = request.user
@@ -128,6 +137,7 @@ class MeApi(APIView):
 class ProvinceLayerApi(generics.ListAPIView):
     class OutputSerializer(GeoFeatureModelSerializer):
         class Meta:
+            ref_name = "Province"
             model = Province
             geo_field = "geom"
             fields = ["id", "name", "name_hy", "iso_code", "is_sector"]
@@ -143,6 +153,7 @@ class BorderLayerApi(generics.ListAPIView):
         province = serializers.CharField(source="province.name")
 
         class Meta:
+            ref_name = "BorderSegment"
             model = BorderSegment
             geo_field = "geom"
             fields = ["id", "segment", "province", "length_km", "is_international"]
@@ -158,6 +169,7 @@ class SettlementLayerApi(generics.ListAPIView):
         province = serializers.CharField(source="province.name", allow_null=True)
 
         class Meta:
+            ref_name = "Settlement"
             model = Settlement
             geo_field = "location"
             fields = ["id", "name", "province", "population"]
@@ -172,6 +184,7 @@ class ForwardBaseLayerApi(generics.ListAPIView):
         province = serializers.CharField(source="province.name")
 
         class Meta:
+            ref_name = "ForwardBase"
             model = ForwardBase
             geo_field = "location"
             fields = ["id", "name", "province"]
@@ -186,6 +199,7 @@ class RestrictedZoneLayerApi(generics.ListAPIView):
 
     class OutputSerializer(GeoFeatureModelSerializer):
         class Meta:
+            ref_name = "RestrictedZone"
             model = RestrictedZone
             geo_field = "geom"
             fields = ["id", "name", "reason", "valid_from", "valid_until"]
@@ -207,6 +221,9 @@ class LocateApi(APIView):
     class InputSerializer(serializers.Serializer):
         lat = serializers.FloatField(min_value=-90, max_value=90)
         lon = serializers.FloatField(min_value=-180, max_value=180)
+
+        class Meta:
+            ref_name = "LocateInput"
 
     @extend_schema(
         parameters=[

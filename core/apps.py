@@ -6,7 +6,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Mission core"
 
     def ready(self):
-        from core import security
+        from core import schema, security  # noqa: F401 - schema registers an extension
         from core.audit import registry
 
         registry.connect_signals()

@@ -11,9 +11,9 @@ Registered as a pytest plugin by the root conftest. A browser test looks like:
 other than this machine: the mission's pages must work with no internet (no CDN, no tiles).
 """
 
-import importlib
 import os
 import shutil
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -127,11 +127,15 @@ def logged_in_page(log_in, users):
     return for_role
 
 
-def shot(page, name):
-    """Save a full-page screenshot to /tmp/shots/<name>.png (for a person to look at)."""
+def shot(page, name, full_page=False):
+    """Save a screenshot to /tmp/shots/<name>.png, for a person to look at.
+
+    The viewport by default: a full-page capture resizes the viewport mid-shot, which
+    reflows anything sized in vh (the home map) and shows a page no one ever sees.
+    """
     SHOTS_DIR.mkdir(parents=True, exist_ok=True)
     path = SHOTS_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
@@ -146,8 +150,8 @@ def _migration_grants():
     from django.db.migrations.loader import MigrationLoader
 
     grants = {}
-    for app_label, name in MigrationLoader(None, ignore_no_migrations=True).disk_migrations:
-        module = importlib.import_module(f"{app_label}.migrations.{name}")
+    for migration in MigrationLoader(None, ignore_no_migrations=True).disk_migrations.values():
+        module = sys.modules[type(migration).__module__]
         for role, perms in getattr(module, "GRANTS", {}).items():
             grants.setdefault(role, set()).update(perms)
     return grants

@@ -132,3 +132,11 @@ def test_list_pages_are_bounded_and_say_how_many_there_are(client_for):
     response = client_for("monitor").get(reverse("api-devices"), {"page_size": 1})
     assert response.status_code == 200
     assert set(response.json()) == {"count", "next", "previous", "results"}
+
+
+def test_the_schema_is_valid_openapi_without_a_single_warning(tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    assert "/api/auth/login/" in target.read_text()

@@ -12,9 +12,9 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("MISSIONAPP_VAR_DIR", default=str(BASE_DIR / "var")))
 
+# Settings come from the process environment only (docker-compose passes .env to it); a .env
+# file on a developer's machine is not read, so it cannot change the demo or the tests.
 env = environ.Env()
-# A .env beside manage.py is read when present (docker-compose passes the same file).
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
@@ -72,7 +72,10 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # spatialite:///abs/path (embedded default) or postgis://user:pass@host:port/name (production).
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"spatialite:///{VAR_DIR / 'missionapp.sqlite3'}")
+    # An empty DATABASE_URL counts as unset (production.py refuses it with a clear message).
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"spatialite:///{VAR_DIR / 'missionapp.sqlite3'}"
+    )
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.contrib.gis.db.backends.spatialite":

@@ -4,6 +4,9 @@ The test database is a file (SpatiaLite) or a real PostgreSQL database so that a
 started by the tests, in its own process, sees the same rows.
 """
 
+import os
+from pathlib import Path
+
 from .dev import *  # noqa: F403
 from .dev import DATABASES, VAR_DIR
 
@@ -11,19 +14,23 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if DATABASES["default"]["ENGINE"].endswith("spatialite"):
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_missionapp.sqlite3")}
+    # One file per test run, so that two runs on one machine never share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_missionapp_{os.getpid()}.sqlite3")}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Tests get their own embedded broker folder, apart from a demo that may be running.
+# Each test run gets its own embedded broker folder, apart from a running demo and from other
+# runs; the worker the tests start is told the same folder.
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
-    _test_broker = VAR_DIR / "test-broker"
+    CELERY_BROKER_DIR = Path(
+        os.environ.get("MISSIONAPP_TEST_BROKER_DIR") or VAR_DIR / f"test-broker-{os.getpid()}"
+    )
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_test_broker / "queue"),
-        "data_folder_out": str(_test_broker / "queue"),
-        "control_folder": str(_test_broker / "control"),
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")

@@ -384,7 +384,9 @@
         var layer = L.geoJSON(data, layerOptions(spec.key, ctx)).addTo(map);
         layersControl.addOverlay(layer, spec.name);
         if (spec.key === "provinces" && !hasDrawnGeometry(container) && layer.getLayers().length) {
-          map.fitBounds(layer.getBounds(), { padding: [10, 10] });
+          // Quarter zoom steps let Armenia fill the map; room on the right for base labels.
+          map.options.zoomSnap = 0.25;
+          map.fitBounds(layer.getBounds(), { paddingTopLeft: [10, 10], paddingBottomRight: [70, 10] });
         }
         ctx.loaded += 1;
         updateStatus(ctx);

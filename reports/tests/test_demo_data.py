@@ -1,0 +1,211 @@
+import io
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from core.audit.models import AuditEntry
+from core.models import ForwardBase, Province, User
+from core.selectors import in_mission_area, sector_at
+from patrols.models import PatrolPlan
+from reports.models import IncidentReport
+from reports.services import incident_report_create
+
+pytestmark = pytest.mark.django_db
+
+YEREVAN = ZoneInfo("Asia/Yerevan")
+# Early afternoon in Yerevan: today's patrols are under way, and a rerun is the same day.
+NOW = datetime(2025, 3, 14, 13, 0, tzinfo=YEREVAN)
+PHRASE = re.compile(r"^(about \d+ km [NESW]{1,2} of|in) \w")
+TBILISI = Point(44.79, 41.72, srid=4326)
+
+
+@pytest.fixture
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    """demo_data creates the demo users; their logins file goes to a temporary VAR_DIR."""
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+def run_demo_data(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("demo_data", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def demo_data(geography, var_dir, frozen_now):
+    run_demo_data()
+
+
+def counts():
+    return (
+        PatrolPlan.objects.count(),
+        IncidentReport.objects.count(),
+        AuditEntry.objects.count(),
+    )
+
+
+def test_it_covers_the_five_sectors_from_every_forward_base(demo_data):
+    sectors = set(Province.objects.filter(is_sector=True).values_list("name", flat=True))
+
+    assert set(IncidentReport.objects.values_list("sector__name", flat=True)) == sectors
+    assert PatrolPlan.objects.values("forward_base").distinct().count() == 6
+    assert 60 <= IncidentReport.objects.count() <= 120
+
+
+def test_every_incident_lies_in_the_mission_area_with_a_derived_phrase(demo_data):
+    for incident in IncidentReport.objects.select_related("sector"):
+        assert in_mission_area(incident.location), incident.location.wkt
+        assert sector_at(incident.location) == incident.sector
+        assert PHRASE.match(incident.location_phrase), incident.location_phrase
+        assert incident.location_phrase.endswith(f", {incident.sector.name}")
+        assert incident.observed_at < NOW
+
+
+def test_most_incidents_were_seen_by_a_patrol_that_went_out_that_day(demo_data):
+    incidents = IncidentReport.objects.select_related("patrol")
+    linked = [i for i in incidents if i.patrol is not None]
+
+    assert len(linked) > 0.7 * incidents.count()
+    for incident in linked:
+        patrol = incident.patrol
+        assert patrol.status in (PatrolPlan.Status.COMPLETED, PatrolPlan.Status.ABORTED)
+        assert patrol.planned_departure < incident.observed_at < patrol.planned_return
+
+
+def test_patrols_stay_in_the_mission_area_and_record_the_sectors_they_cross(demo_data):
+    ararat = Province.objects.get(name="Ararat")
+    for plan in PatrolPlan.objects.select_related("forward_base__province"):
+        assert all(in_mission_area(Point(*xy, srid=4326)) for xy in plan.route.coords)
+        assert plan.forward_base.province in plan.sectors.all()
+    yeraskh = PatrolPlan.objects.filter(purpose__contains="Yeraskh")
+    assert yeraskh.exists()
+    assert all(ararat in plan.sectors.all() for plan in yeraskh)
+
+
+def test_past_patrols_are_done_and_coming_ones_only_planned(demo_data):
+    today = NOW.date()
+    past = PatrolPlan.objects.filter(planned_return__lt=NOW)
+    coming = PatrolPlan.objects.filter(planned_departure__gt=NOW)
+    done = {PatrolPlan.Status.COMPLETED, PatrolPlan.Status.CANCELLED, PatrolPlan.Status.ABORTED}
+
+    assert set(past.values_list("status", flat=True)) <= done
+    assert past.filter(status=PatrolPlan.Status.COMPLETED).count() > 0.8 * past.count()
+    assert not set(coming.values_list("status", flat=True)) & done
+    assert PatrolPlan.objects.filter(status=PatrolPlan.Status.UNDER_WAY).count() == 6
+    last = max(p.planned_departure for p in PatrolPlan.objects.all()).astimezone(YEREVAN)
+    first = min(p.planned_departure for p in PatrolPlan.objects.all()).astimezone(YEREVAN)
+    assert (first.date(), last.date()) == (today - timedelta(days=21), today + timedelta(days=3))
+
+
+def test_a_second_run_adds_nothing(demo_data):
+    before = counts()
+
+    out, _ = run_demo_data()
+
+    assert counts() == before
+    assert "(0 new)" in out
+
+
+def test_load_incidents_adds_exactly_the_number_asked_with_a_progress_bar(demo_data):
+    before = IncidentReport.objects.count()
+
+    _, err = run_demo_data("--incidents", "50")
+
+    assert IncidentReport.objects.count() == before + 50
+    assert "50/50" in err
+    assert IncidentReport.objects.filter(patrol=None).count() >= 50
+
+    run_demo_data("--incidents", "50")
+    assert IncidentReport.objects.count() == before + 50
+
+
+def test_load_incidents_lie_in_the_mission_area_with_a_derived_phrase(demo_data):
+    existing = set(IncidentReport.objects.values_list("pk", flat=True))
+
+    run_demo_data("--incidents", "50")
+
+    for incident in IncidentReport.objects.exclude(pk__in=existing):
+        assert in_mission_area(incident.location), incident.location.wkt
+        assert PHRASE.match(incident.location_phrase), incident.location_phrase
+
+
+def test_the_audit_chain_verifies_and_names_the_command_after_demo_data(demo_data):
+    run_demo_data("--incidents", "50")
+
+    out = io.StringIO()
+    call_command("audit_verify", stdout=out)  # raises CommandError when the chain is broken
+    assert "intact" in out.getvalue()
+    refs = set(
+        AuditEntry.objects.filter(model="reports.incidentreport").values_list(
+            "client", "client_ref"
+        )
+    )
+    assert refs == {(AuditEntry.Client.COMMAND, "demo_data")}
+
+
+def test_incident_report_create_rejects_a_location_in_georgia_naming_the_field(users):
+    with pytest.raises(ValidationError) as caught:
+        incident_report_create(
+            author=users["monitor"],
+            observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
+            location=TBILISI,
+            category=IncidentReport.Category.SMALL_ARMS,
+            severity=2,
+            description="Monitors heard gunfire.",
+        )
+
+    assert list(caught.value.message_dict) == ["location"]
+    assert "outside the mission area" in caught.value.message_dict["location"][0]
+    assert not IncidentReport.objects.exists()
+
+
+def test_incident_report_create_derives_the_sector_and_the_phrase(users):
+    jermuk = ForwardBase.objects.get(name="Jermuk").location
+    # About 6 km south-east of Jermuk, as in the mission's reports.
+    point = Point(jermuk.x + 0.0495, jermuk.y - 0.038, srid=4326)
+
+    report = incident_report_create(
+        author=users["monitor"],
+        observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
+        location=point,
+        category=IncidentReport.Category.FORTIFICATION,
+        severity=1,
+        description="Monitors observed an excavator digging a trench.",
+    )
+
+    assert report.sector.name == "Vayots Dzor"
+    assert report.location_phrase == "about 6 km SE of Jermuk, Vayots Dzor"
+
+
+def test_incident_report_create_returns_the_stored_report_when_a_tablet_resends_it(users):
+    fields = dict(
+        author=users["monitor"],
+        observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
+        location=ForwardBase.objects.get(name="Goris").location,
+        category=IncidentReport.Category.DRONE,
+        severity=2,
+        description="A drone over Goris.",
+        uuid="6f1c1f0e-8f7a-4d0e-9a55-1d2f0c7b9e31",
+    )
+
+    first = incident_report_create(**fields)
+    again = incident_report_create(**fields)
+
+    assert again.pk == first.pk
+    assert IncidentReport.objects.count() == 1
+    with pytest.raises(ValidationError) as caught:
+        incident_report_create(**{**fields, "author": User.objects.get(username="t-team_leader")})
+    assert list(caught.value.message_dict) == ["uuid"]
