@@ -1,0 +1,54 @@
+"""Roles are groups made by data migrations; their permissions say who may do what."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from core.roles import Role, has_role
+
+
+@pytest.mark.django_db
+def test_every_role_exists_as_a_group():
+    assert set(Group.objects.values_list("name", flat=True)) == set(Role.values)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "allowed", "refused"),
+    [
+        ("monitor", ["reports.add_incidentreport", "core.view_province"],
+         ["core.add_restrictedzone", "patrols.add_patrolplan", "core.view_auditentry"]),
+        ("team_leader", ["patrols.add_patrolplan", "reports.add_incidentreport"],
+         ["core.add_restrictedzone"]),
+        ("coordinator", ["core.add_restrictedzone", "core.change_restrictedzone",
+                         "patrols.change_patrolplan"],
+         ["patrols.add_patrolplan", "core.change_user"]),
+        ("duty_officer", ["reports.change_incidentreport", "reports.view_incidentreport"],
+         ["reports.add_incidentreport", "core.add_restrictedzone"]),
+        ("liaison_officer", ["patrols.view_patrolplan"], ["reports.view_incidentreport"]),
+        ("headquarters", ["reports.view_incidentreport", "patrols.view_patrolplan"],
+         ["reports.change_incidentreport", "patrols.change_patrolplan"]),
+        ("administrator", ["core.change_user", "core.view_auditentry", "core.add_restrictedzone"],
+         ["core.change_auditentry", "core.delete_auditentry"]),
+    ],
+)  # fmt: skip
+def test_each_role_has_what_it_needs_and_nothing_it_must_not(users, role, allowed, refused):
+    user = users[role]
+    for perm in allowed:
+        assert user.has_perm(perm), f"{role} should have {perm}"
+    for perm in refused:
+        assert not user.has_perm(perm), f"{role} must not have {perm}"
+
+
+@pytest.mark.django_db
+def test_a_user_without_a_role_has_no_permission_and_no_role(users):
+    outsider = users["outsider"]
+    assert outsider.get_all_permissions() == set()
+    assert not has_role(outsider, *Role)
+
+
+@pytest.mark.django_db
+def test_users_belong_to_a_forward_base(users):
+    assert users["monitor"].forward_base is not None
+    assert users["monitor"].forward_base.name in {
+        "Kapan", "Goris", "Jermuk", "Yeghegnadzor", "Martuni", "Ijevan",
+    }  # fmt: skip
