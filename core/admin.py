@@ -33,6 +33,10 @@ from core.models import (
 
 TIME_ZONE_NOTE = f"Times are in {settings.TIME_ZONE} time."
 
+admin.site.site_header = "missionapp administration"
+admin.site.site_title = "missionapp admin"
+admin.site.index_title = "Mission administration"
+
 
 def local_time_column(field, label):
     """A changelist column showing a datetime field, its header naming the time zone."""

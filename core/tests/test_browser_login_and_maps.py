@@ -133,6 +133,7 @@ def test_the_home_map_draws_the_mission_layers_without_tiles(logged_in_page, liv
     popup = container.locator(".leaflet-popup-content")
     expect(popup).to_contain_text(zone.name)
     expect(popup).to_contain_text("(Asia/Yerevan)")
+    expect(container.locator(".leaflet-popup")).to_have_css("opacity", "1")  # faded in
     shot(page, "home-zone-popup")
 
     page.set_viewport_size({"width": 800, "height": 1280})
@@ -140,7 +141,7 @@ def test_the_home_map_draws_the_mission_layers_without_tiles(logged_in_page, liv
     wait_for_layers(page, "#mission-map")
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     shot(page, "home-800x1280")
-    page.mouse.wheel(0, 2000)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     shot(page, "home-800x1280-scrolled")
     assert page.blocked_requests == []
 
@@ -174,6 +175,8 @@ def test_an_administrator_sees_our_layers_under_the_geometry_widgets(logged_in_p
     assert '"Point"' in page.locator("#id_location").input_value()
     expect(container.locator(".mission-legend")).to_be_visible()
     shot(page, "admin-forward-base-jermuk")
+    container.scroll_into_view_if_needed()
+    shot(page, "admin-forward-base-jermuk-map")
 
     page.goto(f"{live_server.url}/admin/core/restrictedzone/add/")
     container = wait_for_layers(page, "#id_geom-map")
@@ -181,6 +184,8 @@ def test_an_administrator_sees_our_layers_under_the_geometry_widgets(logged_in_p
     expect(container.locator(".leaflet-draw-draw-polygon")).to_be_visible()
     expect(page.get_by_text("Times are in Asia/Yerevan time.")).to_be_visible()
     shot(page, "admin-restricted-zone-add")
+    container.scroll_into_view_if_needed()
+    shot(page, "admin-restricted-zone-add-map")
     assert page.blocked_requests == []
 
 

@@ -22,6 +22,7 @@
 
   var DEFAULT_TIME_ZONE = "Asia/Yerevan";
   var FETCH_TIMEOUT_MS = 20000;
+  var POINT_ZOOM = 10;
 
   var COLOURS = {
     background: "#dbe4ea",
@@ -65,6 +66,10 @@
 
   var STYLESHEET = [
     ".leaflet-container.mission-layers-map { background: " + COLOURS.background + "; }",
+    // The admin's widget is 720px wide, more than a form row has beside the navigation
+    // sidebar at 1024px: let it take the row's width instead of overflowing the page.
+    "form [id$='-div-map'] { flex: 1 1 0; min-width: 0; max-width: 720px; }",
+    "form [id$='-div-map'] .leaflet-container { width: 100%; }",
     ".mission-base-icon { background: none; border: 0; }",
     ".mission-base-icon span { display: block; width: 12px; height: 12px; margin: 3px;",
     "  background: " + COLOURS.base + "; border: 2px solid #fff; transform: rotate(45deg);",
@@ -344,7 +349,6 @@
 
   function drawMissionLayers(map) {
     if (map._missionLayers) return;
-    injectStylesheet();
     var container = map.getContainer();
     var ctx = {
       map: map,
@@ -386,7 +390,9 @@
         if (spec.key === "provinces" && !hasDrawnGeometry(container) && layer.getLayers().length) {
           // Quarter zoom steps let Armenia fill the map; room on the right for base labels.
           map.options.zoomSnap = 0.25;
-          map.fitBounds(layer.getBounds(), { paddingTopLeft: [10, 10], paddingBottomRight: [70, 10] });
+          map.fitBounds(layer.getBounds(), {
+            paddingTopLeft: [10, 10], paddingBottomRight: [70, 10], animate: false
+          });
         }
         ctx.loaded += 1;
         updateStatus(ctx);
@@ -398,7 +404,22 @@
     });
   }
 
+  // django-leaflet's geometry widget zooms a single point to street level, where the
+  // reference layers show nothing but one province's fill: step back to see the villages.
+  function keepPointsInContext(map) {
+    map.on("map:loadfield", function (event) {
+      var drawn = event.field && event.field.drawnItems ? event.field.drawnItems.getLayers() : [];
+      if (drawn.length === 1 && drawn[0].getLatLng && map.getZoom() > POINT_ZOOM) {
+        map.setView(drawn[0].getLatLng(), POINT_ZOOM, { animate: false });
+      }
+    });
+  }
+
+  // Now, not at map:init: the sizes above must hold before Leaflet measures its container.
+  injectStylesheet();
+
   window.addEventListener("map:init", function (event) {
+    keepPointsInContext(event.detail.map);
     drawMissionLayers(event.detail.map);
   });
 })();

@@ -1,14 +1,15 @@
 """Plausible mission data for the demo: three weeks of patrols and the incidents they saw.
 
 Every forward base sends one patrol a day along one of its usual routes towards the border
-villages; the last three days ahead are planned but not yet done. Incidents are observed
+villages; the next three days are planned but not yet done. Incidents are observed
 during patrols (most) or from a base's observation post (one a day, rotating over the bases
 so that every sector has some). `--incidents N` adds N more, scattered around the border
 settlements, to load-test lists, maps and the digest.
 
 Deterministic and idempotent: each patrol day draws from its own random generator seeded by
-(seed, base, date), and each incident has a uuid5 of the same key, so a rerun (even on a
-later day, when the three weeks have moved on) creates only what is missing. Everything is
+(seed, base, date), and each incident has a uuid5 of the same key, so a rerun creates only
+what is missing. A rerun on a later day adds the days the window has moved on to; plans
+already stored keep their status (moving plans through their lifecycle is not faked). Everything is
 written through the services, so the audit trail records it as `command demo_data`.
 """
 
@@ -80,7 +81,7 @@ class Route:
 OP = ObservationPoint
 KAPAN, GORIS, JERMUK = (46.40576, 39.20755), (46.34168, 39.51111), (45.66949, 39.84168)
 YEGHEGNADZOR, MARTUNI, IJEVAN = (45.33239, 39.76389), (45.30548, 40.13892), (45.14851, 40.87877)
-AREN, VARDENIS = (45.18329, 39.71668), (45.73053, 40.18329)
+ARENI, VARDENIS = (45.18329, 39.71668), (45.73053, 40.18329)
 
 # Waypoints follow the roads roughly and were checked against the generalised province
 # polygons: the routes stay inside the five sectors, except the last few hundred metres to
@@ -141,7 +142,7 @@ ROUTES: dict[str, tuple[Route, ...]] = {
     "Yeghegnadzor": (
         Route(
             "Areni and Yeraskh",
-            (YEGHEGNADZOR, AREN, (45.10, 39.76), (45.00, 39.78), (44.90, 39.76),
+            (YEGHEGNADZOR, ARENI, (45.10, 39.76), (45.00, 39.78), (44.90, 39.76),
              (44.83556, 39.73083)),
             (OP(44.90, 39.76, "Yeraskh", "the road east of Yeraskh"),
              OP(44.83556, 39.73083, "Yeraskh")),
@@ -149,8 +150,8 @@ ROUTES: dict[str, tuple[Route, ...]] = {
         ),
         Route(
             "the Nakhchivan border south of Areni",
-            (YEGHEGNADZOR, AREN, (45.19, 39.64)),
-            (OP(45.19, 39.64, "Areni", "the border south of Areni"), OP(*AREN, "Areni")),
+            (YEGHEGNADZOR, ARENI, (45.19, 39.64)),
+            (OP(45.19, 39.64, "Areni", "the border south of Areni"), OP(*ARENI, "Areni")),
             0.4,
         ),
         Route(
@@ -227,10 +228,10 @@ SECTORS_WATCHED = {
 }
 
 PURPOSES = (
-    "Monitoring patrol to {destination}",
-    "Presence patrol along the border near {destination}",
-    "Community engagement visit to {destination}",
-    "Observation of the border area near {destination}",
+    "Monitoring patrol: {destination}",
+    "Presence patrol: {destination}",
+    "Observation patrol: {destination}",
+    "Community engagement: {destination}",
 )
 
 # --- What they see ------------------------------------------------------------------------------
