@@ -191,7 +191,7 @@ class RestrictedZoneAdmin(MissionMapAdmin):
             },
         ),
         ("Area", {"fields": ["geom"], "description": "Draw the zone with the polygon tool."}),
-        ("Record", {"fields": ["created_by", "created_at"]}),
+        ("Record", {"fields": ["created_by", "created_at"], "description": TIME_ZONE_NOTE}),
     ]
 
     @admin.display(description="in force now", boolean=True)
@@ -222,7 +222,10 @@ class UserAdmin(DjangoUserAdmin):
             "Permissions",
             {"fields": ["is_active", "is_staff", "is_superuser", "user_permissions"]},
         ),
-        ("Important dates", {"fields": ["last_login", "date_joined"]}),
+        (
+            "Important dates",
+            {"fields": ["last_login", "date_joined"], "description": TIME_ZONE_NOTE},
+        ),
     ]
     add_fieldsets = [
         (

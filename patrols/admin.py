@@ -5,10 +5,9 @@ them. Status changes (approval, notification, execution) belong to the patrol se
 so the status is shown here but not edited.
 """
 
-from django.conf import settings
 from django.contrib import admin
 
-from core.admin import MissionMapAdmin, local_time_column
+from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, local_time_column
 from core.models import Province
 from patrols.models import PatrolPlan
 
@@ -42,7 +41,7 @@ class PatrolPlanAdmin(MissionMapAdmin):
             "When",
             {
                 "fields": ["planned_departure", "planned_return"],
-                "description": f"Times are in {settings.TIME_ZONE} time.",
+                "description": TIME_ZONE_NOTE,
             },
         ),
         (
@@ -52,7 +51,10 @@ class PatrolPlanAdmin(MissionMapAdmin):
                 "description": "Draw the route with the line tool; list the sectors it crosses.",
             },
         ),
-        ("Record", {"fields": ["created_at"]}),
+        (
+            "Record",
+            {"fields": ["created_at"], "description": TIME_ZONE_NOTE},
+        ),
     ]
 
     def has_add_permission(self, request):

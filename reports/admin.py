@@ -5,10 +5,9 @@ the location phrase from the point; a location corrected here is derived again t
 """
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 
-from core.admin import MissionMapAdmin, local_time_column
+from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, local_time_column
 from core.selectors import describe_location, sector_at
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport
@@ -59,7 +58,7 @@ class IncidentReportAdmin(MissionMapAdmin):
             "When",
             {
                 "fields": ["observed_at", "received_at"],
-                "description": f"Times are in {settings.TIME_ZONE} time.",
+                "description": TIME_ZONE_NOTE,
             },
         ),
         (

@@ -125,7 +125,7 @@ def test_make_demo_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(browser, t
                          "liaison_officer", "headquarters", "administrator"}  # fmt: skip
         for role in roles:
             assert role in logins, f"no demo login printed for {role}"
-        log = demo.log()
+        log = demo.log_path.read_text()
         assert "administrator" in log and logins["administrator"] in log
         incidents = demo.query("SELECT count(*) FROM reports_incidentreport")[0][0]
         patrols = demo.query("SELECT count(*) FROM patrols_patrolplan")[0][0]
@@ -145,7 +145,12 @@ def test_make_demo_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(browser, t
         page.wait_for_selector(".leaflet-container")
         # Our own province layer is drawn (SVG paths), with no tile server anywhere.
         page.wait_for_function(
-            "document.querySelectorAll('.leaflet-overlay-pane path').length >= 11"
+            """() => {
+                const map = document.querySelector('.leaflet-container[data-layers-total]');
+                return map && map.dataset.layersLoaded === map.dataset.layersTotal
+                    && map.dataset.layersFailed === '0'
+                    && map.querySelectorAll('path').length >= 11;
+            }"""
         )
         page.screenshot(path=str(tmp_path / "demo-admin-map.png"))
         context.close()

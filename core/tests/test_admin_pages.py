@@ -313,3 +313,41 @@ def test_anonymous_visitors_see_no_admin_page(client):
     request.user = AnonymousUser()
     assert not admin.site.has_permission(request)
     assert client.get(reverse("admin:core_auditentry_changelist")).status_code == 302
+
+
+def report_form(report, location):
+    observed = timezone.localtime(report.observed_at)
+    return {
+        "observed_at_0": observed.strftime("%Y-%m-%d"),
+        "observed_at_1": observed.strftime("%H:%M:%S"),
+        "category": report.category,
+        "severity": report.severity,
+        "description": report.description,
+        "location": location.geojson,
+        "patrol": report.patrol_id or "",
+    }
+
+
+def test_a_corrected_incident_location_gets_its_sector_and_phrase_again(
+    client, users, mission_records
+):
+    duty_officer = users["duty_officer"]
+    duty_officer.is_staff = True
+    duty_officer.save(update_fields=["is_staff"])
+    client.force_login(duty_officer)
+    report = mission_records["report"]
+    url = reverse("admin:reports_incidentreport_change", args=[report.pk])
+
+    kapan = Point(46.4056, 39.2076, srid=4326)
+    response = client.post(url, report_form(report, kapan))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    report.refresh_from_db()
+    assert report.sector.name == "Syunik"
+    assert "Kapan" in report.location_phrase
+
+    yerevan = Point(44.5126, 40.1811, srid=4326)
+    response = client.post(url, report_form(report, yerevan))
+    assert response.status_code == 200
+    assert "outside the mission area" in response.context["adminform"].form.errors["location"][0]
+    report.refresh_from_db()
+    assert report.sector.name == "Syunik"
