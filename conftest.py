@@ -28,14 +28,6 @@ def pytest_collection_modifyitems(config, items):
         kept = [item for item in items if item.get_closest_marker("postgresql") is None]
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
-    # A transactional test ends with a flush that also empties what migrations wrote (the
-    # role groups and their permissions). pytest-django runs transactional tests last; each
-    # of them gets the migrations' data back before it starts.
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker is not None and marker.kwargs.get("transaction"):
-            kwargs = {**marker.kwargs, "serialized_rollback": True}
-            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -71,11 +63,50 @@ def geography(db):
         call_command("load_geography", verbosity=0)
 
 
+def _migration_grants():
+    """role → permissions, read from the data migrations' own GRANTS tables."""
+    from django.db.migrations.loader import MigrationLoader
+
+    grants = {}
+    for migration in MigrationLoader(None, ignore_no_migrations=True).disk_migrations.values():
+        module = sys.modules[type(migration).__module__]
+        for role, perms in getattr(module, "GRANTS", {}).items():
+            grants.setdefault(role, set()).update(perms)
+    return grants
+
+
+def restore_role_groups():
+    """Bring back the role groups after a transactional test's flush emptied them.
+
+    They come from data migrations, which a flush does not replay (post_migrate recreates
+    permissions, not groups); the grants are read from those migrations, not copied here.
+    """
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    grants = _migration_grants()
+    if Group.objects.filter(name__in=grants, permissions__isnull=False).distinct().count() == len(
+        grants
+    ):
+        return
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for role, perms in grants.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+
+
 @pytest.fixture
 def users(db, geography):
     """One user per role, plus `outsider`, who has no role and must be refused."""
     from core.tests.factories import UserFactory
 
+    restore_role_groups()
     return {
         **{role.value: UserFactory(username=f"t-{role.value}", roles=[role]) for role in Role},
         "outsider": UserFactory(username="t-outsider", roles=[]),

@@ -13,7 +13,6 @@ other than this machine: the mission's pages must work with no internet (no CDN,
 
 import os
 import shutil
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -137,48 +136,3 @@ def shot(page, name, full_page=False):
     path = SHOTS_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
-
-
-# --- Role groups after a flush -------------------------------------------------------------
-# The role groups and their permissions come from data migrations. A transactional test
-# (live_server) ends with a flush that empties every table; post_migrate then recreates the
-# permissions but not the groups, so a later `users` fixture would make users with no role.
-# Browser tests get the groups back first, from the migrations' own GRANTS tables.
-
-
-def _migration_grants():
-    from django.db.migrations.loader import MigrationLoader
-
-    grants = {}
-    for migration in MigrationLoader(None, ignore_no_migrations=True).disk_migrations.values():
-        module = sys.modules[type(migration).__module__]
-        for role, perms in getattr(module, "GRANTS", {}).items():
-            grants.setdefault(role, set()).update(perms)
-    return grants
-
-
-def restore_role_groups():
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
-    grants = _migration_grants()
-    if Group.objects.filter(name__in=grants).count() == len(grants):
-        return
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    for role, perms in grants.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-
-
-@pytest.fixture(autouse=True)
-def _browser_test_role_groups(request):
-    # Autouse, so it runs before `users` (a fixture the test asks for) creates anyone.
-    if request.node.get_closest_marker("browser") and request.node.get_closest_marker("django_db"):
-        request.getfixturevalue("db")  # transactional or not, as the test's mark says
-        restore_role_groups()
