@@ -163,7 +163,7 @@ class User(AbstractUser):
         return sorted(g.name for g in self.groups.all())
 
 
-@audited(redact=("digest",))
+@audited(redact=("digest",), key="token_key")
 class DeviceToken(AbstractAuthToken):
     """An API token for one device (a monitor's tablet): expires, and can be revoked alone."""
 

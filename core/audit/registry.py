@@ -15,16 +15,19 @@ _registry: dict[type, dict] = {}
 REDACTED = "[redacted]"
 
 
-def audited(exclude=(), redact=()):
+def audited(exclude=(), redact=(), key="pk"):
+    """Record writes to this model. `key` names the field that identifies a row in the trail
+    (for a model whose primary key must not be shown, such as a token digest)."""
+
     def register(model):
-        _registry[model] = {"exclude": set(exclude), "redact": set(redact)}
+        _registry[model] = {"exclude": set(exclude), "redact": set(redact), "key": key}
         return model
 
     return register
 
 
-def is_audited(model):
-    return model in _registry
+def object_key(instance) -> str:
+    return str(getattr(instance, _registry.get(type(instance), {}).get("key", "pk")))
 
 
 def _snapshot(instance):

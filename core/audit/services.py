@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.audit.context import current_origin
 from core.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
+from core.audit.registry import object_key
 
 
 def _json_safe(value):
@@ -44,7 +45,7 @@ def audit_append(*, action: str, instance, changes: dict, origin=None) -> AuditE
         client_ref=origin.client_ref,
         action=action,
         model=instance._meta.label_lower,
-        object_pk=str(instance.pk),
+        object_pk=object_key(instance),
         object_repr=str(instance)[:200],
         changes=_json_safe(changes),
         prev_hash=head.last_hash,

@@ -96,6 +96,8 @@ def test_revoking_one_lost_tablet_leaves_the_other_devices_working(users):
     assert entry.actor_label == "t-monitor" and entry.client == "token"
     assert entry.client_ref == kept["token_key"]
     assert entry.changes["digest"] == ["[redacted]", "[redacted]"]
+    # The row is named by its public key prefix, never by its digest.
+    assert entry.object_pk == lost["token_key"]
 
 
 @pytest.mark.django_db
