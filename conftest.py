@@ -82,23 +82,14 @@ def restore_role_groups():
     permissions, not groups); the grants are read from those migrations, not copied here.
     """
     from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
+    from django.contrib.auth.models import Group
+
+    from core.roles import grant_permissions
 
     grants = _migration_grants()
-    if Group.objects.filter(name__in=grants, permissions__isnull=False).distinct().count() == len(
-        grants
-    ):
-        return
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    for role, perms in grants.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+    restored = Group.objects.filter(name__in=grants, permissions__isnull=False).distinct()
+    if restored.count() != len(grants):
+        grant_permissions(apps, grants)
 
 
 @pytest.fixture

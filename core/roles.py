@@ -29,17 +29,24 @@ def has_role(user, *roles) -> bool:
 
 
 def grant_permissions(apps, grants: dict[str, list[str]]):
-    """For data migrations: give each role group the listed `app_label.codename` permissions.
+    """Give each role group the listed `app_label.codename` permissions (creating the group).
 
-    Permissions are normally created after migrations (post_migrate); they are created here
-    first so that a fresh database gets its roles in one `migrate`.
+    Used by data migrations (with their historical `apps`) and by the tests after a flush
+    (with the real registry). Permissions are normally created after migrations
+    (post_migrate); they are created here first so a fresh database gets its roles in one
+    `migrate`.
     """
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # create_permissions skips apps without a models module; a migration's historical
+        # app configs have none, so one is pretended for the call.
+        pretend = getattr(app_config, "models_module", None) is None
+        if pretend:
+            app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        if pretend:
+            app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, perms in grants.items():
