@@ -213,6 +213,20 @@ LEAFLET_CONFIG = {
 # The reference border is a 1:10M line: points up to this far outside every province still
 # belong to the nearest one (Kornidzor lies 0.48 km outside the generalised Syunik polygon).
 PROVINCE_TOLERANCE_KM = env.float("PROVINCE_TOLERANCE_KM", default=2.0)
+# Itineraries are notified to the parties this long before departure (a week ahead).
+PATROL_NOTICE_DAYS = env.float("PATROL_NOTICE_DAYS", default=7)
+# Route parts closer than this to the border need the coordinator's explicit acceptance.
+PATROL_BORDER_WARNING_KM = env.float("PATROL_BORDER_WARNING_KM", default=1.0)
+# Two approved patrols whose routes come this close, at overlapping times, are flagged.
+PATROL_OVERLAP_KM = env.float("PATROL_OVERLAP_KM", default=1.0)
+# A party that has not acknowledged this long before departure is escalated to the coordinator.
+PATROL_ACK_ESCALATION_HOURS = env.float("PATROL_ACK_ESCALATION_HOURS", default=48)
+# Track points farther than this from the notified route flag a deviation.
+PATROL_DEVIATION_KM = env.float("PATROL_DEVIATION_KM", default=1.0)
+# How long an acknowledgement link in a notification stays valid.
+PATROL_ACK_LINK_DAYS = env.int("PATROL_ACK_LINK_DAYS", default=30)
+# The public address of this server, for links in messages to the parties.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,
