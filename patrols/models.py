@@ -57,7 +57,8 @@ class PatrolPlan(models.Model):
     # The itinerary version the parties were (or are being) told of; 0 before approval.
     version = models.PositiveIntegerField(default=0)
     urgent_override = models.BooleanField(
-        default=False, help_text="Approved with less than the notice period (flagged in the digest)."
+        default=False,
+        help_text="Approved with less than the notice period (flagged in the digest).",
     )
     override_justification = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -182,7 +183,7 @@ class ItineraryVersion(models.Model):
     )
     approved_at = models.DateTimeField()
     accepted_warnings = models.JSONField(
-        default=list, help_text="Warnings the approving coordinator explicitly accepted."
+        default=list, blank=True, help_text="Warnings the approving coordinator explicitly accepted."
     )
 
     class Meta:
@@ -237,6 +238,7 @@ class NotificationRecipient(models.Model):
         return f"{self.name} ({self.party})"
 
 
+@audited()
 class ItineraryNotification(models.Model):
     """One message to one party about one itinerary version: the outbox row.
 
@@ -268,10 +270,13 @@ class ItineraryNotification(models.Model):
     party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="notifications")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    recipients = models.JSONField(default=list, help_text="E-mail addresses, fixed when queued.")
+    recipients = models.JSONField(default=list, blank=True, help_text="E-mail addresses, fixed when queued.")
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(
+        max_length=64, blank=True, help_text="The sending task that holds the claim."
+    )
     queued_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)

@@ -156,6 +156,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.device_tokens_purge_expired",
         "schedule": 3600.0,
     },
+    "itinerary-notifications-escalate": {
+        "task": "patrols.tasks.itinerary_notifications_escalate",
+        "schedule": 900.0,
+    },
+    "itinerary-notifications-resend-stale": {
+        "task": "patrols.tasks.itinerary_notifications_resend_stale",
+        "schedule": 600.0,
+    },
 }
 
 # --- API ------------------------------------------------------------------------------------

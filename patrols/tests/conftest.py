@@ -1,0 +1,74 @@
+"""Patrol fixtures on real geography: routes near Jermuk and along the Sotk road."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
+from django.utils import timezone
+
+from core.models import ForwardBase, Province
+from core.tests.factories import UserFactory
+from patrols.models import NotificationRecipient, Party
+from patrols.services import VehicleSpec, WaypointSpec, patrol_plan_create
+
+JERMUK = Point(45.66949, 39.84168, srid=4326)
+# South from Jermuk along the road towards the Vorotan valley, inside Vayots Dzor.
+JERMUK_SOUTH = LineString((45.66949, 39.84168), (45.6800, 39.8100), (45.6900, 39.7800), srid=4326)
+# Vardenis → Sotk → towards the Sotk pass, ending about 600 m from the border.
+SOTK_ROAD = LineString((45.73053, 40.18329), (45.86472, 40.20306), (45.8689, 40.2555), srid=4326)
+# A minefield across the Jermuk road, 3–5 km south of the town.
+JERMUK_MINEFIELD = MultiPolygon(Polygon.from_bbox((45.66, 39.80, 45.72, 39.82)), srid=4326)
+
+
+@pytest.fixture
+def recipients(geography):
+    made = {}
+    for party in Party.objects.filter(always_notified=True):
+        made[party.code] = NotificationRecipient.objects.create(
+            party=party, name=f"{party.name} duty desk", email=f"desk@{party.code}.example"
+        )
+    return made
+
+
+@pytest.fixture
+def team(users):
+    jermuk = ForwardBase.objects.get(name="Jermuk")
+    leader = users["team_leader"]
+    leader.forward_base = jermuk
+    leader.save()
+    monitor = UserFactory(username="t-jermuk-monitor", roles=["monitor"], forward_base=jermuk)
+    second = UserFactory(username="t-coordinator-2", roles=["coordinator"], forward_base=None)
+    return {"base": jermuk, "leader": leader, "monitor": monitor,
+            "coordinator": users["coordinator"], "coordinator_2": second}  # fmt: skip
+
+
+@pytest.fixture
+def make_plan(team):
+    def make(route=JERMUK_SOUTH, days_ahead=10, hours=6, **extra):
+        departure = (timezone.now() + timedelta(days=days_ahead)).replace(microsecond=0)
+        fields = {
+            "forward_base": team["base"],
+            "team_leader": team["leader"],
+            "author": team["leader"],
+            "purpose": "Monitoring patrol south of Jermuk",
+            "planned_departure": departure,
+            "planned_return": departure + timedelta(hours=hours),
+            "route": route,
+            "vehicles": [VehicleSpec("EU-JRM-11", "EU 011 AM")],
+            "monitors": [team["monitor"]],
+            "waypoints": [
+                WaypointSpec("Jermuk base", Point(route.coords[0], srid=4326), departure),
+                WaypointSpec(
+                    "Turning point", Point(route.coords[-1], srid=4326),
+                    departure + timedelta(hours=2),
+                ),
+            ],  # fmt: skip
+            **extra,
+        }
+        return patrol_plan_create(**fields)
+
+    return make
+
+
+def sector(name):
+    return Province.objects.get(name=name)
