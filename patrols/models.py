@@ -183,7 +183,9 @@ class ItineraryVersion(models.Model):
     )
     approved_at = models.DateTimeField()
     accepted_warnings = models.JSONField(
-        default=list, blank=True, help_text="Warnings the approving coordinator explicitly accepted."
+        default=list,
+        blank=True,
+        help_text="Warnings the approving coordinator explicitly accepted.",
     )
 
     class Meta:
@@ -270,7 +272,9 @@ class ItineraryNotification(models.Model):
     party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="notifications")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    recipients = models.JSONField(default=list, blank=True, help_text="E-mail addresses, fixed when queued.")
+    recipients = models.JSONField(
+        default=list, blank=True, help_text="E-mail addresses, fixed when queued."
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

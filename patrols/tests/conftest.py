@@ -59,7 +59,8 @@ def make_plan(team):
             "waypoints": [
                 WaypointSpec("Jermuk base", Point(route.coords[0], srid=4326), departure),
                 WaypointSpec(
-                    "Turning point", Point(route.coords[-1], srid=4326),
+                    "Turning point",
+                    Point(route.coords[-1], srid=4326),
                     departure + timedelta(hours=2),
                 ),
             ],  # fmt: skip

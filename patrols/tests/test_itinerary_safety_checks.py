@@ -120,9 +120,7 @@ def test_an_approved_patrol_in_the_same_area_at_the_same_time_is_a_warning(
     assert "overlap" not in codes(itinerary_check(next_day))
 
 
-def test_a_departure_inside_the_notice_period_needs_an_urgent_override(
-    make_plan, team, recipients
-):
+def test_a_departure_inside_the_notice_period_needs_an_urgent_override(make_plan, team, recipients):
     plan = make_plan(days_ahead=2)
     findings = codes(patrol_plan_submit(plan=plan, by=team["leader"]))
     assert findings["short_notice"] == "override"
