@@ -119,12 +119,15 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     Tests that use it must commit what the worker should see (django_db(transaction=True)).
     """
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    mail_dir = tmp_path_factory.mktemp("worker-mail")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "missionapp.settings.test",
         "DATABASE_URL": _database_url_for_worker(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "MISSIONAPP_TEST_BROKER_DIR": str(settings.CELERY_BROKER_DIR),
+        # The worker's mail goes to files: read them with worker_mail().
+        "EMAIL_URL": f"filemail:///{mail_dir}",  # environ drops one leading slash
     }
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -142,6 +145,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
     proc.log_path = log_path
+    proc.mail_dir = mail_dir
     yield proc
     proc.send_signal(signal.SIGTERM)
     try:
@@ -161,3 +165,16 @@ def wait_for(predicate, timeout=30.0, interval=0.2, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def worker_mail(worker):
+    """The messages the worker sent so far, parsed (Django's file backend, one file per
+    connection, messages separated by a line of dashes)."""
+    import email
+
+    messages = []
+    for path in sorted(worker.mail_dir.glob("*.log")):
+        for chunk in path.read_text().split("-" * 79 + "\n"):
+            if chunk.strip():
+                messages.append(email.message_from_string(chunk))
+    return messages

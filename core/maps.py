@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
+from django.contrib.gis.geos import Polygon
+
 from core.models import BorderSegment, Province, Settlement
 
 KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km
@@ -303,7 +305,7 @@ def render_map_svg(
         data = _path_data(project, (ring for poly in province.geom for ring in poly), close=True)
         out.append(
             f'<path class="province{" sector" if province.is_sector else ""}" '
-            f"data-name={quoteattr(province.name)} d={quoteattr(data)} fill=\"{fill}\" "
+            f'data-name={quoteattr(province.name)} d={quoteattr(data)} fill="{fill}" '
             f'fill-rule="evenodd" stroke="{STYLE["province_stroke"]}" stroke-width="0.8"/>'
         )
     out.append("</g>")
@@ -388,12 +390,19 @@ def render_map_svg(
         if labels.place(x, y, text, 11):
             out.append(_text(x, y, text, size=11, fill="#111111", weight="bold"))
     for x, y, text in place_labels:
+        # To the right of the dot, else to its left.
         if labels.place(x, y, text, 10):
             out.append(_text(x, y, text, size=10, fill=STYLE["settlement_label"]))
+        elif labels.place(x - 10 - len(text) * 6, y, text, 10):
+            out.append(_text(x - 10, y, text, size=10, fill=STYLE["settlement_label"],
+                             anchor="end"))  # fmt: skip
+    frame = Polygon.from_bbox((view.west, view.south, view.east, view.north))
     for province in provinces:
-        centre = province.geom.point_on_surface
-        if not view.contains(centre.x, centre.y):
+        # Label the part of the province that is on the map, not its far-away centre.
+        shown = province.geom.intersection(frame) if province.geom.intersects(frame) else None
+        if shown is None or shown.empty:
             continue
+        centre = shown.point_on_surface
         x, y = project(centre.x, centre.y)
         text = province.name.upper()
         if labels.place(x, y, text, 9, anchor="middle"):

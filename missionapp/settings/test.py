@@ -12,7 +12,10 @@ from .dev import DATABASES, VAR_DIR
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Django's test outbox, unless EMAIL_URL says otherwise (the worker the tests start writes
+# its mail to files the tests read).
+if not os.environ.get("EMAIL_URL"):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if DATABASES["default"]["ENGINE"].endswith("spatialite"):
     # One file per test run, so that two runs on one machine never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_missionapp_{os.getpid()}.sqlite3")}

@@ -84,6 +84,13 @@ def notifications_queue(*, version: ItineraryVersion, purpose: str):
 
     parties = list(parties_for(version=version, purpose=purpose))
     plan = version.plan
+    if purpose == ItineraryNotification.Purpose.ITINERARY and (
+        sum(p.always_notified for p in parties) < 2
+    ):
+        # Both sides, always: without them configured nothing may be approved.
+        raise ValidationError(
+            {"parties": ["Armenia and Azerbaijan must both be configured as always notified."]}
+        )
     rows, missing = [], []
     for party in parties:
         emails = _recipients(party, plan)

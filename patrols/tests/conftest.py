@@ -1,5 +1,6 @@
 """Patrol fixtures on real geography: routes near Jermuk and along the Sotk road."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -20,8 +21,18 @@ SOTK_ROAD = LineString((45.73053, 40.18329), (45.86472, 40.20306), (45.8689, 40.
 JERMUK_MINEFIELD = MultiPolygon(Polygon.from_bbox((45.66, 39.80, 45.72, 39.82)), srid=4326)
 
 
+def restore_parties():
+    """The parties come from a data migration, which a transactional test's flush empties:
+    replay it (it is idempotent) with the real app registry."""
+    from django.apps import apps
+
+    migration = importlib.import_module("patrols.migrations.0004_parties_and_permissions")
+    migration.forwards(apps, None)
+
+
 @pytest.fixture
 def recipients(geography):
+    restore_parties()
     made = {}
     for party in Party.objects.filter(always_notified=True):
         made[party.code] = NotificationRecipient.objects.create(

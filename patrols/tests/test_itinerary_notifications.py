@@ -307,3 +307,14 @@ def test_an_unacknowledged_itinerary_is_escalated_once_when_departure_is_near(
     assert sent["azerbaijan"].escalated_at is not None
     with time_machine.travel(plan.planned_departure + timedelta(hours=1), tick=False):
         assert svc.notifications_escalate() == 0  # gone: nothing to escalate any more
+
+
+def test_nothing_is_approved_when_the_two_sides_are_not_both_configured(
+    make_plan, team, recipients
+):
+    Party.objects.filter(code="azerbaijan").update(active=False)
+    plan = make_plan()
+    patrol_plan_submit(plan=plan, by=team["leader"])
+    with pytest.raises(ValidationError, match="Armenia and Azerbaijan must both"):
+        patrol_plan_approve(plan=plan, by=team["coordinator"])
+    assert not ItineraryNotification.objects.exists()
