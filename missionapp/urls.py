@@ -14,6 +14,7 @@ urlpatterns = [
     path("itineraries/", include("patrols.urls")),
     path("api/", include("core.urls")),
     path("api/reports/", include("reports.urls")),
+    path("api/", include("patrols.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
