@@ -8,8 +8,13 @@ so the status is shown here but not edited.
 from django.contrib import admin
 
 from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, local_time_column
-from core.models import Province
-from patrols.models import PatrolPlan
+from patrols.models import (
+    ItineraryNotification,
+    MovementRestriction,
+    NotificationRecipient,
+    Party,
+    PatrolPlan,
+)
 
 
 @admin.register(PatrolPlan)
@@ -33,10 +38,27 @@ class PatrolPlanAdmin(MissionMapAdmin):
     ]
     list_select_related = ["forward_base", "team_leader"]
     date_hierarchy = "planned_departure"
-    filter_horizontal = ["sectors"]
-    readonly_fields = ["status", "created_at"]
+    readonly_fields = [
+        "purpose", "forward_base", "team_leader", "status", "status_reason", "planned_departure",
+        "planned_return", "sectors", "version", "urgent_override", "override_justification",
+        "created_at",
+    ]  # fmt: skip
     fieldsets = [
-        (None, {"fields": ["purpose", "forward_base", "team_leader", "status"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "purpose",
+                    "forward_base",
+                    "team_leader",
+                    "status",
+                    "status_reason",
+                    "version",
+                    "urgent_override",
+                    "override_justification",
+                ]
+            },
+        ),
         (
             "When",
             {
@@ -48,7 +70,8 @@ class PatrolPlanAdmin(MissionMapAdmin):
             "Itinerary",
             {
                 "fields": ["route", "sectors"],
-                "description": "Draw the route with the line tool; list the sectors it crosses.",
+                "description": "Plans change through the patrol pages and API (which check the "
+                "itinerary and notify the parties); here they are shown, not edited.",
             },
         ),
         (
@@ -60,14 +83,73 @@ class PatrolPlanAdmin(MissionMapAdmin):
     def has_add_permission(self, request):
         return False  # plans are made through patrols.services, which checks the itinerary
 
+    def has_change_permission(self, request, obj=None):
+        return False  # an approved itinerary changes only by amendment, through the services
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("sectors")
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "sectors":
-            kwargs["queryset"] = Province.objects.filter(is_sector=True)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(description="sectors")
     def sector_names(self, obj):
         return ", ".join(p.name for p in obj.sectors.all()) or "—"
+
+
+@admin.register(Party)
+class PartyAdmin(admin.ModelAdmin):
+    """Parties are data: a new counterpart is added here, with the sectors it is told of."""
+
+    list_display = ["name", "code", "always_notified", "active", "sector_names"]
+    list_filter = ["always_notified", "active"]
+    filter_horizontal = ["sectors"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("sectors")
+
+    @admin.display(description="sectors")
+    def sector_names(self, obj):
+        return ", ".join(p.name for p in obj.sectors.all()) or "—"
+
+
+@admin.register(NotificationRecipient)
+class NotificationRecipientAdmin(admin.ModelAdmin):
+    list_display = ["name", "party", "email", "active"]
+    list_filter = ["party", "active", "sectors"]
+    search_fields = ["name", "email"]
+    list_select_related = ["party"]
+    filter_horizontal = ["sectors"]
+
+
+@admin.register(ItineraryNotification)
+class ItineraryNotificationAdmin(admin.ModelAdmin):
+    """What each party was told, and whether it acknowledged: read-only (the outbox)."""
+
+    list_display = ["__str__", "party", "status", "attempts",
+                    local_time_column("sent_at", "sent"),
+                    local_time_column("acknowledged_at", "acknowledged"),
+                    "escalated_at"]  # fmt: skip
+    list_filter = ["status", "purpose", "party"]
+    list_select_related = ["party", "version", "version__plan__forward_base"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MovementRestriction)
+class MovementRestrictionAdmin(MissionMapAdmin):
+    list_display = ["__str__", "plan", local_time_column("occurred_at", "when"),
+                    "turned_back",
+                    "location_phrase"]  # fmt: skip
+    list_filter = ["category", "actor", "turned_back"]
+    list_select_related = ["plan__forward_base"]
+
+    def has_add_permission(self, request):
+        return False

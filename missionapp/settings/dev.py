@@ -20,3 +20,9 @@ def _machine_secret_key():
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or _machine_secret_key()
+
+# The demo's mail (itinerary notifications to the parties, escalations) is written to files
+# under var/mail/, one file per connection, instead of being sent anywhere.
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")

@@ -34,8 +34,9 @@ from core.management.commands.demo_users import DEMO_USERS, refuse_in_production
 from core.models import ForwardBase, Province, Settlement, User
 from core.roles import Role
 from core.selectors import compass_point, in_mission_area
-from patrols.models import PatrolPlan
+from patrols.models import NotificationRecipient, Party, PatrolPlan
 from patrols.services import patrol_plan_create
+from patrols.services.history import itinerary_history_record
 from reports.models import IncidentReport
 from reports.services import incident_report_create
 
@@ -471,6 +472,7 @@ class Command(BaseCommand):
         with acting_as(client=AuditEntry.Client.COMMAND, client_ref="demo_data"):
             with transaction.atomic():
                 plans, new_plans = self._patrols(seed, now, today)
+                self._itineraries(seed, plans)
                 planned = self._incidents(seed, today, plans)
                 new_incidents = self._write(planned, plans)
             self._say(
@@ -566,6 +568,34 @@ class Command(BaseCommand):
         if offset_days == 2:
             return S.APPROVED if roll < 0.7 else S.SUBMITTED
         return S.DRAFT
+
+    # -- itineraries told to the parties --------------------------------------------------
+
+    DEMO_RECIPIENTS = {
+        "armenia": ("Ministry of Defence liaison desk", "mod-liaison@armenia.demo.invalid"),
+        "azerbaijan": ("State Border Service duty desk", "duty@sbs-azerbaijan.demo.invalid"),
+    }
+
+    def _itineraries(self, seed, plans):
+        """Version 1 and the parties' notifications of every plan past approval: recorded as
+        sent (and mostly acknowledged) for the past, queued for the demo worker to send for
+        plans still waiting, so the calendar and coordinator pages show real statuses."""
+        for code, (name, email) in self.DEMO_RECIPIENTS.items():
+            party = Party.objects.get(code=code)
+            NotificationRecipient.objects.get_or_create(party=party, email=email,
+                                                        defaults={"name": name})  # fmt: skip
+        coordinator = User.objects.get(username="coordinator")
+        for plan, _route in plans.values():
+            rng = random.Random(f"{seed}:itinerary:{plan.pk}")
+            approved_at = plan.planned_departure - timedelta(days=7, hours=rng.randint(0, 30))
+            acknowledged = {
+                code: None
+                if rng.random() < 0.08
+                else approved_at + timedelta(hours=rng.randint(1, 40))
+                for code in self.DEMO_RECIPIENTS
+            }
+            itinerary_history_record(plan=plan, approved_by=coordinator, approved_at=approved_at,
+                                     acknowledged_at=acknowledged)  # fmt: skip
 
     # -- incidents ---------------------------------------------------------------------------
 
