@@ -318,3 +318,22 @@ def test_nothing_is_approved_when_the_two_sides_are_not_both_configured(
     with pytest.raises(ValidationError, match="Armenia and Azerbaijan must both"):
         patrol_plan_approve(plan=plan, by=team["coordinator"])
     assert not ItineraryNotification.objects.exists()
+
+
+def test_a_hotline_call_recorded_by_a_liaison_officer_counts_as_delivery(
+    make_plan, team, users, recipients, mail_server, django_capture_on_commit_callbacks
+):
+    mail_server.add("desk@azerbaijan.example")
+    plan = approved(make_plan, team)
+    send_pending(plan)
+    az = ItineraryNotification.objects.get(version__plan=plan, party__code="azerbaijan")
+    svc.notification_acknowledge_manually(
+        notification=az, by=users["liaison_officer"], method="phone",
+        note="Itinerary read out on the hotline to the border service duty officer",
+    )  # fmt: skip
+    plan.refresh_from_db()
+    assert plan.status == PatrolPlan.Status.NOTIFIED
+    # The queued e-mail is not sent afterwards: the party has it already.
+    mail_server.clear()
+    assert svc.notification_send(notification_id=az.pk, claim="retry") == "nothing to do"
+    assert messages_to("desk@azerbaijan.example") == []
