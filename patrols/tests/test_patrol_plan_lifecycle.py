@@ -194,3 +194,43 @@ def test_a_return_before_departure_is_refused_naming_the_problem(make_plan, team
     with pytest.raises(ValidationError, match="return must be after the departure"):
         patrol_plan_update(plan=plan, by=team["leader"],
                            planned_return=plan.planned_departure - timedelta(hours=1))  # fmt: skip
+
+
+@pytest.mark.parametrize("current", list(S))
+@pytest.mark.parametrize("target", list(S))
+def test_every_status_pair_is_allowed_exactly_as_the_lifecycle_says(current, target):
+    allowed = {
+        (S.DRAFT, S.SUBMITTED), (S.DRAFT, S.CANCELLED),
+        (S.SUBMITTED, S.APPROVED), (S.SUBMITTED, S.RETURNED), (S.SUBMITTED, S.CANCELLED),
+        (S.RETURNED, S.SUBMITTED), (S.RETURNED, S.CANCELLED),
+        (S.APPROVED, S.NOTIFIED), (S.APPROVED, S.SUBMITTED), (S.APPROVED, S.CANCELLED),
+        (S.NOTIFIED, S.UNDER_WAY), (S.NOTIFIED, S.SUBMITTED), (S.NOTIFIED, S.CANCELLED),
+        (S.UNDER_WAY, S.COMPLETED), (S.UNDER_WAY, S.ABORTED),
+    }  # fmt: skip
+    plan = PatrolPlan(status=current)
+    if (current, target) in allowed:
+        plan.move_to(target)
+        assert plan.status == target
+    else:
+        with pytest.raises(ValidationError) as info:
+            plan.move_to(target)
+        assert info.value.message_dict["status"] == [
+            f"A {current.label.lower()} plan cannot become {target.label.lower()}."
+        ]
+        assert plan.status == current
+
+
+def test_cancelling_a_submitted_or_returned_plan_before_approval_tells_nobody(
+    make_plan, team, recipients
+):
+    submitted = make_plan()
+    patrol_plan_submit(plan=submitted, by=team["leader"])
+    patrol_plan_cancel(plan=submitted, by=team["leader"], reason="Vehicle broke down")
+    returned = make_plan(days_ahead=12)
+    patrol_plan_submit(plan=returned, by=team["leader"])
+    patrol_plan_return(plan=returned, by=team["coordinator"], reason="Wrong day")
+    patrol_plan_cancel(plan=returned, by=team["leader"], reason="Not needed")
+    for plan in (submitted, returned):
+        plan.refresh_from_db()
+        assert plan.status == S.CANCELLED
+    assert not ItineraryNotification.objects.exists()
