@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("itineraries/", include("patrols.urls")),
+    path("patrols/", include("patrols.page_urls")),
     path("api/", include("core.urls")),
     path("api/reports/", include("reports.urls")),
     path("api/", include("patrols.api_urls")),
