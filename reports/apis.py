@@ -1,9 +1,13 @@
-from rest_framework import generics, serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_gis.fields import GeometryField
 
 from core.roles import has_role
-from reports import selectors
+from patrols.models import PatrolPlan
+from reports import selectors, services
 from reports.models import IncidentReport
 
 
@@ -11,14 +15,20 @@ class IncidentReportOutput(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username")
     sector = serializers.CharField(source="sector.name")
     location = GeometryField()
+    observer_position = GeometryField(allow_null=True)
     editable = serializers.SerializerMethodField()
 
     class Meta:
         model = IncidentReport
         ref_name = "IncidentReport"
         fields = [
-            "uuid", "status", "observed_at", "received_at", "location", "location_phrase",
-            "sector", "category", "severity", "description", "author", "patrol", "editable",
+            "uuid", "status", "version", "observed_at", "time_precision", "observed_until",
+            "received_at", "submitted_at", "location", "location_precision", "location_phrase",
+            "sector", "observer_position", "direction_degrees", "estimated_distance_m",
+            "observation_means", "category", "severity", "description", "explosions", "shots",
+            "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",
+            "civilians_injured", "military_killed", "military_injured", "casualty_source",
+            "damage", "author", "patrol", "editable",
         ]  # fmt: skip
 
     def get_editable(self, report) -> bool:
@@ -42,9 +52,179 @@ class IncidentReportListApi(generics.ListAPIView):
         return selectors.incident_report_list(user=user)
 
 
-class IncidentReportDetailApi(generics.RetrieveAPIView):
-    serializer_class = IncidentReportOutput
-    lookup_field = "uuid"
+# --- Filing from the tablet ---------------------------------------------------------------
 
-    def get_queryset(self):
-        return selectors.incident_report_list(user=self.request.user)
+
+@extend_schema_field({"type": "object", "description": "GeoJSON Point (longitude, latitude)."})
+class PointField(GeometryField):
+    pass
+
+
+class ReportInput(serializers.Serializer):
+    """What the tablet sends. `uuid` is made on the tablet when the monitor starts the report."""
+
+    uuid = serializers.UUIDField()
+    status = serializers.ChoiceField(
+        choices=[IncidentReport.Status.DRAFT, IncidentReport.Status.SUBMITTED], required=False
+    )
+    observed_at = serializers.DateTimeField()
+    time_precision = serializers.ChoiceField(IncidentReport.TimePrecision.choices, required=False)
+    observed_until = serializers.DateTimeField(required=False, allow_null=True)
+    location = PointField()
+    location_precision = serializers.ChoiceField(
+        IncidentReport.LocationPrecision.choices, required=False
+    )
+    observer_position = PointField(required=False, allow_null=True)
+    direction_degrees = serializers.IntegerField(min_value=0, max_value=359, required=False,
+                                                 allow_null=True)  # fmt: skip
+    estimated_distance_m = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    observation_means = serializers.ChoiceField(
+        IncidentReport.ObservationMeans.choices, required=False
+    )
+    category = serializers.ChoiceField(IncidentReport.Category.choices)
+    severity = serializers.IntegerField(min_value=1, max_value=5)
+    description = serializers.CharField()
+    explosions = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    shots = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    bursts = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    weapons = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    alleged_actor = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    alleged_by = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    civilians_killed = serializers.IntegerField(min_value=0, required=False)
+    civilians_injured = serializers.IntegerField(min_value=0, required=False)
+    military_killed = serializers.IntegerField(min_value=0, required=False)
+    military_injured = serializers.IntegerField(min_value=0, required=False)
+    casualty_source = serializers.ChoiceField(
+        IncidentReport.CasualtySource.choices, required=False, allow_blank=True
+    )
+    damage = serializers.CharField(required=False, allow_blank=True)
+    patrol = serializers.PrimaryKeyRelatedField(
+        queryset=PatrolPlan.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        ref_name = "IncidentReportInput"
+
+    def validate_location(self, point):
+        if point.geom_type != "Point":
+            raise serializers.ValidationError("The location must be a Point.")
+        point.srid = point.srid or 4326
+        return point
+
+    def validate_observer_position(self, point):
+        return None if point is None else self.validate_location(point)
+
+
+def _etag(report):
+    return f'"{report.version}"'
+
+
+def _with_etag(response, report):
+    response["ETag"] = _etag(report)
+    return response
+
+
+def _conflict(exc):
+    return Response(
+        {
+            "status": 409,
+            "code": "conflict",
+            "detail": str(exc),
+            "errors": {name: ["Differs from the report stored under this identifier."]
+                       for name in exc.fields},
+            "uuid": str(exc.report.uuid),
+        },
+        status=status.HTTP_409_CONFLICT,
+    )  # fmt: skip
+
+
+class IncidentReportsApi(IncidentReportListApi):
+    """GET: the reports the caller may see. POST: file a report from the tablet, exactly once.
+
+    201 with the report when new; 200 with the stored report when this UUID was already
+    filed with the same content (a resend); 409 naming the fields when the UUID is stored
+    with different content. The response always echoes the UUID.
+    """
+
+    @extend_schema(request=ReportInput, responses={201: IncidentReportOutput,
+                                                   200: IncidentReportOutput})  # fmt: skip
+    def post(self, request):
+        if not request.user.has_perm("reports.add_incidentreport"):
+            raise PermissionDenied("Your role does not file incident reports.")
+        data = ReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        uuid = fields.pop("uuid")
+        try:
+            report, created = services.incident_report_receive(
+                author=request.user, uuid=uuid, fields=fields
+            )
+        except services.ReportConflict as exc:
+            return _conflict(exc)
+        out = IncidentReportOutput(report, context={"request": request}).data
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return _with_etag(Response(out, status=code), report)
+
+
+class IncidentReportEditApi(APIView):
+    """Read with its ETag; change only with `If-Match` carrying the ETag you read.
+
+    A stale `If-Match` gets 412 and changes nothing; a missing one gets 428. A submitted
+    report is amended, its previous content kept in its history.
+    """
+
+    def _report(self, request, uuid):
+        return generics.get_object_or_404(
+            selectors.incident_report_list(user=request.user), uuid=uuid
+        )
+
+    @extend_schema(responses=IncidentReportOutput)
+    def get(self, request, uuid):
+        report = self._report(request, uuid)
+        if request.headers.get("If-None-Match") == _etag(report):
+            return _with_etag(Response(status=status.HTTP_304_NOT_MODIFIED), report)
+        return _with_etag(Response(IncidentReportOutput(report, context={"request": request}).data),
+                          report)  # fmt: skip
+
+    @extend_schema(request=ReportInput, responses=IncidentReportOutput,
+                   parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
+                                                required=True)])  # fmt: skip
+    def patch(self, request, uuid):
+        report = self._report(request, uuid)
+        expected = request.headers.get("If-Match", "").strip().strip('"')
+        if not expected.isdigit():
+            return Response(
+                {"status": 428, "code": "precondition_required",
+                 "detail": "Send If-Match with the ETag of the version you edited.",
+                 "errors": {}},
+                status=428,
+            )  # fmt: skip
+        data = ReportInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k != "uuid"}
+        try:
+            report = services.incident_report_edit(
+                report=report, by=request.user, expected_version=int(expected), fields=fields,
+                reason=request.data.get("reason", "") if hasattr(request.data, "get") else "",
+            )  # fmt: skip
+        except services.StaleVersion as exc:
+            return _with_etag(Response(
+                {"status": 412, "code": "precondition_failed",
+                 "detail": f"The report changed since you read it: it is now at version "
+                           f"{exc.report.version}. Reload it and apply your change again.",
+                 "errors": {}},
+                status=status.HTTP_412_PRECONDITION_FAILED), exc.report)  # fmt: skip
+        out = IncidentReportOutput(report, context={"request": request}).data
+        return _with_etag(Response(out), report)
+
+
+class IncidentReportSubmitApi(APIView):
+    @extend_schema(request=None, responses=IncidentReportOutput)
+    def post(self, request, uuid):
+        """Submit a draft (or a returned report) for review. Resending changes nothing."""
+        report = generics.get_object_or_404(
+            selectors.incident_report_list(user=request.user), uuid=uuid
+        )
+        report = services.incident_report_submit(report=report, by=request.user)
+        out = IncidentReportOutput(report, context={"request": request}).data
+        return _with_etag(Response(out), report)

@@ -19,7 +19,32 @@ class IncidentReport(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted"
+        RETURNED = "returned", "Returned for information"
         REVIEWED = "reviewed", "Reviewed"
+        REJECTED = "rejected", "Rejected"
+
+    class TimePrecision(models.TextChoices):
+        EXACT = "exact", "Exact"
+        APPROXIMATE = "approximate", "Approximate"
+        BETWEEN = "between", "Between two times"
+
+    class LocationPrecision(models.TextChoices):
+        EXACT = "exact", "Exact"
+        APPROXIMATE = "approximate", "Approximate"
+        AREA = "area", "Area"
+
+    class ObservationMeans(models.TextChoices):
+        SEEN = "seen", "Seen directly"
+        HEARD = "heard", "Heard"
+        LOCAL_AUTHORITY = "local_authority", "Reported by a local authority"
+        RESIDENTS = "residents", "Reported by residents"
+        ARMENIAN_FORCES = "armenian_forces", "Reported by Armenian forces"
+        AZERBAIJANI_FORCES = "azerbaijani_forces", "Reported by Azerbaijani forces"
+        MEDIA = "media", "Media"
+
+    class CasualtySource(models.TextChoices):
+        CORROBORATED = "corroborated", "Corroborated by the mission"
+        PARTY_REPORTED = "party_reported", "Reported by a party"
 
     class Category(models.TextChoices):
         SHELLING = "shelling", "Shelling / artillery"
@@ -43,8 +68,45 @@ class IncidentReport(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     observed_at = models.DateTimeField()
+    time_precision = models.CharField(
+        max_length=16, choices=TimePrecision.choices, default=TimePrecision.EXACT
+    )
+    observed_until = models.DateTimeField(
+        null=True, blank=True, help_text="End of the window when the time is 'between'."
+    )
     received_at = models.DateTimeField(auto_now_add=True)
     location = models.PointField(srid=4326)
+    location_precision = models.CharField(
+        max_length=16, choices=LocationPrecision.choices, default=LocationPrecision.APPROXIMATE
+    )
+    observer_position = models.PointField(srid=4326, null=True, blank=True)
+    direction_degrees = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(359)],
+        help_text="From the observer to the incident, 0 = north.",
+    )
+    estimated_distance_m = models.PositiveIntegerField(null=True, blank=True)
+    observation_means = models.CharField(
+        max_length=24, choices=ObservationMeans.choices, default=ObservationMeans.SEEN
+    )
+    explosions = models.PositiveIntegerField(null=True, blank=True)
+    shots = models.PositiveIntegerField(null=True, blank=True)
+    bursts = models.PositiveIntegerField(null=True, blank=True)
+    weapons = models.CharField(max_length=255, blank=True)
+    alleged_actor = models.CharField(max_length=128, blank=True)
+    alleged_by = models.CharField(
+        max_length=128, blank=True, help_text="Who says the alleged actor is responsible."
+    )
+    civilians_killed = models.PositiveIntegerField(default=0)
+    civilians_injured = models.PositiveIntegerField(default=0)
+    military_killed = models.PositiveIntegerField(default=0)
+    military_injured = models.PositiveIntegerField(default=0)
+    casualty_source = models.CharField(max_length=16, choices=CasualtySource.choices, blank=True)
+    damage = models.TextField("damage description", blank=True)
+    # Optimistic concurrency: the ETag of the report; every change increments it.
+    version = models.PositiveIntegerField(default=1)
+    submitted_at = models.DateTimeField(null=True, blank=True)
     category = models.CharField(max_length=24, choices=Category.choices)
     severity = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)]
@@ -70,7 +132,13 @@ class IncidentReport(models.Model):
                 condition=Q(severity__gte=1) & Q(severity__lte=5),
                 name="incident_severity_1_to_5",
                 violation_error_message="Severity must be between 1 and 5.",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(time_precision="between")
+                | Q(observed_until__isnull=False, observed_until__gt=models.F("observed_at")),
+                name="incident_between_has_an_end_after_the_start",
+                violation_error_message="Give the end of the time window, after its start.",
+            ),
         ]
         indexes = [
             # The digest and the map read incidents by sector and day.
@@ -80,3 +148,28 @@ class IncidentReport(models.Model):
 
     def __str__(self):
         return f"{self.get_category_display()} {self.location_phrase}"
+
+    @property
+    def casualties(self) -> int:
+        return (self.civilians_killed + self.civilians_injured + self.military_killed
+                + self.military_injured)  # fmt: skip
+
+
+class ReportRevision(models.Model):
+    """A submitted report as it stood before an amendment: history is kept, never rewritten."""
+
+    report = models.ForeignKey(IncidentReport, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    content = models.JSONField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["report", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "version"], name="report_revision_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.report.uuid} v{self.version}"

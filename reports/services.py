@@ -3,21 +3,94 @@
 Only creation exists so far; offline sync, attachments, submission and review build on it.
 """
 
+import json
 import uuid as uuid_lib
 from datetime import datetime, timedelta
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.models import User
 from core.selectors import describe_location, sector_at
 from patrols.models import PatrolPlan
-from reports.models import IncidentReport
+from reports.models import IncidentReport, ReportRevision
 
 # Tablet clocks drift; a few minutes ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
+# What a monitor writes besides the core fields (the rest is derived or set by review).
+DETAIL_FIELDS = {
+    "time_precision", "observed_until", "location_precision", "observer_position",
+    "direction_degrees", "estimated_distance_m", "observation_means", "explosions", "shots",
+    "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",
+    "civilians_injured", "military_killed", "military_injured", "casualty_source", "damage",
+}  # fmt: skip
+FILED_FIELDS = {
+    "observed_at",
+    "location",
+    "category",
+    "severity",
+    "description",
+    "patrol",
+    "status",
+} | DETAIL_FIELDS
+
+
+class ReportConflict(Exception):
+    """The UUID is stored with different content: the tablet must not overwrite it blindly."""
+
+    def __init__(self, report, fields):
+        super().__init__(f"Report {report.uuid} is stored with different {', '.join(fields)}.")
+        self.report = report
+        self.fields = fields
+
+
+def _same(stored, sent):
+    if isinstance(stored, Point) or isinstance(sent, Point):
+        return stored is not None and sent is not None and stored.equals_exact(sent, 1e-7)
+    if hasattr(stored, "pk") and not isinstance(sent, int | str | None):
+        return stored == sent
+    if hasattr(stored, "pk"):
+        return stored.pk == sent
+    return stored == sent
+
+
+def _differences(report, fields) -> list[str]:
+    return sorted(
+        name for name, value in fields.items()
+        if not _same(getattr(report, name), value)
+    )  # fmt: skip
+
+
+def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
+    """What the tablet's POST does: file the report once, whatever happens to the network.
+
+    Returns (report, created). The same UUID with the same content returns the stored report
+    (created False); with different content raises ReportConflict naming the fields. Two
+    requests racing with one UUID are settled by the database's unique constraint, not by a
+    check-then-insert: the loser's insert fails and it compares with the winner's row.
+    """
+    existing = IncidentReport.objects.filter(uuid=uuid).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                defaults = {"patrol": None, "status": IncidentReport.Status.DRAFT}
+                return _insert(author=author, uuid=uuid, **(defaults | fields)), True
+        except IntegrityError:
+            existing = IncidentReport.objects.filter(uuid=uuid).first()
+            if existing is None:
+                raise
+    if existing.author_id != author.pk:
+        raise ValidationError({"uuid": ["This report identifier is already in use."]})
+    location = fields.get("location")
+    compared = {**fields, "location": _as_wgs84(location)} if location is not None else fields
+    # A resend of a draft that was submitted meanwhile is still the same report.
+    compared = {k: v for k, v in compared.items() if k != "status"}
+    different = _differences(existing, compared)
+    if different:
+        raise ReportConflict(existing, different)
+    return existing, False
 
 
 def _as_wgs84(point: Point) -> Point:
@@ -40,6 +113,7 @@ def incident_report_create(
     patrol: PatrolPlan | None = None,
     status: str = IncidentReport.Status.DRAFT,
     uuid: uuid_lib.UUID | None = None,
+    **details,
 ) -> IncidentReport:
     """File an incident report; the sector and the location phrase are derived, never typed.
 
@@ -58,7 +132,13 @@ def incident_report_create(
             if existing.author_id != author.pk:
                 raise ValidationError({"uuid": ["This report identifier is already in use."]})
             return existing
+    return _insert(author=author, observed_at=observed_at, location=location, category=category,
+                   severity=severity, description=description, patrol=patrol, status=status,
+                   uuid=uuid, **details)  # fmt: skip
 
+
+def _insert(*, author, observed_at, location, category, severity, description, patrol, status,
+            uuid, **details) -> IncidentReport:  # fmt: skip
     location = _as_wgs84(location)
     sector = sector_at(location)
     if sector is None:
@@ -75,6 +155,11 @@ def incident_report_create(
     if observed_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"observed_at": ["The observation time cannot be in the future."]})
 
+    unknown = set(details) - DETAIL_FIELDS
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    if details.get("observer_position") is not None:
+        details["observer_position"] = _as_wgs84(details["observer_position"])
     report = IncidentReport(
         author=author,
         observed_at=observed_at,
@@ -86,9 +171,101 @@ def incident_report_create(
         status=status,
         sector=sector,
         location_phrase=describe_location(location)[:160],
+        submitted_at=timezone.now() if status == IncidentReport.Status.SUBMITTED else None,
+        **details,
     )
     if uuid is not None:
         report.uuid = uuid
+    # Uniqueness of the UUID is left to the database: a concurrent resend must fail on the
+    # constraint (and be answered with the stored report), not pass a check and then fail.
+    report.full_clean(validate_unique=False)
+    report.save()
+    return report
+
+
+class StaleVersion(Exception):
+    """The edit was made on an older version of the report than the one stored."""
+
+    def __init__(self, report):
+        super().__init__(f"Report {report.uuid} is at version {report.version}.")
+        self.report = report
+
+
+def _snapshot(report) -> dict:
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    values = {}
+    for name in sorted(FILED_FIELDS | {"sector", "location_phrase"}):
+        value = getattr(report, name)
+        if isinstance(value, Point):
+            value = {"type": "Point", "coordinates": [value.x, value.y]}
+        elif hasattr(value, "pk"):
+            value = value.pk
+        values[name] = value
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+
+
+EDITABLE_BY_AUTHOR = {
+    IncidentReport.Status.DRAFT, IncidentReport.Status.SUBMITTED, IncidentReport.Status.RETURNED,
+}  # fmt: skip
+
+
+@transaction.atomic
+def incident_report_edit(
+    *, report: IncidentReport, by: User, expected_version: int, fields: dict, reason: str = ""
+) -> IncidentReport:
+    """Change a report, only from the version the editor saw (If-Match).
+
+    A draft changes in place; a submitted or returned report keeps its previous content as a
+    ReportRevision (amendments keep the history). Raises StaleVersion on a lost update.
+    """
+    report = IncidentReport.objects.select_for_update().get(pk=report.pk)
+    if report.author_id != by.pk:
+        raise ValidationError("Only the report's author can change it.")
+    if report.status not in EDITABLE_BY_AUTHOR:
+        raise ValidationError(
+            {"status": [f"A {report.get_status_display().lower()} report cannot be changed."]}
+        )
+    if report.version != expected_version:
+        raise StaleVersion(report)
+    unknown = set(fields) - FILED_FIELDS
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    if fields.get("status") not in (None, report.status):
+        raise ValidationError({"status": ["Submit or withdraw through their own actions."]})
+    if report.status != IncidentReport.Status.DRAFT:
+        ReportRevision.objects.create(
+            report=report, version=report.version, content=_snapshot(report), changed_by=by,
+            reason=reason,
+        )  # fmt: skip
+    for name, value in fields.items():
+        setattr(report, name, value)
+    if "location" in fields:
+        report.location = _as_wgs84(report.location)
+        sector = sector_at(report.location)
+        if sector is None:
+            raise ValidationError({"location": ["This place is outside the mission area."]})
+        report.sector = sector
+        report.location_phrase = describe_location(report.location)[:160]
+    report.version += 1
     report.full_clean()
     report.save()
+    return report
+
+
+@transaction.atomic
+def incident_report_submit(*, report: IncidentReport, by: User) -> IncidentReport:
+    report = IncidentReport.objects.select_for_update().get(pk=report.pk)
+    if report.author_id != by.pk:
+        raise ValidationError("Only the report's author can submit it.")
+    if report.status == IncidentReport.Status.SUBMITTED:
+        return report  # a resent submission changes nothing
+    if report.status not in (IncidentReport.Status.DRAFT, IncidentReport.Status.RETURNED):
+        raise ValidationError(
+            {"status": [f"A {report.get_status_display().lower()} report cannot be submitted."]}
+        )
+    report.status = IncidentReport.Status.SUBMITTED
+    report.submitted_at = report.submitted_at or timezone.now()
+    report.version += 1
+    report.save(update_fields=["status", "submitted_at", "version"])
     return report

@@ -193,6 +193,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentCategoryEnum": "reports.models.IncidentReport.Category",
+        "RestrictionCategoryEnum": "patrols.models.MovementRestriction.Category",
+        "IncidentStatusEnum": "reports.models.IncidentReport.Status",
+        "PatrolStatusEnum": "patrols.models.PatrolPlan.Status",
+    },
 }
 KNOX_TOKEN_MODEL = "core.DeviceToken"
 # knox's own migrations create its AuthToken table even when the model is swapped for ours;
