@@ -1,14 +1,17 @@
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.fields import GeometryField
 
-from core.roles import has_role
+from core.roles import Role, has_role
 from patrols.models import PatrolPlan
 from reports import selectors, services
-from reports.models import IncidentReport
+from reports.attachments import attachment_store
+from reports.models import Attachment, IncidentReport
 
 
 class IncidentReportOutput(serializers.ModelSerializer):
@@ -17,6 +20,7 @@ class IncidentReportOutput(serializers.ModelSerializer):
     location = GeometryField()
     observer_position = GeometryField(allow_null=True)
     editable = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
 
     class Meta:
         model = IncidentReport
@@ -28,8 +32,12 @@ class IncidentReportOutput(serializers.ModelSerializer):
             "observation_means", "category", "severity", "description", "explosions", "shots",
             "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",
             "civilians_injured", "military_killed", "military_injured", "casualty_source",
-            "damage", "author", "patrol", "editable",
+            "damage", "author", "patrol", "editable", "attachments",
         ]  # fmt: skip
+
+    def get_attachments(self, report) -> list[str]:
+        """The SHA-256 of each attachment the server holds (the tablet compares its own)."""
+        return [a.sha256 for a in report.attachments.all()]
 
     def get_editable(self, report) -> bool:
         user = self.context["request"].user
@@ -228,3 +236,77 @@ class IncidentReportSubmitApi(APIView):
         report = services.incident_report_submit(report=report, by=request.user)
         out = IncidentReportOutput(report, context={"request": request}).data
         return _with_etag(Response(out), report)
+
+
+# --- Attachments ----------------------------------------------------------------------------
+
+
+class AttachmentOutput(serializers.ModelSerializer):
+    report = serializers.UUIDField(source="report.uuid")
+
+    class Meta:
+        model = Attachment
+        ref_name = "Attachment"
+        fields = ["report", "sha256", "kind", "content_type", "size", "original_name",
+                  "uploaded_at"]  # fmt: skip
+
+
+class AttachmentInput(serializers.Serializer):
+    file = serializers.FileField()
+    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
+
+    class Meta:
+        ref_name = "AttachmentInput"
+
+
+class AttachmentsApi(APIView):
+    """A report's attachments. POST is idempotent by (report, SHA-256): a resent or
+    interrupted-then-resent file is stored once; 201 when new, 200 when already held."""
+
+    def _report(self, request, uuid):
+        return generics.get_object_or_404(
+            selectors.incident_report_list(user=request.user), uuid=uuid
+        )
+
+    @extend_schema(responses=AttachmentOutput(many=True))
+    def get(self, request, uuid):
+        report = self._report(request, uuid)
+        return Response(AttachmentOutput(report.attachments.all(), many=True).data)
+
+    @extend_schema(request={"multipart/form-data": AttachmentInput},
+                   responses={201: AttachmentOutput, 200: AttachmentOutput})  # fmt: skip
+    def post(self, request, uuid):
+        report = self._report(request, uuid)
+        data = AttachmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        attachment, created = attachment_store(
+            report=report, by=request.user, data=upload.read(), name=upload.name,
+            declared_sha256=data.validated_data["sha256"],
+        )  # fmt: skip
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(AttachmentOutput(attachment).data, status=code)
+
+
+class AttachmentFileApi(APIView):
+    """Download an attachment: `thumbnail` and `display` (re-encoded, no metadata) for
+    whoever may see the report; `original` (with the camera's EXIF, e.g. its position)
+    for duty officers only."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, uuid, sha256, variant):
+        report = generics.get_object_or_404(
+            selectors.incident_report_list(user=request.user), uuid=uuid
+        )
+        attachment = generics.get_object_or_404(report.attachments, sha256=sha256)
+        if variant == "original":
+            if not has_role(request.user, Role.DUTY_OFFICER):
+                raise PermissionDenied("Only duty officers download originals (they keep EXIF).")
+            field, content_type = attachment.original, attachment.content_type
+        elif variant in ("display", "thumbnail") and attachment.kind == Attachment.Kind.IMAGE:
+            field, content_type = getattr(attachment, variant), "image/jpeg"
+        elif variant == "display":  # a PDF has no re-encoded copy and carries no camera EXIF
+            field, content_type = attachment.original, attachment.content_type
+        else:
+            raise NotFound("No such variant: thumbnail, display or original.")
+        return FileResponse(field.open("rb"), content_type=content_type)

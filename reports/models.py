@@ -155,6 +155,7 @@ class IncidentReport(models.Model):
                 + self.military_injured)  # fmt: skip
 
 
+@audited()
 class ReportRevision(models.Model):
     """A submitted report as it stood before an amendment: history is kept, never rewritten."""
 
@@ -173,3 +174,55 @@ class ReportRevision(models.Model):
 
     def __str__(self):
         return f"{self.report.uuid} v{self.version}"
+
+
+def _attachment_path(instance, filename, kind):
+    suffix = "." + filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else ""
+    return f"reports/{instance.report.uuid}/{kind}/{instance.sha256}{suffix}"
+
+
+def original_path(instance, filename):
+    return _attachment_path(instance, filename, "original")
+
+
+def display_path(instance, filename):
+    return _attachment_path(instance, filename, "display")
+
+
+def thumbnail_path(instance, filename):
+    return _attachment_path(instance, filename, "thumbnail")
+
+
+@audited()
+class Attachment(models.Model):
+    """A photo or file of a report, stored once per (report, content hash).
+
+    Photos are re-encoded without their metadata (`display`, `thumbnail`): the location EXIF
+    of a monitor's camera stays only in `original`, which only duty officers may download.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Photo"
+        PDF = "pdf", "PDF document"
+
+    report = models.ForeignKey(IncidentReport, on_delete=models.CASCADE, related_name="attachments")
+    sha256 = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    original_name = models.CharField(max_length=255, blank=True)
+    original = models.FileField(upload_to=original_path)
+    display = models.FileField(upload_to=display_path, blank=True)
+    thumbnail = models.FileField(upload_to=thumbnail_path, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report", "uploaded_at"]
+        constraints = [
+            # A resent file is the same attachment: the database, not a check, says so.
+            models.UniqueConstraint(fields=["report", "sha256"], name="attachment_once_per_report")
+        ]
+
+    def __str__(self):
+        return f"{self.original_name or self.sha256[:12]} ({self.get_kind_display()})"

@@ -16,7 +16,9 @@ FILING_ROLES = (Role.MONITOR, Role.TEAM_LEADER)
 
 
 def incident_report_list(*, user) -> QuerySet[IncidentReport]:
-    base = IncidentReport.objects.select_related("author", "sector", "patrol")
+    base = IncidentReport.objects.select_related("author", "sector", "patrol").prefetch_related(
+        "attachments"
+    )
     own = Q(author=user)
     submitted = ~Q(status=IncidentReport.Status.DRAFT)
     if has_role(user, *READ_ALL_ROLES):

@@ -7,6 +7,7 @@ them on audited models.
 """
 
 from django.contrib.gis.geos import GEOSGeometry
+from django.db.models.fields.files import FieldFile
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from core.audit.models import AuditEntry
@@ -39,6 +40,8 @@ def _snapshot(instance):
         value = field.value_from_object(instance)
         if isinstance(value, GEOSGeometry):
             value = value.ewkt
+        elif isinstance(value, FieldFile):
+            value = value.name or None
         values[field.attname] = value
     return values
 

@@ -239,6 +239,13 @@ PATROL_ACK_ESCALATION_HOURS = env.float("PATROL_ACK_ESCALATION_HOURS", default=4
 PATROL_DEVIATION_KM = env.float("PATROL_DEVIATION_KM", default=1.0)
 # How long an acknowledgement link in a notification stays valid.
 PATROL_ACK_LINK_DAYS = env.int("PATROL_ACK_LINK_DAYS", default=30)
+# Incident report attachments: largest file accepted, and the thumbnail's longest side.
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_MB", default=20) * 1024 * 1024
+ATTACHMENT_THUMBNAIL_PX = 320
+ATTACHMENT_DISPLAY_PX = 2048
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Reports with casualties or at least this severity alert duty officers and HQ at once.
+FLASH_ALERT_SEVERITY = env.int("FLASH_ALERT_SEVERITY", default=4)
 # The public address of this server, for links in messages to the parties.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
