@@ -42,6 +42,12 @@ class IncidentReport(models.Model):
         AZERBAIJANI_FORCES = "azerbaijani_forces", "Reported by Azerbaijani forces"
         MEDIA = "media", "Media"
 
+    class Verification(models.TextChoices):
+        UNVERIFIED = "unverified", "Unverified"
+        PARTIAL = "partially_corroborated", "Partially corroborated"
+        CORROBORATED = "corroborated", "Corroborated"
+        VERIFIED = "verified", "Verified"
+
     class CasualtySource(models.TextChoices):
         CORROBORATED = "corroborated", "Corroborated by the mission"
         PARTY_REPORTED = "party_reported", "Reported by a party"
@@ -104,6 +110,33 @@ class IncidentReport(models.Model):
     military_injured = models.PositiveIntegerField(default=0)
     casualty_source = models.CharField(max_length=16, choices=CasualtySource.choices, blank=True)
     damage = models.TextField("damage description", blank=True)
+    # Review (editorial status above) and verification are separate judgements.
+    review_questions = models.TextField(
+        blank=True, help_text="What the duty officer asks the reporter (shown on the tablet)."
+    )
+    rejection_reason = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    verification = models.CharField(
+        max_length=24, choices=Verification.choices, default=Verification.UNVERIFIED
+    )
+    verification_note = models.TextField(blank=True)
+    event = models.ForeignKey(
+        "IncidentEvent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+        help_text="Reports of one event are counted once.",
+    )
+    # Set when the flash alert went out: the claim that makes it go out once.
+    flash_alerted_at = models.DateTimeField(null=True, blank=True)
     # Optimistic concurrency: the ETag of the report; every change increments it.
     version = models.PositiveIntegerField(default=1)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -153,6 +186,18 @@ class IncidentReport(models.Model):
     def casualties(self) -> int:
         return (self.civilians_killed + self.civilians_injured + self.military_killed
                 + self.military_injured)  # fmt: skip
+
+
+@audited()
+class IncidentEvent(models.Model):
+    """One event seen in several reports (two teams hear the same shelling)."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"Event {self.pk}"
 
 
 @audited()

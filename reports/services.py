@@ -16,6 +16,7 @@ from core.models import User
 from core.selectors import describe_location, sector_at
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport, ReportRevision
+from reports.review import flash_alert_enqueue_if_needed
 
 # Tablet clocks drift; a few minutes ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -76,7 +77,9 @@ def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
         try:
             with transaction.atomic():
                 defaults = {"patrol": None, "status": IncidentReport.Status.DRAFT}
-                return _insert(author=author, uuid=uuid, **(defaults | fields)), True
+                report = _insert(author=author, uuid=uuid, **(defaults | fields))
+                flash_alert_enqueue_if_needed(report)
+                return report, True
         except IntegrityError:
             existing = IncidentReport.objects.filter(uuid=uuid).first()
             if existing is None:
@@ -268,4 +271,5 @@ def incident_report_submit(*, report: IncidentReport, by: User) -> IncidentRepor
     report.submitted_at = report.submitted_at or timezone.now()
     report.version += 1
     report.save(update_fields=["status", "submitted_at", "version"])
+    flash_alert_enqueue_if_needed(report)
     return report

@@ -1,0 +1,109 @@
+"""Review, verification, linking one event, and the flash alert (once, via the worker)."""
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from conftest import wait_for, worker_mail
+from reports import review
+from reports.models import IncidentReport
+from reports.tests.test_report_filing_api import as_user, report_body
+
+S = IncidentReport.Status
+
+
+def filed(users, **changes):
+    body = report_body(status="submitted", **changes)
+    as_user(users["monitor"]).post(reverse("api-incident-reports"), body, format="json")
+    return IncidentReport.objects.get(uuid=body["uuid"])
+
+
+@pytest.mark.django_db
+def test_a_duty_officer_reviews_returns_or_rejects_a_submitted_report(users):
+    officer = users["duty_officer"]
+    one, two, three = filed(users), filed(users), filed(users)
+    assert review.report_mark_reviewed(report=one, by=officer).status == S.REVIEWED
+    with pytest.raises(ValidationError, match="Ask the reporter"):
+        review.report_return(report=two, by=officer, questions="")
+    returned = review.report_return(report=two, by=officer, questions="Which direction?")
+    assert (returned.status, returned.review_questions) == (S.RETURNED, "Which direction?")
+    rejected = review.report_reject(report=three, by=officer, reason="Duplicate of another")
+    assert rejected.status == S.REJECTED
+    with pytest.raises(ValidationError, match="Only a submitted report"):
+        review.report_mark_reviewed(report=rejected, by=officer)
+
+
+@pytest.mark.django_db
+def test_only_duty_officers_review_and_verify(users):
+    report = filed(users)
+    for role in ("monitor", "coordinator", "headquarters"):
+        with pytest.raises(ValidationError, match="Only a duty officer"):
+            review.report_mark_reviewed(report=report, by=users[role])
+        with pytest.raises(ValidationError, match="Only a duty officer"):
+            review.report_verify(report=report, by=users[role], level="verified", note="x")
+
+
+@pytest.mark.django_db
+def test_verification_is_separate_from_review_and_needs_a_note(users):
+    officer, report = users["duty_officer"], filed(users)
+    with pytest.raises(ValidationError, match="corroborates"):
+        review.report_verify(report=report, by=officer, level="corroborated", note="")
+    report = review.report_verify(report=report, by=officer, level="corroborated",
+                                  note="A second team heard the same bursts.")  # fmt: skip
+    assert (report.status, report.verification) == (S.SUBMITTED, "corroborated")
+
+
+@pytest.mark.django_db
+def test_two_reports_of_one_event_are_linked_once(users):
+    officer = users["duty_officer"]
+    a, b, c = filed(users), filed(users), filed(users)
+    event = review.reports_link_as_one_event(reports=[a, b], by=officer, note="Same shelling")
+    again = review.reports_link_as_one_event(reports=[b, c], by=officer)
+    assert event == again
+    assert set(event.reports.values_list("pk", flat=True)) == {a.pk, b.pk, c.pk}
+    with pytest.raises(ValidationError, match="at least two"):
+        review.reports_link_as_one_event(reports=[a], by=officer)
+
+
+@pytest.mark.django_db
+def test_a_serious_report_alerts_duty_officers_and_hq_once(
+    users, django_capture_on_commit_callbacks
+):
+    report = filed(users, severity=4)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            review.report_flash_alert_send(report_id=report.pk)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.subject.startswith("FLASH: Small-arms fire in Kornidzor, Syunik")
+    assert set(message.to) == {users["duty_officer"].email, users["headquarters"].email}
+
+
+@pytest.mark.django_db
+def test_a_report_with_casualties_qualifies_whatever_its_severity(users):
+    assert review.qualifies_for_flash_alert(filed(users, civilians_injured=1, severity=1))
+    assert not review.qualifies_for_flash_alert(filed(users, severity=3))
+    draft = IncidentReport(status=S.DRAFT, severity=5)
+    assert not review.qualifies_for_flash_alert(draft)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_flash_alert_goes_out_once_through_the_real_worker(celery_worker, users):
+    report = filed(users, severity=5, description="Artillery shell impacts near the school")
+    wait_for(lambda: IncidentReport.objects.get(pk=report.pk).flash_alerted_at,
+             timeout=60, message="the worker to send the flash alert")  # fmt: skip
+    # Submitting again (a resend) and re-running the task change nothing.
+    as_user(users["monitor"]).post(reverse("api-incident-report-submit", args=[report.uuid]))
+    from reports.tasks import report_flash_alert
+
+    report_flash_alert.delay(report.pk)
+    wait_for(lambda: [m for m in worker_mail(celery_worker) if "FLASH" in (m["Subject"] or "")],
+             timeout=30, message="the flash alert in the worker's mail")  # fmt: skip
+    import time
+
+    time.sleep(3)  # give a wrongly repeated alert the time to appear
+    alerts = [m for m in worker_mail(celery_worker) if "FLASH" in (m["Subject"] or "")
+              and "Artillery" in m.get_payload()]  # fmt: skip
+    assert len(alerts) == 1
