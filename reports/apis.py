@@ -1,4 +1,7 @@
-from django.http import FileResponse
+import csv
+import io
+
+from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -6,11 +9,14 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.pagination import GeoJsonPagination
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core.roles import Role, has_role
 from patrols.models import PatrolPlan
-from reports import selectors, services
+from reports import review, selectors, services
 from reports.attachments import attachment_store
+from reports.filters import IncidentReportFilter
 from reports.models import Attachment, IncidentReport
 
 
@@ -48,7 +54,7 @@ class IncidentReportListApi(generics.ListAPIView):
     """Incident reports the caller may see (their own drafts; submitted reports by role)."""
 
     serializer_class = IncidentReportOutput
-    filterset_fields = ["status", "category", "severity", "sector"]
+    filterset_class = IncidentReportFilter
     ordering_fields = ["observed_at", "severity"]
 
     def get_queryset(self):
@@ -310,3 +316,121 @@ class AttachmentFileApi(APIView):
         else:
             raise NotFound("No such variant: thumbnail, display or original.")
         return FileResponse(field.open("rb"), content_type=content_type)
+
+
+# --- Review -------------------------------------------------------------------------------
+
+
+class ReviewInput(serializers.Serializer):
+    decision = serializers.ChoiceField(["reviewed", "returned", "rejected"])
+    questions = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True)
+
+    class Meta:
+        ref_name = "ReviewInput"
+
+
+class IncidentReportReviewApi(APIView):
+    @extend_schema(request=ReviewInput, responses=IncidentReportOutput)
+    def post(self, request, uuid):
+        """Duty officer: mark reviewed, return with questions, or reject with a reason."""
+        data = ReviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = generics.get_object_or_404(
+            selectors.incident_report_list(user=request.user), uuid=uuid
+        )
+        decision = data.validated_data["decision"]
+        if decision == "reviewed":
+            report = review.report_mark_reviewed(report=report, by=request.user)
+        elif decision == "returned":
+            report = review.report_return(
+                report=report, by=request.user, questions=data.validated_data.get("questions", "")
+            )
+        else:
+            report = review.report_reject(
+                report=report, by=request.user, reason=data.validated_data.get("reason", "")
+            )
+        return _with_etag(
+            Response(IncidentReportOutput(report, context={"request": request}).data), report
+        )  # fmt: skip
+
+
+class VerifyInput(serializers.Serializer):
+    level = serializers.ChoiceField(IncidentReport.Verification.choices)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+    class Meta:
+        ref_name = "VerifyInput"
+
+
+class IncidentReportVerifyApi(APIView):
+    @extend_schema(request=VerifyInput, responses=IncidentReportOutput)
+    def post(self, request, uuid):
+        """Duty officer: set the verification level, with what corroborates it."""
+        data = VerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = generics.get_object_or_404(
+            selectors.incident_report_list(user=request.user), uuid=uuid
+        )
+        report = review.report_verify(report=report, by=request.user,
+                                      level=data.validated_data["level"],
+                                      note=data.validated_data.get("note", ""))  # fmt: skip
+        return _with_etag(
+            Response(IncidentReportOutput(report, context={"request": request}).data), report
+        )
+
+
+# --- GeoJSON and CSV --------------------------------------------------------------------------
+
+
+class IncidentReportFeature(GeoFeatureModelSerializer):
+    sector = serializers.CharField(source="sector.name")
+
+    class Meta:
+        model = IncidentReport
+        ref_name = "IncidentReportFeature"
+        geo_field = "location"
+        id_field = "uuid"
+        fields = ["uuid", "observed_at", "category", "severity", "status", "verification",
+                  "location_phrase", "sector"]  # fmt: skip
+
+
+class IncidentReportGeoJsonApi(IncidentReportListApi):
+    """The same list as GeoJSON features (filter with ?bbox= for the map)."""
+
+    serializer_class = IncidentReportFeature
+    pagination_class = GeoJsonPagination
+
+
+CSV_COLUMNS = [
+    ("uuid", lambda r: r.uuid), ("event_date", lambda r: r.observed_at.date().isoformat()),
+    ("observed_at", lambda r: r.observed_at.isoformat()), ("category", lambda r: r.category),
+    ("severity", lambda r: r.severity), ("admin1", lambda r: r.sector.name),
+    ("location", lambda r: r.location_phrase), ("latitude", lambda r: round(r.location.y, 5)),
+    ("longitude", lambda r: round(r.location.x, 5)), ("status", lambda r: r.status),
+    ("verification", lambda r: r.verification),
+    ("casualties", lambda r: r.casualties), ("notes", lambda r: r.description),
+]  # fmt: skip
+
+
+class IncidentReportCsvApi(IncidentReportListApi):
+    """The same list as CSV (all matching rows, streamed)."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset()).order_by("observed_at")
+
+        def rows():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow([name for name, _ in CSV_COLUMNS])
+            for report in queryset.iterator(chunk_size=2000):
+                writer.writerow([value(report) for _, value in CSV_COLUMNS])
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+            yield buffer.getvalue()
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="incident-reports.csv"'
+        return response

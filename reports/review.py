@@ -6,7 +6,7 @@ Editorial status (submitted → reviewed / returned / rejected) and verification
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +20,8 @@ S = IncidentReport.Status
 
 def _require_duty_officer(by):
     if not has_role(by, Role.DUTY_OFFICER):
-        raise ValidationError("Only a duty officer reviews and verifies reports.")
+        # A refusal of the person, not of the input: 403 in the API, logged.
+        raise PermissionDenied("Only a duty officer reviews and verifies reports.")
 
 
 def _locked(report):

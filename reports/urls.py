@@ -4,6 +4,12 @@ from reports import apis
 
 urlpatterns = [
     path("", apis.IncidentReportsApi.as_view(), name="api-incident-reports"),
+    path("geojson/", apis.IncidentReportGeoJsonApi.as_view(), name="api-incident-reports-geojson"),
+    path("export.csv", apis.IncidentReportCsvApi.as_view(), name="api-incident-reports-csv"),
+    path("<uuid:uuid>/review/", apis.IncidentReportReviewApi.as_view(),
+         name="api-incident-report-review"),
+    path("<uuid:uuid>/verify/", apis.IncidentReportVerifyApi.as_view(),
+         name="api-incident-report-verify"),
     path("<uuid:uuid>/", apis.IncidentReportEditApi.as_view(), name="api-incident-report"),
     path("<uuid:uuid>/submit/", apis.IncidentReportSubmitApi.as_view(),
          name="api-incident-report-submit"),

@@ -2,7 +2,7 @@
 
 import pytest
 from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from conftest import wait_for, worker_mail
@@ -38,9 +38,9 @@ def test_a_duty_officer_reviews_returns_or_rejects_a_submitted_report(users):
 def test_only_duty_officers_review_and_verify(users):
     report = filed(users)
     for role in ("monitor", "coordinator", "headquarters"):
-        with pytest.raises(ValidationError, match="Only a duty officer"):
+        with pytest.raises(PermissionDenied, match="Only a duty officer"):
             review.report_mark_reviewed(report=report, by=users[role])
-        with pytest.raises(ValidationError, match="Only a duty officer"):
+        with pytest.raises(PermissionDenied, match="Only a duty officer"):
             review.report_verify(report=report, by=users[role], level="verified", note="x")
 
 
