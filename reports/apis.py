@@ -3,7 +3,7 @@ import io
 
 from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from core.api.fields import PointField
 from core.roles import Role, has_role
 from patrols.models import PatrolPlan
 from reports import review, selectors, services
@@ -67,11 +68,6 @@ class IncidentReportListApi(generics.ListAPIView):
 
 
 # --- Filing from the tablet ---------------------------------------------------------------
-
-
-@extend_schema_field({"type": "object", "description": "GeoJSON Point (longitude, latitude)."})
-class PointField(GeometryField):
-    pass
 
 
 class ReportInput(serializers.Serializer):
