@@ -1,0 +1,170 @@
+"""The offline-first tablet app: its shell page, service worker and web app manifest.
+
+Monitors file incident reports from the tablet in the mountains, mostly without signal. The
+shell is one page; everything it needs (its JS and CSS, Leaflet, the mission's geography
+layers) is precached by the service worker after one online visit, and reports live in the
+tablet's IndexedDB until the server's answer echoes their UUID (static/tablet/sync.js).
+"""
+
+import hashlib
+import json
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import get_template
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET
+
+from core.roles import has_role
+from reports.models import IncidentReport
+from reports.selectors import FILING_ROLES
+
+# What the service worker stores at install: the app and the map, nothing else. Hashed
+# names in production (ManifestStaticFilesStorage), so a new release gets new URLs.
+SHELL_STATIC = [
+    "tablet/tablet.css",
+    "tablet/db.js",
+    "tablet/sync.js",
+    "tablet/app.js",
+    "tablet/icon.svg",
+    "tablet/icon-192.png",
+    "tablet/icon-512.png",
+    "leaflet/leaflet.js",
+    "leaflet/leaflet.css",
+]
+# The only API answers the service worker keeps: the map layers drawn instead of tiles, and
+# who is logged in. Never reports of others, never liaison data.
+CACHED_API = ["api-provinces", "api-border", "api-me"]
+TIME_ZONE = "Asia/Yerevan"
+
+
+def _require_filing_role(request):
+    if not has_role(request.user, *FILING_ROLES):
+        raise PermissionDenied("The tablet app is for monitors and team leaders.")
+
+
+def _choices(choices):
+    return [{"value": value, "label": str(label)} for value, label in choices]
+
+
+@require_GET
+@login_required
+@ensure_csrf_cookie  # sync.js reads the `csrftoken` cookie for X-CSRFToken
+def tablet_shell(request):
+    _require_filing_role(request)
+    options = {
+        "category": _choices(IncidentReport.Category.choices),
+        "time_precision": _choices(IncidentReport.TimePrecision.choices),
+        "location_precision": _choices(IncidentReport.LocationPrecision.choices),
+        "observation_means": _choices(IncidentReport.ObservationMeans.choices),
+        "casualty_source": _choices(IncidentReport.CasualtySource.choices),
+    }
+    config = {
+        "username": request.user.get_username(),
+        "timeZone": TIME_ZONE,
+        "swUrl": reverse("tablet-sw"),
+        "scope": reverse("tablet"),
+        "loginUrl": f"{reverse('login')}?next={reverse('tablet')}",
+        "logoutUrl": reverse("logout"),
+        "api": {
+            "me": reverse("api-me"),
+            "reports": reverse("api-incident-reports"),
+            "provinces": reverse("api-provinces"),
+            "border": reverse("api-border"),
+        },
+        "options": options,
+        "mapCenter": list(settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (40.0, 45.4))),
+        "mapZoom": settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 8),
+    }
+    response = render(request, "reports/tablet.html", {"config": config})
+    # The shell is cached by the service worker, never by the HTTP cache: a logged-out
+    # browser must not show it from a disk cache outside the worker's control.
+    response["Cache-Control"] = "no-cache, private"
+    return response
+
+
+def _precache_urls():
+    return [reverse("tablet"), reverse("tablet-manifest")] + [static(p) for p in SHELL_STATIC]
+
+
+def _static_bytes(path):
+    found = finders.find(path)
+    if found:
+        with open(found, "rb") as handle:
+            return handle.read()
+    with staticfiles_storage.open(path) as handle:
+        return handle.read()
+
+
+def _compute_version():
+    digest = hashlib.sha256()
+    for path in [*SHELL_STATIC, "tablet/sw.js"]:
+        digest.update(path.encode() + b"\0" + _static_bytes(path))
+    digest.update(get_template("reports/tablet.html").template.source.encode())
+    return digest.hexdigest()[:16]
+
+
+_cached_version = lru_cache(maxsize=1)(_compute_version)
+
+
+def _version():
+    # A developer edits files under a running server; a deployed release never changes them.
+    return _compute_version() if settings.DEBUG else _cached_version()
+
+
+@require_GET
+@never_cache
+def tablet_service_worker(request):
+    """The service worker, with the list of files to precache and a version that changes
+    whenever one of them does (so the browser installs the new worker and drops old caches).
+
+    Served from /tablet/ so that its scope is the app; open to anyone (it holds no data, and
+    the browser fetches it for update checks even when the session has expired).
+    """
+    config = {
+        "version": _version(),
+        "shell": reverse("tablet"),
+        "precache": _precache_urls(),
+        "cachedApi": [reverse(name) for name in CACHED_API],
+        "staticPrefix": settings.STATIC_URL,
+    }
+    body = f"self.TABLET_SW_CONFIG = {json.dumps(config)};\n" + _static_bytes(
+        "tablet/sw.js"
+    ).decode("utf-8")
+    response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = reverse("tablet")
+    return response
+
+
+@require_GET
+def tablet_manifest(request):
+    manifest = {
+        "name": "missionapp incident reports",
+        "short_name": "Reports",
+        "description": "File incident reports from the field, with or without signal.",
+        "id": reverse("tablet"),
+        "start_url": reverse("tablet"),
+        "scope": reverse("tablet"),
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#f4f6f8",
+        "theme_color": "#12263f",
+        "icons": [
+            {"src": static("tablet/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("tablet/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": static("tablet/icon.svg"), "sizes": "any", "type": "image/svg+xml",
+             "purpose": "any"},
+        ],
+    }  # fmt: skip
+    response = JsonResponse(manifest, content_type="application/manifest+json")
+    response["Cache-Control"] = "no-cache"
+    return response
