@@ -19,6 +19,17 @@ from core.models import BorderSegment, Province, RestrictedZone, Settlement
 COMPASS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"]
 
 
+def as_wgs84(geom):
+    """The geometry in SRID 4326: one without an SRID is taken to be WGS84 already."""
+    if geom is None:
+        return None
+    if geom.srid is None:
+        geom = geom.clone()
+        geom.srid = 4326
+        return geom
+    return geom if geom.srid == 4326 else geom.transform(4326, clone=True)
+
+
 def province_at(point: Point) -> Province | None:
     """The province containing `point`, else the nearest one within the tolerance.
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.models import User
-from core.selectors import describe_location, sector_at
+from core.selectors import as_wgs84, describe_location, sector_at
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport, ReportRevision
 from reports.review import flash_alert_enqueue_if_needed
@@ -87,21 +87,13 @@ def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
     if existing.author_id != author.pk:
         raise ValidationError({"uuid": ["This report identifier is already in use."]})
     location = fields.get("location")
-    compared = {**fields, "location": _as_wgs84(location)} if location is not None else fields
+    compared = {**fields, "location": as_wgs84(location)} if location is not None else fields
     # A resend of a draft that was submitted meanwhile is still the same report.
     compared = {k: v for k, v in compared.items() if k != "status"}
     different = _differences(existing, compared)
     if different:
         raise ReportConflict(existing, different)
     return existing, False
-
-
-def _as_wgs84(point: Point) -> Point:
-    if point.srid is None:
-        return Point(point.x, point.y, srid=4326)
-    if point.srid != 4326:
-        return point.transform(4326, clone=True)
-    return point
 
 
 @transaction.atomic
@@ -142,7 +134,7 @@ def incident_report_create(
 
 def _insert(*, author, observed_at, location, category, severity, description, patrol, status,
             uuid, **details) -> IncidentReport:  # fmt: skip
-    location = _as_wgs84(location)
+    location = as_wgs84(location)
     sector = sector_at(location)
     if sector is None:
         raise ValidationError(
@@ -162,7 +154,7 @@ def _insert(*, author, observed_at, location, category, severity, description, p
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     if details.get("observer_position") is not None:
-        details["observer_position"] = _as_wgs84(details["observer_position"])
+        details["observer_position"] = as_wgs84(details["observer_position"])
     report = IncidentReport(
         author=author,
         observed_at=observed_at,
@@ -244,7 +236,7 @@ def incident_report_edit(
     for name, value in fields.items():
         setattr(report, name, value)
     if "location" in fields:
-        report.location = _as_wgs84(report.location)
+        report.location = as_wgs84(report.location)
         sector = sector_at(report.location)
         if sector is None:
             raise ValidationError({"location": ["This place is outside the mission area."]})

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core.models import ForwardBase, Province, Settlement, User
 from core.roles import Role, has_role
+from core.selectors import as_wgs84
 from patrols.models import ItineraryVersion, PatrolPlan, Vehicle, Waypoint
 from patrols.services import safety
 
@@ -41,11 +42,7 @@ class VehicleSpec:
 def _as_route(route, waypoints):
     if route is None and waypoints and len(waypoints) >= 2:
         route = LineString([w.location.coords for w in waypoints], srid=4326)
-    if route is not None and route.srid not in (None, 4326):
-        route = route.transform(4326, clone=True)
-    elif route is not None and route.srid is None:
-        route = LineString(route.coords, srid=4326)
-    return route
+    return as_wgs84(route)
 
 
 def _derive_places(plan: PatrolPlan):
