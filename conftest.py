@@ -64,15 +64,18 @@ def geography(db):
 
 
 def _migration_grants():
-    """role → permissions, read from the data migrations' own GRANTS tables."""
+    """role → permissions, read from the data migrations' own GRANTS (less REVOKES) tables."""
     from django.db.migrations.loader import MigrationLoader
 
-    grants = {}
+    grants, revokes = {}, {}
     for migration in MigrationLoader(None, ignore_no_migrations=True).disk_migrations.values():
         module = sys.modules[type(migration).__module__]
         for role, perms in getattr(module, "GRANTS", {}).items():
             grants.setdefault(role, set()).update(perms)
-    return grants
+        # Permissions of models that left an app (patrols' Party moved to liaison).
+        for role, perms in getattr(module, "REVOKES", {}).items():
+            revokes.setdefault(role, set()).update(perms)
+    return {role: perms - revokes.get(role, set()) for role, perms in grants.items()}
 
 
 def restore_role_groups():

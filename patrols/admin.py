@@ -11,8 +11,6 @@ from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, local_time_column
 from patrols.models import (
     ItineraryNotification,
     MovementRestriction,
-    NotificationRecipient,
-    Party,
     PatrolPlan,
 )
 
@@ -95,31 +93,6 @@ class PatrolPlanAdmin(MissionMapAdmin):
     @admin.display(description="sectors")
     def sector_names(self, obj):
         return ", ".join(p.name for p in obj.sectors.all()) or "—"
-
-
-@admin.register(Party)
-class PartyAdmin(admin.ModelAdmin):
-    """Parties are data: a new counterpart is added here, with the sectors it is told of."""
-
-    list_display = ["name", "code", "always_notified", "active", "sector_names"]
-    list_filter = ["always_notified", "active"]
-    filter_horizontal = ["sectors"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("sectors")
-
-    @admin.display(description="sectors")
-    def sector_names(self, obj):
-        return ", ".join(p.name for p in obj.sectors.all()) or "—"
-
-
-@admin.register(NotificationRecipient)
-class NotificationRecipientAdmin(admin.ModelAdmin):
-    list_display = ["name", "party", "email", "active"]
-    list_filter = ["party", "active", "sectors"]
-    search_fields = ["name", "email"]
-    list_select_related = ["party"]
-    filter_horizontal = ["sectors"]
 
 
 @admin.register(ItineraryNotification)

@@ -16,6 +16,7 @@ from django.template import Context, Engine
 from django.utils.text import slugify
 
 from core.maps import MapLine, MapPoint, render_map_svg
+from liaison.selectors import email_addresses
 from patrols.models import ItineraryNotification, ItineraryVersion
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
@@ -474,7 +475,7 @@ def itinerary_message(notification: ItineraryNotification, *, ack_url: str) -> E
         subject=_subject(it, purpose),
         body=_body(it, notification, ack_url, parties),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=list(notification.recipients),
+        to=email_addresses(notification.recipients),
         headers=headers,
     )
     stem = "cancellation" if purpose == CANCELLATION else "itinerary"

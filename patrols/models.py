@@ -67,6 +67,9 @@ class PatrolPlan(models.Model):
         null=True, blank=True, help_text="Farthest uploaded track point from the notified route."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Hotline calls, meetings and messages about this patrol (the link lives here because
+    # liaison may not import patrols); `entry.patrols` from the liaison side.
+    liaison_log = models.ManyToManyField("liaison.LogEntry", blank=True, related_name="patrols")
 
     class Meta:
         ordering = ["-planned_departure"]
@@ -198,48 +201,6 @@ class ItineraryVersion(models.Model):
         return f"{self.plan} v{self.number}"
 
 
-class Party(models.Model):
-    """A side that is told of itineraries. Data, not code: a new counterpart needs no deploy."""
-
-    code = models.SlugField(unique=True)
-    name = models.CharField(max_length=128, unique=True)
-    always_notified = models.BooleanField(
-        default=False, help_text="Told of every itinerary (Armenia and Azerbaijan)."
-    )
-    sectors = models.ManyToManyField(
-        "core.Province",
-        blank=True,
-        related_name="notified_parties",
-        help_text="For a party not always notified: the sectors whose itineraries it receives.",
-    )
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["-always_notified", "name"]
-        verbose_name_plural = "parties"
-
-    def __str__(self):
-        return self.name
-
-
-class NotificationRecipient(models.Model):
-    """Where a party's itinerary notifications go (until liaison contacts take this role)."""
-
-    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="recipients")
-    name = models.CharField(max_length=128)
-    email = models.EmailField()
-    sectors = models.ManyToManyField(
-        "core.Province", blank=True, help_text="Empty: every sector.", related_name="+"
-    )
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["party", "name"]
-
-    def __str__(self):
-        return f"{self.name} ({self.party})"
-
-
 @audited()
 class ItineraryNotification(models.Model):
     """One message to one party about one itinerary version: the outbox row.
@@ -269,11 +230,17 @@ class ItineraryNotification(models.Model):
     version = models.ForeignKey(
         ItineraryVersion, on_delete=models.PROTECT, related_name="notifications"
     )
-    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="notifications")
+    # Parties are liaison data (liaison.Party); patrols may import liaison, not the reverse.
+    party = models.ForeignKey(
+        "liaison.Party", on_delete=models.PROTECT, related_name="notifications"
+    )
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     recipients = models.JSONField(
-        default=list, blank=True, help_text="E-mail addresses, fixed when queued."
+        default=list,
+        blank=True,
+        help_text="Ids of the liaison contacts' e-mail channels, fixed when queued; the "
+        "addresses are decrypted only when the message is sent.",
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -157,6 +157,9 @@ class IncidentReport(models.Model):
         blank=True,
         related_name="incident_reports",
     )
+    # Hotline calls, meetings and messages about this incident (held here because liaison
+    # may not import reports); `entry.incidents` from the liaison side.
+    liaison_log = models.ManyToManyField("liaison.LogEntry", blank=True, related_name="incidents")
 
     class Meta:
         ordering = ["-observed_at"]

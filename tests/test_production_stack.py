@@ -6,6 +6,7 @@ dependency) only renders the configuration, the entrypoint runs against stub com
 the settings are loaded in subprocesses with a scrubbed environment.
 """
 
+import base64
 import importlib.util
 import json
 import os
@@ -34,7 +35,7 @@ VAR_DIR = "/var/lib/missionapp"
 BEAT_SCHEDULE = f"{VAR_DIR}/celerybeat-schedule"
 
 # What the production settings refuse to start without.
-REQUIRED_BY_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
+REQUIRED_BY_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "FIELD_ENCRYPTION_KEYS")
 # What the deployment must decide (documented in .env.example or set by docker-compose.yml).
 DEPLOYMENT_VARIABLES = {
     *REQUIRED_BY_PRODUCTION,
@@ -112,10 +113,15 @@ def _scrubbed_env(**values):
     return env
 
 
+def _field_key():
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
 def _production_env(**values):
     env = _scrubbed_env(
         DJANGO_SETTINGS_MODULE=PRODUCTION,
         SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
+        FIELD_ENCRYPTION_KEYS=_field_key(),
         ALLOWED_HOSTS="mission.example.org",
         DATABASE_URL="postgis://u:p@127.0.0.1:5432/missionapp",
     )
@@ -159,6 +165,7 @@ def stack_env():
     env = _read_env_file(ENV_EXAMPLE)
     env.update(
         SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEYS=_field_key(),
         POSTGRES_PASSWORD=secrets.token_hex(24),
     )
     return env

@@ -160,6 +160,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "patrols.tasks.itinerary_notifications_escalate",
         "schedule": 900.0,
     },
+    "liaison-contacts-anonymise-inactive": {
+        "task": "liaison.tasks.contacts_anonymise_inactive",
+        "schedule": 24 * 3600.0,
+    },
     "itinerary-notifications-resend-stale": {
         "task": "patrols.tasks.itinerary_notifications_resend_stale",
         "schedule": 600.0,
@@ -198,6 +202,8 @@ SPECTACULAR_SETTINGS = {
         "RestrictionCategoryEnum": "patrols.models.MovementRestriction.Category",
         "IncidentStatusEnum": "reports.models.IncidentReport.Status",
         "PatrolStatusEnum": "patrols.models.PatrolPlan.Status",
+        "ContactChannelKindEnum": "liaison.models.ContactChannel.Kind",
+        "LogEntryKindEnum": "liaison.models.LogEntry.Kind",
     },
 }
 KNOX_TOKEN_MODEL = "core.DeviceToken"
@@ -246,6 +252,11 @@ ATTACHMENT_DISPLAY_PX = 2048
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Reports with casualties or at least this severity alert duty officers and HQ at once.
 FLASH_ALERT_SEVERITY = env.int("FLASH_ALERT_SEVERITY", default=4)
+# Liaison contacts not contacted (and not edited) for this long are anonymised by a daily job.
+LIAISON_RETENTION_DAYS = env.int("LIAISON_RETENTION_DAYS", default=730)
+# Keys of the encryption at rest of contacts' phone numbers and e-mail addresses (core.crypto):
+# comma-separated, the first encrypts, all decrypt (rotation). Required in production.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # The public address of this server, for links in messages to the parties.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

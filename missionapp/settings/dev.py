@@ -21,6 +21,24 @@ def _machine_secret_key():
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or _machine_secret_key()
 
+
+def _machine_field_encryption_key():
+    # Like the secret key: made once per machine under var/, never in the repository. Losing
+    # it makes the contacts' encrypted channels unreadable (the demo data can be reloaded).
+    from core.crypto import generate_key
+
+    path = VAR_DIR / "field_encryption_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
+    _machine_field_encryption_key()
+]
+
 # The demo's mail (itinerary notifications to the parties, escalations) is written to files
 # under var/mail/, one file per connection, instead of being sent anywhere.
 if not env.str("EMAIL_URL", default=""):

@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.crypto import decode_key
+
 from .base import *  # noqa: F403
 from .base import MIDDLEWARE, env
 
@@ -21,6 +23,9 @@ SECRET_KEY = _required("SECRET_KEY")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters.")
 ALLOWED_HOSTS = _required("ALLOWED_HOSTS", cast=list)
+FIELD_ENCRYPTION_KEYS = _required("FIELD_ENCRYPTION_KEYS", cast=list)
+for _key in FIELD_ENCRYPTION_KEYS:
+    decode_key(_key)  # refuses a placeholder or a key that is not 32 random bytes
 if not env.str("DATABASE_URL", default=""):
     raise ImproperlyConfigured("DATABASE_URL must point at PostGIS in production.")
 

@@ -26,19 +26,20 @@ from django.utils import timezone
 
 from core.models import User
 from core.roles import Role, has_role
-from patrols.models import (
-    ItineraryNotification,
-    ItineraryVersion,
-    NotificationRecipient,
-    Party,
-    PatrolPlan,
-)
+from liaison.models import Party
+from liaison.selectors import itinerary_recipient_channels
+from liaison.services import contacts_mark_contacted
+from patrols.models import ItineraryNotification, ItineraryVersion, PatrolPlan
 
 log = logging.getLogger(__name__)
 Status = ItineraryNotification.Status
 STALE_CLAIM = timedelta(minutes=10)
 MAX_ATTEMPTS = 6
 ACK_SALT = "patrols.itinerary-ack"
+
+
+class NoRecipientLeft(Exception):
+    """Every contact the notification was queued for is gone."""
 
 
 class AckLinkError(Exception):
@@ -64,17 +65,16 @@ def parties_for(*, version: ItineraryVersion, purpose: str):
 
 
 def _recipients(party, plan):
-    recipients = (
-        NotificationRecipient.objects.filter(party=party, active=True)
-        .filter(Q(sectors__isnull=True) | Q(sectors__in=plan.sectors.all()))
-        .distinct()
+    """The party's liaison contacts for the route's sectors, with its fallback contact for
+    a sector nobody covers: e-mail channel ids (the addresses stay encrypted until sent)."""
+    channels = itinerary_recipient_channels(
+        party=party, sector_ids=[s.pk for s in plan.sectors.all()]
     )
-    emails = sorted({r.email for r in recipients})
-    if not emails:
+    if not channels:
         # Someone told before still gets the news where they got it last time.
         last = party.notifications.filter(version__plan=plan).order_by("-pk").first()
-        emails = list(last.recipients) if last else []
-    return emails
+        channels = list(last.recipients) if last else []
+    return channels
 
 
 @transaction.atomic
@@ -96,7 +96,10 @@ def notifications_queue(*, version: ItineraryVersion, purpose: str):
         emails = _recipients(party, plan)
         if not emails:
             sectors = ", ".join(plan.sectors.values_list("name", flat=True)) or "no sector"
-            missing.append(f"{party.name} has no notification recipient for {sectors}.")
+            missing.append(
+                f"{party.name} has no notification recipient for {sectors} and no fallback "
+                "contact (liaison contacts: receives itinerary notifications, with an e-mail)."
+            )
         rows.append(ItineraryNotification(version=version, party=party, purpose=purpose,
                                           recipients=emails))  # fmt: skip
     if missing:
@@ -169,6 +172,7 @@ def _mark_sent(notification_id: int):
     row.sent_at = timezone.now()
     row.last_error = ""
     row.save(update_fields=["status", "sent_at", "last_error"])
+    contacts_mark_contacted(channel_ids=row.recipients, at=row.sent_at)
     _plan_notified_if_all_sent(row.version)
     return row
 
@@ -222,6 +226,9 @@ def notification_send(*, notification_id: int, claim: str) -> str:
         return "nothing to do"
     try:
         message = itinerary_message(row, ack_url=ack_url(row))
+        if not message.to:
+            # Its contacts were anonymised or erased since it was queued.
+            raise NoRecipientLeft(f"{row.party} has no recipient address left.")
         message.send(fail_silently=False)
     except Exception as exc:
         final = row.attempts >= MAX_ATTEMPTS

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.models import ForwardBase, Province
 from core.tests.factories import UserFactory
-from patrols.models import NotificationRecipient, Party
+from liaison.models import Contact, ContactChannel, Party
 from patrols.services import VehicleSpec, WaypointSpec, patrol_plan_create
 
 JERMUK = Point(45.66949, 39.84168, srid=4326)
@@ -22,23 +22,35 @@ JERMUK_MINEFIELD = MultiPolygon(Polygon.from_bbox((45.66, 39.80, 45.72, 39.82)),
 
 
 def restore_parties():
-    """The parties come from a data migration, which a transactional test's flush empties:
-    replay it (it is idempotent) with the real app registry."""
-    from django.apps import apps
+    """The parties come from data migrations, which a transactional test's flush empties:
+    replay their rows (idempotent) into liaison.Party, where they live now."""
+    rows = [
+        *importlib.import_module("patrols.migrations.0004_parties_and_permissions").PARTIES,
+        *importlib.import_module("liaison.migrations.0002_party_table_and_permissions").PARTIES,
+    ]
+    for code, name, always in rows:
+        Party.objects.get_or_create(code=code, defaults={"name": name, "always_notified": always})
 
-    migration = importlib.import_module("patrols.migrations.0004_parties_and_permissions")
-    migration.forwards(apps, None)
+
+def email_recipient(party, email, name="", sectors=(), fallback=False, receives=True):
+    """A liaison contact of the party who receives itineraries at this address."""
+    contact = Contact.objects.create(
+        party=party, name_latin=name or f"{party.name} duty desk",
+        receives_itineraries=receives, is_party_fallback=fallback,
+    )  # fmt: skip
+    contact.itinerary_sectors.set(sectors)
+    ContactChannel.objects.create(contact=contact, kind="email", value=email, preferred=True)
+    return contact
 
 
 @pytest.fixture
 def recipients(geography):
+    """Each always-notified party's duty desk, for every sector, as its fallback contact."""
     restore_parties()
-    made = {}
-    for party in Party.objects.filter(always_notified=True):
-        made[party.code] = NotificationRecipient.objects.create(
-            party=party, name=f"{party.name} duty desk", email=f"desk@{party.code}.example"
-        )
-    return made
+    return {
+        party.code: email_recipient(party, f"desk@{party.code}.example", fallback=True)
+        for party in Party.objects.filter(always_notified=True)
+    }
 
 
 @pytest.fixture

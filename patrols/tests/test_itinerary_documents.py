@@ -22,9 +22,11 @@ from PIL import Image
 from core.maps import BBox, MapLine, MapPoint, render_map_svg
 from core.models import ForwardBase, Province
 from core.tests.factories import UserFactory
+from liaison.models import ContactChannel, Party
 from patrols.documents import itinerary_gpx, itinerary_message, itinerary_pdf
-from patrols.models import ItineraryNotification, ItineraryVersion, Party
+from patrols.models import ItineraryNotification, ItineraryVersion
 from patrols.services.plans import VehicleSpec, WaypointSpec, itinerary_content, patrol_plan_create
+from patrols.tests.conftest import email_recipient
 
 GPX = "{http://www.topografix.com/GPX/1/1}"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -85,9 +87,13 @@ def notifications(version):
         code="azerbaijan", defaults={"name": "Republic of Azerbaijan", "always_notified": True}
     )
 
-    def notify(party, purpose, recipients):
+    def notify(party, purpose, addresses):
+        channels = [
+            ContactChannel.objects.get(contact=email_recipient(party, address), kind="email").pk
+            for address in addresses
+        ]
         return ItineraryNotification.objects.create(
-            version=version, party=party, purpose=purpose, recipients=recipients
+            version=version, party=party, purpose=purpose, recipients=channels
         )
 
     itinerary = ItineraryNotification.Purpose.ITINERARY
@@ -228,7 +234,7 @@ def test_message_has_subject_recipients_attachments_ack_link_and_stable_id(notif
     assert message.subject == (
         "Patrol itinerary — Jermuk, 28 Nov 2026 — v2 (AMENDED, supersedes v1)"
     )
-    assert message.to == ["liaison@mod.am.test", "duty@mfa.am.test"]
+    assert sorted(message.to) == ["duty@mfa.am.test", "liaison@mod.am.test"]
     assert message.from_email == "notifications@mission.example"
     assert [(name, mimetype) for name, _, mimetype in message.attachments] == [
         ("itinerary-jermuk-2026-11-28-v2.pdf", "application/pdf"),

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import Province
-from patrols.models import ItineraryNotification, NotificationRecipient, Party, PatrolPlan
+from liaison.models import Party
+from patrols.models import ItineraryNotification, PatrolPlan
 from patrols.services import notifications as svc
 from patrols.services import (
     patrol_plan_amend,
@@ -23,6 +24,7 @@ from patrols.services import (
     patrol_plan_submit,
 )
 from patrols.tests import backends
+from patrols.tests.conftest import email_recipient
 
 pytestmark = pytest.mark.django_db
 N = ItineraryNotification.Status
@@ -76,7 +78,7 @@ def test_approval_queues_one_identical_itinerary_per_party(make_plan, team, reci
 def test_a_party_configured_for_a_sector_is_told_only_of_patrols_there(make_plan, team, recipients):
     guards = Party.objects.get(code="russian-border-guards")
     guards.sectors.set([Province.objects.get(name="Syunik")])
-    NotificationRecipient.objects.create(party=guards, name="Meghri post", email="post@rbg.example")
+    email_recipient(guards, "post@rbg.example", name="Meghri post")
     plan = approved(make_plan, team)  # Vayots Dzor
     assert not plan.versions.get().notifications.filter(party=guards).exists()
     guards.sectors.add(Province.objects.get(name="Vayots Dzor"))
@@ -161,7 +163,7 @@ def test_an_amendment_renotifies_every_party_that_had_the_earlier_version(
 ):
     guards = Party.objects.get(code="russian-border-guards")
     guards.sectors.set([Province.objects.get(name="Vayots Dzor")])
-    NotificationRecipient.objects.create(party=guards, name="Post", email="post@rbg.example")
+    email_recipient(guards, "post@rbg.example", name="Post")
     plan = approved(make_plan, team)
     send_pending(plan)
     assert plan.status == PatrolPlan.Status.NOTIFIED

@@ -34,7 +34,8 @@ from core.management.commands.demo_users import DEMO_USERS, refuse_in_production
 from core.models import ForwardBase, Province, Settlement, User
 from core.roles import Role
 from core.selectors import compass_point, in_mission_area
-from patrols.models import NotificationRecipient, Party, PatrolPlan
+from liaison.models import Contact, ContactChannel, Party
+from patrols.models import PatrolPlan
 from patrols.services import patrol_plan_create
 from patrols.services.history import itinerary_history_record
 from reports.models import IncidentReport
@@ -581,9 +582,15 @@ class Command(BaseCommand):
         sent (and mostly acknowledged) for the past, queued for the demo worker to send for
         plans still waiting, so the calendar and coordinator pages show real statuses."""
         for code, (name, email) in self.DEMO_RECIPIENTS.items():
+            # The party's fallback liaison contact: every sector's itineraries reach it.
             party = Party.objects.get(code=code)
-            NotificationRecipient.objects.get_or_create(party=party, email=email,
-                                                        defaults={"name": name})  # fmt: skip
+            contact, created = Contact.objects.get_or_create(
+                party=party, name_latin=name,
+                defaults={"receives_itineraries": True, "is_party_fallback": True},
+            )  # fmt: skip
+            if created:
+                ContactChannel.objects.create(contact=contact, kind="email", value=email,
+                                              preferred=True)  # fmt: skip
         coordinator = User.objects.get(username="coordinator")
         for plan, _route in plans.values():
             rng = random.Random(f"{seed}:itinerary:{plan.pk}")

@@ -1,0 +1,141 @@
+"""Admin for liaison data: parties and organisations are data an operator adds here (no
+deployment); contacts are kept here too, with channel values shown only on the change form
+(encrypted at rest, never in a list). The access log is read-only, for administrators.
+Subject access (export) and erasure are admin actions that go through liaison.services."""
+
+import json
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+
+from core.admin import local_time_column
+from core.roles import Role, has_role
+from liaison import services
+from liaison.models import (
+    Contact,
+    ContactAccessLog,
+    ContactChannel,
+    FollowUp,
+    LogEntry,
+    Organisation,
+    Party,
+)
+
+
+@admin.register(Party)
+class PartyAdmin(admin.ModelAdmin):
+    """Parties are data: a new counterpart is added here, with the sectors it is told of."""
+
+    list_display = ["name", "code", "always_notified", "active", "sector_names"]
+    list_filter = ["always_notified", "active"]
+    filter_horizontal = ["sectors"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("sectors")
+
+    @admin.display(description="sectors")
+    def sector_names(self, obj):
+        return ", ".join(p.name for p in obj.sectors.all()) or "—"
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "unit", "party"]
+    list_filter = ["party"]
+    search_fields = ["name", "unit"]
+    list_select_related = ["party"]
+
+
+class ContactChannelInline(admin.TabularInline):
+    model = ContactChannel
+    extra = 1
+    fields = ["kind", "value", "label", "preferred"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "party", "organisation", "position", "receives_itineraries",
+                    "is_party_fallback", "anonymised_at"]  # fmt: skip
+    list_filter = ["party", "receives_itineraries", "is_party_fallback", "sectors"]
+    search_fields = ["name_latin", "name_original", "position"]
+    list_select_related = ["party", "organisation"]
+    filter_horizontal = ["sectors", "forward_bases", "itinerary_sectors"]
+    readonly_fields = ["last_contacted_at", "created_at", "updated_at", "anonymised_at"]
+    inlines = [ContactChannelInline]
+    actions = ["export_subject_access", "erase"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        contact = Contact.objects.filter(pk=object_id).first()
+        if contact is not None and request.method == "GET":
+            services.contact_read_log(
+                user=request.user, contacts=[contact], via=ContactAccessLog.Via.PAGE
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Export everything held about the contact (subject access)")
+    def export_subject_access(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Export one contact at a time.", messages.ERROR)
+            return None
+        contact = queryset.get()
+        data = services.contact_export(by=request.user, contact=contact)
+        response = HttpResponse(
+            json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.json"'
+        return response
+
+    @admin.action(description="Erase the contact (subject's request)")
+    def erase(self, request, queryset):
+        for contact in queryset:
+            services.contact_erase(by=request.user, contact=contact)
+        self.message_user(request, "Erased.", messages.SUCCESS)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not has_role(request.user, Role.ADMINISTRATOR):
+            actions.pop("export_subject_access", None)
+            actions.pop("erase", None)
+        return actions
+
+
+@admin.register(ContactAccessLog)
+class ContactAccessLogAdmin(admin.ModelAdmin):
+    """Who read which contact: read-only, for administrators."""
+
+    list_display = [local_time_column("at", "when"), "user", "contact_ref", "contact", "via"]
+    list_filter = ["via"]
+    search_fields = ["user__username", "=contact_ref"]
+    list_select_related = ["user", "contact"]
+
+    def has_module_permission(self, request):
+        return has_role(request.user, Role.ADMINISTRATOR)
+
+    def has_view_permission(self, request, obj=None):
+        return has_role(request.user, Role.ADMINISTRATOR)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class FollowUpInline(admin.TabularInline):
+    model = FollowUp
+    extra = 0
+    fields = ["action", "owner", "due_on", "done_at"]
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(admin.ModelAdmin):
+    list_display = [local_time_column("occurred_at", "when"), "kind", "topic",
+                    "initiating_party", "sector"]  # fmt: skip
+    list_filter = ["kind", "topic", "initiating_party", "sector"]
+    search_fields = ["summary", "outcome"]
+    list_select_related = ["initiating_party", "sector"]
+    filter_horizontal = ["participants", "mission_staff"]
+    inlines = [FollowUpInline]
