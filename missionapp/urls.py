@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/", include("core.urls")),
     path("api/reports/", include("reports.urls")),
     path("api/", include("patrols.api_urls")),
+    path("api/liaison/", include("liaison.api_urls")),
+    path("liaison/", include("liaison.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

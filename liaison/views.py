@@ -1,0 +1,152 @@
+"""Liaison pages, mounted at /liaison/. Same need-to-know rules as the API
+(liaison.selectors): liaison officers, coordinators and administrators see contacts and the
+log; monitors and team leaders see the hotline numbers of their own sector (another
+sector's contact is a 404); headquarters and duty officers see counts. Every read of a
+contact's details is logged; refusals answer 403 and are logged to `missionapp.security`.
+"""
+
+import functools
+import logging
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from core.roles import Role
+from liaison import selectors, services
+from liaison.forms import ContactSearchForm, LogEntryForm
+from liaison.models import ContactAccessLog
+from liaison.selectors import Access, contact_access
+
+security_log = logging.getLogger("missionapp.security")
+LIST_LIMIT = 200
+
+
+def page(request, template, context, status=200):
+    names = request.user.role_names if request.user.is_authenticated else []
+    roles = [Role(name).label for name in names if name in Role.values]
+    context = {"roles": roles, "time_zone": settings.TIME_ZONE, **context}
+    return render(request, template, context, status=status)
+
+
+def liaison_page(view):
+    """Login required; PermissionDenied becomes a 403 page saying why, and is logged."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            reason = str(exc) or "Your role cannot do this."
+            security_log.warning("refused %s %s for %s: %s", request.method, request.path,
+                                 request.user.get_username(), reason)  # fmt: skip
+            return page(request, "liaison/forbidden.html", {"reason": reason}, status=403)
+
+    return wrapper
+
+
+def require(request, *levels):
+    if contact_access(request.user) not in levels:
+        raise PermissionDenied("Liaison contacts are need-to-know: your role cannot see them.")
+
+
+@require_GET
+@liaison_page
+def contact_list(request):
+    access = contact_access(request.user)
+    require(request, Access.FULL, Access.HOTLINE, Access.COUNTS)
+    if access == Access.COUNTS:
+        counts = selectors.contact_counts(user=request.user)
+        return page(request, "liaison/contact_counts.html", {"counts": counts})
+    form = ContactSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    contacts = list(
+        selectors.contact_list(
+            user=request.user,
+            search=filters.get("q") or "",
+            party=filters["party"].code if filters.get("party") else "",
+            sector=filters["sector"].pk if filters.get("sector") else None,
+        )[:LIST_LIMIT]
+    )
+    if access == Access.HOTLINE:
+        # Hotline numbers are a contact's details: the listing is a read of each.
+        services.contact_read_log(user=request.user, contacts=contacts, via="page")
+    return page(request, "liaison/contact_list.html", {
+        "form": form, "contacts": contacts, "full": access == Access.FULL,
+        "limit": LIST_LIMIT,
+    })  # fmt: skip
+
+
+def _visible_contact(request, pk):
+    require(request, Access.FULL, Access.HOTLINE)
+    contact = selectors.contact_get(user=request.user, pk=pk)
+    if contact is None:
+        # Another sector's contact does not exist for a monitor (no hint it is there).
+        raise Http404("No such contact.")
+    return contact
+
+
+@require_GET
+@liaison_page
+def contact_detail(request, pk):
+    contact = _visible_contact(request, pk)
+    services.contact_read_log(user=request.user, contacts=[contact], via=ContactAccessLog.Via.PAGE)
+    full = contact_access(request.user) == Access.FULL
+    entries = selectors.log_entry_list(user=request.user, contact=contact) if full else []
+    return page(request, "liaison/contact_detail.html", {
+        "contact": contact, "full": full, "entries": entries,
+    })  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@liaison_page
+def log_entry_create(request, pk):
+    require(request, Access.FULL)
+    contact = _visible_contact(request, pk)
+    initial = {
+        "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
+        "initiating_party": contact.party,
+        "sector": contact.sectors.first(),
+    }
+    form = LogEntryForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        follow_ups = []
+        if data["follow_up_action"]:
+            follow_ups = [services.FollowUpSpec(data["follow_up_action"], data["follow_up_owner"],
+                                                data["follow_up_due_on"])]  # fmt: skip
+        try:
+            services.log_entry_create(
+                by=request.user, occurred_at=data["occurred_at"], kind=data["kind"],
+                topic=data["topic"], summary=data["summary"], outcome=data["outcome"],
+                initiating_party=data["initiating_party"], sector=data["sector"],
+                participants=[contact], mission_staff=[request.user], follow_ups=follow_ups,
+            )  # fmt: skip
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                field = {"follow_ups.0.action": "follow_up_action",
+                         "follow_ups.0.due_on": "follow_up_due_on"}.get(key, key)  # fmt: skip
+                form.add_error(field if field in form.fields else None, messages)
+        else:
+            return redirect("liaison-contact", pk=contact.pk)
+    return page(request, "liaison/log_entry_form.html", {"contact": contact, "form": form},
+                status=400 if request.method == "POST" else 200)  # fmt: skip
+
+
+@require_GET
+@liaison_page
+def follow_ups(request):
+    """The liaison officer's dashboard: open follow-ups, overdue first."""
+    require(request, Access.FULL)
+    today = timezone.localdate()
+    rows = list(selectors.follow_ups_open(user=request.user))
+    return page(request, "liaison/follow_ups.html", {
+        "overdue": [r for r in rows if r.due_on < today],
+        "upcoming": [r for r in rows if r.due_on >= today],
+        "today": today,
+    })  # fmt: skip
