@@ -54,7 +54,7 @@ class ContactChannelInline(admin.TabularInline):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "party", "organisation", "position", "receives_itineraries",
+    list_display = ["display_name", "party", "organisation", "position", "receives_itineraries",
                     "is_party_fallback", "anonymised_at"]  # fmt: skip
     list_filter = ["party", "receives_itineraries", "is_party_fallback", "sectors"]
     search_fields = ["name_latin", "name_original", "position"]

@@ -141,7 +141,7 @@ class LogEntryOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_participants(self, entry) -> list[dict]:
-        return [{"id": c.pk, "name": str(c)} for c in entry.participants.all()]
+        return [{"id": c.pk, "name": c.display_name} for c in entry.participants.all()]
 
 
 # --- Input ----------------------------------------------------------------------------------

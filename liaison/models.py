@@ -128,10 +128,15 @@ class Contact(models.Model):
         ]
 
     def __str__(self):
-        # Never a channel value; the name only (it is shown only to those who may see it).
+        # No name and no channel: str() ends up in the audit trail's object label, in logs
+        # and in error reports. Pages that may show the name use `display_name`.
+        return f"Contact #{self.pk}"
+
+    @property
+    def display_name(self) -> str:
         if self.anonymised_at:
             return f"Contact #{self.pk} (anonymised)"
-        return self.name_latin or f"Contact #{self.pk}"
+        return self.name_latin or self.name_original or f"Contact #{self.pk}"
 
     def is_active_on(self, day) -> bool:
         return (

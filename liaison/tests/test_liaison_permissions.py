@@ -97,8 +97,9 @@ def test_contact_summary_api_gives_counts_without_names(role, users, world):
 @pytest.mark.parametrize("role", EVERYONE)
 def test_contact_create_and_update_api_by_role(role, users, world):
     client = api(users[role])
+    phone = {"kind": "phone", "value": "+994 12 3456789", "preferred": True}
     payload = {"party": "azerbaijan", "name_latin": "Rashad Aliyev", "sectors": ["Tavush"],
-               "channels": [{"kind": "phone", "value": "+994 12 3456789", "preferred": True}]}  # fmt: skip
+               "channels": [phone]}  # fmt: skip
     response = client.post(reverse("api-liaison-contacts"), payload, format="json")
     assert response.status_code == expected(role, 201, 403, 403)
     response = client.patch(
@@ -112,11 +113,12 @@ def test_contact_create_and_update_api_by_role(role, users, world):
 @pytest.mark.parametrize("role", EVERYONE)
 def test_log_and_follow_up_apis_by_role(role, users, world):
     client = api(users[role])
+    follow_up = {"action": "Call back", "owner": "t-liaison_officer", "due_on": "2026-11-21"}
     payload = {
         "occurred_at": "2026-11-20T10:00:00+04:00", "kind": "hotline", "topic": "water",
         "initiating_party": "azerbaijan", "sector": "Tavush", "participants": [world["north"].pk],
         "summary": "Irrigation channel blocked near the line.",
-        "follow_ups": [{"action": "Call back", "owner": "t-liaison_officer", "due_on": "2026-11-21"}],
+        "follow_ups": [follow_up],
     }  # fmt: skip
     created = client.post(reverse("api-liaison-log"), payload, format="json")
     assert created.status_code == expected(role, 201, 403, 403)
