@@ -1,5 +1,6 @@
-"""Liaison fixtures (and the patrol ones, for links to plans): contacts in two sectors (Syunik, where the standing monitor's forward
-base Goris is, and Tavush), with phones, e-mails and hotlines."""
+"""Liaison fixtures (and the patrol ones, for links to plans): contacts in two sectors,
+Syunik (where the standing monitor's forward base Goris is) and Tavush, with phones,
+e-mails and hotlines."""
 
 import pytest
 
