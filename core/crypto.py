@@ -13,7 +13,8 @@ old values re-encrypted by `reencrypt`, and the key id lets keys rotate: the fir
 `settings.FIELD_ENCRYPTION_KEYS` encrypts, every listed key decrypts.
 
 Keys are 32 random bytes, URL-safe base64 (`python manage.py shell -c "from core.crypto
-import generate_key; print(generate_key())"`). Values are never logged by this module.
+import generate_key; print(generate_key())"`). Values are never logged by this module, and
+the functions that hold a plaintext hide their local variables from Django's error reports.
 """
 
 import base64
@@ -25,6 +26,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 VERSION = "m1"
 NONCE_BYTES = 16
@@ -70,6 +72,7 @@ def _configured() -> tuple[_Key, ...]:
     return _keys(tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
+@sensitive_variables()
 def _keystream_xor(key: _Key, nonce: bytes, data: bytes) -> bytes:
     out = bytearray()
     for counter in range(0, (len(data) + 31) // 32):
@@ -84,6 +87,7 @@ def _tag(key: _Key, nonce: bytes, ciphertext: bytes) -> bytes:
     return hmac.new(key.mac, header + nonce + ciphertext, hashlib.sha256).digest()
 
 
+@sensitive_variables()
 def encrypt(plaintext: str) -> str:
     key = _configured()[0]
     nonce = secrets.token_bytes(NONCE_BYTES)
@@ -96,6 +100,7 @@ def is_encrypted(value: str) -> bool:
     return isinstance(value, str) and value.startswith(f"{VERSION}$")
 
 
+@sensitive_variables()
 def decrypt(token: str) -> str:
     try:
         version, key_id, body = token.split("$", 2)
@@ -111,6 +116,7 @@ def decrypt(token: str) -> str:
     raise DecryptionError("the value was altered or its key is not configured")
 
 
+@sensitive_variables()
 def reencrypt(token: str) -> str:
     """The same value under the current first key (for key rotation)."""
     return encrypt(decrypt(token))

@@ -1,6 +1,7 @@
 """Model fields shared by the apps."""
 
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 from core import crypto
 
@@ -15,11 +16,13 @@ class EncryptedTextField(models.TextField):
 
     description = "Text encrypted at rest"
 
+    @sensitive_variables()
     def from_db_value(self, value, expression, connection):
         if value in (None, ""):
             return value
         return crypto.decrypt(value)
 
+    @sensitive_variables()
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         if value in (None, ""):

@@ -7,6 +7,8 @@ import json
 
 from django.contrib import admin, messages
 from django.http import HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from core.admin import local_time_column
 from core.roles import Role, has_role
@@ -63,6 +65,11 @@ class ContactAdmin(admin.ModelAdmin):
     readonly_fields = ["last_contacted_at", "created_at", "updated_at", "anonymised_at"]
     inlines = [ContactChannelInline]
     actions = ["export_subject_access", "erase"]
+
+    # The form posts channel values (phone numbers, e-mails): keep them out of error reports.
+    @method_decorator(sensitive_post_parameters())
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = Contact.objects.filter(pk=object_id).first()

@@ -596,12 +596,16 @@ def test_env_example_secret_key_is_a_placeholder_production_refuses():
         ("SECRET_KEY", "empty"),
         ("ALLOWED_HOSTS", "empty"),
         ("DATABASE_URL", "empty"),
+        ("FIELD_ENCRYPTION_KEYS", "empty"),
+        ("FIELD_ENCRYPTION_KEYS", "placeholder"),
     ],
 )
 def test_production_settings_refuse_to_start_without(variable, how):
     env = _production_env()
     if how == "empty":
         env[variable] = ""
+    elif how == "placeholder":
+        env[variable] = _read_env_file(ENV_EXAMPLE)[variable]
     else:
         del env[variable]
 

@@ -99,3 +99,21 @@ def test_keys_rotate_old_values_stay_readable(settings, db, geography):
     assert ContactChannel.objects.get(pk=old.pk).value == SECRET_PHONE
     assert ContactChannel.objects.get(pk=new.pk).value == "+374 10 000000"
     assert raw_value(old.pk).split("$")[1] != raw_value(new.pk).split("$")[1]
+
+
+def test_error_reports_do_not_show_a_plaintext_held_in_a_frame(rf):
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    class Unencodable(str):
+        def encode(self, *args, **kwargs):
+            raise RuntimeError("cannot encode")
+
+    try:
+        crypto.encrypt(Unencodable(SECRET_PHONE))
+    except RuntimeError:
+        report = ExceptionReporter(rf.post("/admin/"), *sys.exc_info())
+        text = report.get_traceback_text() + report.get_traceback_html()
+    assert "cannot encode" in text
+    assert SECRET_PHONE not in text
