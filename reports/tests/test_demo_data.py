@@ -209,3 +209,15 @@ def test_incident_report_create_returns_the_stored_report_when_a_tablet_resends_
     with pytest.raises(ValidationError) as caught:
         incident_report_create(**{**fields, "author": User.objects.get(username="t-team_leader")})
     assert list(caught.value.message_dict) == ["uuid"]
+
+
+def test_it_gives_the_liaison_officer_contacts_hotlines_and_an_overdue_follow_up(demo_data):
+    from liaison.models import Contact, ContactChannel, FollowUp
+    from liaison.selectors import follow_ups_overdue
+
+    assert Contact.objects.filter(party__code="azerbaijan", sectors__name="Syunik").exists()
+    assert ContactChannel.objects.filter(kind="hotline").count() >= 5
+    assert follow_ups_overdue().exists()
+    before = (Contact.objects.count(), FollowUp.objects.count())
+    run_demo_data()
+    assert (Contact.objects.count(), FollowUp.objects.count()) == before

@@ -34,7 +34,7 @@ from core.management.commands.demo_users import DEMO_USERS, refuse_in_production
 from core.models import ForwardBase, Province, Settlement, User
 from core.roles import Role
 from core.selectors import compass_point, in_mission_area
-from liaison.models import Contact, ContactChannel, Party
+from liaison.models import Contact, ContactChannel, FollowUp, LogEntry, Organisation, Party
 from patrols.models import PatrolPlan
 from patrols.services import patrol_plan_create
 from patrols.services.history import itinerary_history_record
@@ -474,6 +474,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 plans, new_plans = self._patrols(seed, now, today)
                 self._itineraries(seed, plans)
+                self._liaison(now)
                 planned = self._incidents(seed, today, plans)
                 new_incidents = self._write(planned, plans)
             self._say(
@@ -603,6 +604,81 @@ class Command(BaseCommand):
             }
             itinerary_history_record(plan=plan, approved_by=coordinator, approved_at=approved_at,
                                      acknowledged_at=acknowledged)  # fmt: skip
+
+    # -- liaison contacts and their log -------------------------------------------------------
+
+    # (party, organisation, unit, position, Latin name, original name, script, sector,
+    #  hotline). Invented people; numbers in the reserved fictional range.
+    DEMO_CONTACTS = [
+        ("armenia", "Ministry of Defence", "Syunik sector command", "Lieutenant colonel",
+         "Armen Hakobyan", "Արմեն Հակոբյան", "armenian", "Syunik", "+374 285 0 00 01"),
+        ("armenia", "Ministry of Defence", "Gegharkunik sector command", "Major",
+         "Davit Sargsyan", "Դավիթ Սարգսյան", "armenian", "Gegharkunik", "+374 264 0 00 02"),
+        ("azerbaijan", "State Border Service", "Zangilan detachment", "Colonel",
+         "Rauf Huseynov", "Rauf Hüseynov", "azerbaijani", "Syunik", "+994 26 000 0003"),
+        ("azerbaijan", "State Border Service", "Gadabay detachment", "Major",
+         "Nijat Aliyev", "Nicat Əliyev", "azerbaijani", "Tavush", "+994 22 000 0004"),
+        ("russian-border-guards", "FSB Border Directorate", "Meghri post", "Captain",
+         "Sergei Volkov", "Сергей Волков", "russian", "Syunik", "+374 286 0 00 05"),
+        ("local-authority", "Jermuk community", "", "Head of community",
+         "Gayane Martirosyan", "Գայանե Մարտիրոսյան", "armenian", "Vayots Dzor", ""),
+    ]  # fmt: skip
+
+    def _liaison(self, now):
+        """Hotline contacts per sector, a local authority, and a few exchanges with an
+        overdue follow-up. Made once: contacts are found by name on a rerun."""
+        officer = User.objects.get(username="liaison_officer")
+        sectors = {p.name: p for p in Province.objects.filter(is_sector=True)}
+        made = []
+        for (
+            code,
+            org,
+            unit,
+            position,
+            latin,
+            original,
+            script,
+            sector,
+            hotline,
+        ) in self.DEMO_CONTACTS:
+            party = Party.objects.get(code=code)
+            organisation, _ = Organisation.objects.get_or_create(party=party, name=org, unit=unit)
+            contact, created = Contact.objects.get_or_create(
+                party=party, name_latin=latin,
+                defaults={"organisation": organisation, "position": position,
+                          "name_original": original, "script": script,
+                          "languages": "Russian, English"},
+            )  # fmt: skip
+            if not created:
+                continue
+            contact.sectors.set([sectors[sector]])
+            if hotline:
+                ContactChannel.objects.create(contact=contact, kind="hotline", value=hotline,
+                                              label="duty", preferred=True)  # fmt: skip
+            made.append(contact)
+        if not made:
+            return
+        by_name = {c.name_latin: c for c in made}
+        exchanges = [
+            (2, "hotline", "deescalation", "azerbaijan", "Syunik", ["Rauf Huseynov"],
+             "Shots reported near Nerkin Hand; both sides asked to verify.", 1),
+            (5, "meeting", "water", None, "Vayots Dzor", ["Gayane Martirosyan"],
+             "Irrigation schedule of the Arpa canal for the spring.", -3),
+            (1, "hotline", "itinerary", "armenia", "Gegharkunik", ["Davit Sargsyan"],
+             "Confirmed receipt of next week's itineraries.", None),
+        ]  # fmt: skip
+        for days_ago, kind, topic, party, sector, who, summary, due_in in exchanges:
+            entry = LogEntry.objects.create(
+                occurred_at=now - timedelta(days=days_ago), kind=kind, topic=topic,
+                initiating_party=Party.objects.get(code=party) if party else None,
+                sector=sectors[sector], summary=summary, recorded_by=officer,
+            )  # fmt: skip
+            entry.participants.set([by_name[n] for n in who if n in by_name])
+            entry.mission_staff.set([officer])
+            if due_in is not None:
+                FollowUp.objects.create(entry=entry, action="Report back to the party",
+                                        owner=officer,
+                                        due_on=now.date() + timedelta(days=due_in))  # fmt: skip
 
     # -- incidents ---------------------------------------------------------------------------
 
