@@ -11,4 +11,6 @@ urlpatterns = [
     path("contacts/<int:pk>/", apis.ContactDetailApi.as_view(), name="api-liaison-contact"),
     path("log/", apis.LogEntryListApi.as_view(), name="api-liaison-log"),
     path("follow-ups/", apis.FollowUpListApi.as_view(), name="api-liaison-follow-ups"),
+    path("hotline-activations/", apis.HotlineActivationsApi.as_view(),
+         name="api-liaison-hotline-activations"),
 ]  # fmt: skip

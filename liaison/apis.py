@@ -108,6 +108,29 @@ class ContactCountOutput(serializers.Serializer):
         ref_name = "ContactCount"
 
 
+class HotlineCountOutput(serializers.Serializer):
+    sector = serializers.CharField(allow_null=True)
+    initiated_by = serializers.CharField()
+    topic = serializers.ChoiceField(choices=LogEntry.Topic.choices)
+    activations = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "HotlineActivationCount"
+
+
+class PeriodInput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "LiaisonPeriodInput"
+
+    def validate(self, data):
+        if data["end"] <= data["start"]:
+            raise serializers.ValidationError({"end": ["The end must be after the start."]})
+        return data
+
+
 class FollowUpOutput(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username")
     entry = serializers.IntegerField(source="entry_id")
@@ -404,3 +427,21 @@ class FollowUpListApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         _require(request, Access.FULL)
         return super().get(request, *args, **kwargs)
+
+
+class HotlineActivationsApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATETIME, required=True),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, required=True),
+        ],
+        responses=HotlineCountOutput(many=True),
+        description="Hotline activations in [start, end) per sector, initiating side and "
+        "topic, for the summaries; counts only (headquarters and duty officers may read it).",
+    )
+    def get(self, request):
+        _require(request, Access.FULL, Access.COUNTS)
+        period = PeriodInput(data=request.query_params)
+        period.is_valid(raise_exception=True)
+        rows = selectors.hotline_activation_counts(**period.validated_data)
+        return Response(HotlineCountOutput(rows, many=True).data)

@@ -129,10 +129,37 @@ def test_log_and_follow_up_apis_by_role(role, users, world):
     assert LogEntry.objects.exists() == (role in FULL)
 
 
+@pytest.mark.parametrize("role", EVERYONE)
+def test_hotline_activation_counts_api_by_role(role, users, world):
+    from liaison.services import log_entry_create
+
+    log_entry_create(by=users["liaison_officer"], occurred_at=world["south"].created_at,
+                     kind="hotline", topic="deescalation", summary="Shots.",
+                     initiating_party=world["azerbaijan"], sector=world["syunik"])  # fmt: skip
+    response = api(users[role]).get(
+        reverse("api-liaison-hotline-activations"),
+        {"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"},
+    )
+    assert response.status_code == expected(role, 200, 403, 200)
+    if response.status_code == 200:
+        assert response.json() == [{"sector": "Syunik", "initiated_by": "Republic of Azerbaijan",
+                                    "topic": "deescalation", "activations": 1}]  # fmt: skip
+
+
+def test_hotline_counts_need_a_valid_period(users, world):
+    response = api(users["headquarters"]).get(
+        reverse("api-liaison-hotline-activations"),
+        {"start": "2026-11-02T00:00:00Z", "end": "2026-11-01T00:00:00Z"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"end": ["The end must be after the start."]}
+
+
 def test_an_anonymous_caller_is_refused_everywhere(client, world):
     for name, args in [("api-liaison-contacts", []), ("api-liaison-contact-summary", []),
                        ("api-liaison-contact", [world["south"].pk]), ("api-liaison-log", []),
-                       ("api-liaison-follow-ups", [])]:  # fmt: skip
+                       ("api-liaison-follow-ups", []),
+                       ("api-liaison-hotline-activations", [])]:  # fmt: skip
         assert APIClient().get(reverse(name, args=args)).status_code in (401, 403)
 
 
