@@ -127,6 +127,19 @@ def contact_counts(*, user) -> list[dict]:
     ]
 
 
+def contact_counts_by_sector(*, user) -> list[tuple]:
+    """(sector, number of current contacts) for every sector: the map of contacts' areas.
+    Counts only, so headquarters and duty officers may see it too."""
+    from core.models import Province
+
+    if contact_access(user) not in (Access.FULL, Access.COUNTS):
+        return []
+    sectors = Province.objects.filter(is_sector=True).annotate(
+        current=Count("contacts", filter=Q(contacts__anonymised_at__isnull=True), distinct=True)
+    )
+    return [(sector, sector.current) for sector in sectors.order_by("name")]
+
+
 def contact_access_log(*, contact_ref: int) -> QuerySet[ContactAccessLog]:
     return ContactAccessLog.objects.filter(contact_ref=contact_ref).select_related("user")
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.models import ForwardBase, Province, User
@@ -133,7 +134,14 @@ def contact_read_log(*, user: User, contacts: list[Contact], via: str) -> None:
 def contacts_mark_contacted(*, channel_ids: list[int], at: datetime) -> int:
     """The contacts owning these channels were just contacted (retention clock). A bulk
     update on purpose: `last_contacted_at` is bookkeeping, kept out of the audit trail."""
-    return Contact.objects.filter(channels__pk__in=list(channel_ids)).update(last_contacted_at=at)
+    return _contacted(Contact.objects.filter(channels__pk__in=list(channel_ids)), at)
+
+
+def _contacted(contacts, at: datetime) -> int:
+    # Only forwards: an exchange logged late must not turn the retention clock back.
+    return contacts.filter(Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=at)).update(
+        last_contacted_at=at
+    )
 
 
 # --- Communication log -------------------------------------------------------------------------
@@ -167,9 +175,7 @@ def log_entry_create(
                 {f"follow_ups.{index}.{k}": v for k, v in exc.message_dict.items()}
             ) from exc
         follow_up.save()
-    Contact.objects.filter(pk__in=[c.pk for c in participants]).update(
-        last_contacted_at=occurred_at
-    )
+    _contacted(Contact.objects.filter(pk__in=[c.pk for c in participants]), occurred_at)
     return entry
 
 

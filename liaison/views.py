@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.maps import MapPoint, MapPolygon, render_map_svg
 from core.roles import Role
 from liaison import selectors, services
 from liaison.forms import ContactSearchForm, LogEntryForm
@@ -136,6 +137,26 @@ def log_entry_create(request, pk):
             return redirect("liaison-contact", pk=contact.pk)
     return page(request, "liaison/log_entry_form.html", {"contact": contact, "form": form},
                 status=400 if request.method == "POST" else 200)  # fmt: skip
+
+
+@require_GET
+@liaison_page
+def contact_map(request):
+    """Where the mission has contacts: each sector tinted by, and labelled with, its number of
+    current contacts (no names: headquarters and duty officers see it too)."""
+    require(request, Access.FULL, Access.COUNTS)
+    rows = selectors.contact_counts_by_sector(user=request.user)
+    most = max([count for _, count in rows] + [1])
+    layers = []
+    for sector, count in rows:
+        for polygon in sector.geom:
+            layers.append(MapPolygon(rings=[polygon.exterior_ring.coords], fill="#0b4f9c",
+                                     fill_opacity=0.08 + 0.4 * count / most, stroke="#0b4f9c",
+                                     width=1))  # fmt: skip
+        spot = sector.geom.point_on_surface
+        layers.append(MapPoint(lon=spot.x, lat=spot.y, number=count, label=sector.name))
+    svg = render_map_svg(layers=layers, width=900, height=640, settlement_labels=False)
+    return page(request, "liaison/contact_map.html", {"svg": svg, "rows": rows})
 
 
 @require_GET

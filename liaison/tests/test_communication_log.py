@@ -38,6 +38,21 @@ def test_an_entry_records_participants_follow_ups_and_restarts_their_retention_c
     assert world["south"].last_contacted_at == DAY
 
 
+def test_an_exchange_logged_late_does_not_turn_the_retention_clock_back(users, world):
+    officer = users["liaison_officer"]
+    hotline(officer, None, None, LogEntry.Topic.OTHER, DAY)
+    services.log_entry_create(by=officer, occurred_at=DAY - timedelta(days=30), kind="phone",
+                              topic="other", summary="Old call.",
+                              participants=[world["south"]])  # fmt: skip
+    services.log_entry_create(by=officer, occurred_at=DAY, kind="phone", topic="other",
+                              summary="Call.", participants=[world["south"]])  # fmt: skip
+    services.log_entry_create(by=officer, occurred_at=DAY - timedelta(days=3), kind="phone",
+                              topic="other", summary="Late note.",
+                              participants=[world["south"]])  # fmt: skip
+    world["south"].refresh_from_db()
+    assert world["south"].last_contacted_at == DAY
+
+
 def test_an_entry_links_to_patrols_and_incidents_from_their_side(users, world, make_plan):
     entry = hotline(users["liaison_officer"], world["azerbaijan"], world["tavush"],
                     LogEntry.Topic.ITINERARY, DAY)  # fmt: skip

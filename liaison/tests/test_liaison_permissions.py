@@ -210,3 +210,18 @@ def test_the_header_links_to_liaison_for_every_mission_role(role, client, users)
     client.force_login(users[role])
     body = client.get(reverse("patrol-calendar")).content.decode()
     assert (reverse("liaison-contacts") in body) == (role != "outsider")
+
+
+@pytest.mark.parametrize("role", EVERYONE)
+def test_the_map_of_contacts_by_sector_shows_counts_without_names(
+    role, client, users, world, django_assert_max_num_queries
+):
+    client.force_login(users[role])
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("liaison-map"))
+    assert response.status_code == expected(role, 200, 403, 200)
+    if response.status_code == 200:
+        body = response.content.decode()
+        assert "<svg" in body and "Petrosyan" not in body and SYUNIK_HOTLINE not in body
+        rows = dict(response.context["rows"])
+        assert rows[world["syunik"]] == 1 and rows[world["tavush"]] == 1
