@@ -2,6 +2,7 @@
 (liaison.selectors): views check the access level, read through a selector or call one
 service, and log every read of a contact's details."""
 
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, serializers, status
@@ -260,6 +261,15 @@ class LogEntryInput(serializers.Serializer):
 # --- Views ----------------------------------------------------------------------------------
 
 
+class NeverStored:
+    """Contacts' details must not be kept by a browser, a proxy or a tablet's cache."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+
 def _require(request, *levels):
     if contact_access(request.user) not in levels:
         raise PermissionDenied("Liaison contacts are need-to-know: your role cannot see them.")
@@ -276,7 +286,7 @@ def _contact_response(request, contact, status_code=status.HTTP_200_OK):
     return Response(data, status=status_code)
 
 
-class ContactListApi(generics.ListAPIView):
+class ContactListApi(NeverStored, generics.ListAPIView):
     __doc__ = "Contacts the caller may see. " + REDACTION
     filterset_fields = []
     ordering_fields = ["name_latin"]
@@ -333,7 +343,7 @@ class ContactListApi(generics.ListAPIView):
         return _contact_response(request, contact, status.HTTP_201_CREATED)
 
 
-class ContactDetailApi(APIView):
+class ContactDetailApi(NeverStored, APIView):
     def _contact(self, request, pk):
         _require(request, Access.FULL, Access.HOTLINE)
         contact = selectors.contact_get(user=request.user, pk=pk)
@@ -359,7 +369,7 @@ class ContactDetailApi(APIView):
         return _contact_response(request, selectors.contact_get(user=request.user, pk=pk))
 
 
-class ContactSummaryApi(APIView):
+class ContactSummaryApi(NeverStored, APIView):
     @extend_schema(
         responses=ContactCountOutput(many=True),
         description="How many current contacts each party has per sector; no names. Every "
@@ -371,7 +381,7 @@ class ContactSummaryApi(APIView):
                                            many=True).data)  # fmt: skip
 
 
-class LogEntryListApi(generics.ListAPIView):
+class LogEntryListApi(NeverStored, generics.ListAPIView):
     """The communication log (liaison officers, coordinators, administrators)."""
 
     serializer_class = LogEntryOutput
@@ -403,7 +413,7 @@ class LogEntryListApi(generics.ListAPIView):
         return Response(LogEntryOutput(entry).data, status=status.HTTP_201_CREATED)
 
 
-class FollowUpListApi(generics.ListAPIView):
+class FollowUpListApi(NeverStored, generics.ListAPIView):
     """Open follow-up actions, soonest due first; `?overdue=1` for the overdue ones only,
     `?mine=1` for the caller's own."""
 
@@ -429,7 +439,7 @@ class FollowUpListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class HotlineActivationsApi(APIView):
+class HotlineActivationsApi(NeverStored, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("start", OpenApiTypes.DATETIME, required=True),

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.maps import MapPoint, MapPolygon, render_map_svg
@@ -37,6 +38,7 @@ def page(request, template, context, status=200):
 def liaison_page(view):
     """Login required; PermissionDenied becomes a 403 page saying why, and is logged."""
 
+    @never_cache  # contacts' details must not be kept by a browser or a proxy
     @login_required
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):

@@ -73,3 +73,11 @@ def test_only_administrators_see_the_access_log_in_the_admin(role, status, clien
     assert response.status_code == status
     if status == 200:
         assert str(world["south"].pk) in response.content.decode()
+
+
+def test_contact_details_are_never_stored_by_a_cache(client, users, world):
+    client.force_login(users["liaison_officer"])
+    page = client.get(reverse("liaison-contact", args=[world["south"].pk]))
+    api = client.get(reverse("api-liaison-contact", args=[world["south"].pk]))
+    for response in (page, api):
+        assert "no-store" in response["Cache-Control"]
