@@ -11,6 +11,8 @@ urlpatterns = [
     path("contacts/<int:pk>/", apis.ContactDetailApi.as_view(), name="api-liaison-contact"),
     path("log/", apis.LogEntryListApi.as_view(), name="api-liaison-log"),
     path("follow-ups/", apis.FollowUpListApi.as_view(), name="api-liaison-follow-ups"),
+    path("follow-ups/<int:pk>/done/", apis.FollowUpDoneApi.as_view(),
+         name="api-liaison-follow-up-done"),
     path("hotline-activations/", apis.HotlineActivationsApi.as_view(),
          name="api-liaison-hotline-activations"),
 ]  # fmt: skip

@@ -2,6 +2,8 @@
 (liaison.selectors): views check the access level, read through a selector or call one
 service, and log every read of a contact's details."""
 
+import logging
+
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
@@ -23,6 +25,7 @@ from liaison.models import (
 )
 from liaison.selectors import Access, contact_access
 
+security_log = logging.getLogger("missionapp.security")
 REDACTION = (
     "What a caller sees depends on their role: liaison officers, coordinators and "
     "administrators get `ContactFull` (names, position, notes, every channel); monitors and "
@@ -348,7 +351,11 @@ class ContactDetailApi(NeverStored, APIView):
         _require(request, Access.FULL, Access.HOTLINE)
         contact = selectors.contact_get(user=request.user, pk=pk)
         if contact is None:
-            # Another sector's contact does not exist for a monitor (no hint it is there).
+            # Another sector's contact does not exist for a monitor (no hint it is there), but
+            # the attempt is worth an operator's attention.
+            if Contact.objects.filter(pk=pk).exists():
+                security_log.warning("hidden contact #%s asked for by %s: %s", pk,
+                                     request.user.get_username(), request.path)  # fmt: skip
             raise NotFound()
         return contact
 
@@ -455,3 +462,13 @@ class HotlineActivationsApi(NeverStored, APIView):
         period.is_valid(raise_exception=True)
         rows = selectors.hotline_activation_counts(**period.validated_data)
         return Response(HotlineCountOutput(rows, many=True).data)
+
+
+class FollowUpDoneApi(NeverStored, APIView):
+    @extend_schema(request=None, responses=FollowUpOutput)
+    def post(self, request, pk):
+        """Mark a follow-up action done (idempotent: done stays done at its first time)."""
+        _require(request, Access.FULL)
+        follow_up = generics.get_object_or_404(FollowUp, pk=pk)
+        follow_up = services.follow_up_done(by=request.user, follow_up=follow_up)
+        return Response(FollowUpOutput(follow_up).data)

@@ -9,19 +9,20 @@ import functools
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.maps import MapPoint, MapPolygon, render_map_svg
 from core.roles import Role
 from liaison import selectors, services
 from liaison.forms import ContactSearchForm, LogEntryForm
-from liaison.models import ContactAccessLog
+from liaison.models import Contact, ContactAccessLog, FollowUp
 from liaison.selectors import Access, contact_access
 
 security_log = logging.getLogger("missionapp.security")
@@ -89,7 +90,11 @@ def _visible_contact(request, pk):
     require(request, Access.FULL, Access.HOTLINE)
     contact = selectors.contact_get(user=request.user, pk=pk)
     if contact is None:
-        # Another sector's contact does not exist for a monitor (no hint it is there).
+        # Another sector's contact does not exist for a monitor (no hint it is there), but
+        # the attempt is worth an operator's attention.
+        if Contact.objects.filter(pk=pk).exists():
+            security_log.warning("hidden contact #%s asked for by %s: %s", pk,
+                                 request.user.get_username(), request.path)  # fmt: skip
         raise Http404("No such contact.")
     return contact
 
@@ -159,6 +164,16 @@ def contact_map(request):
         layers.append(MapPoint(lon=spot.x, lat=spot.y, number=count, label=sector.name))
     svg = render_map_svg(layers=layers, width=900, height=640, settlement_labels=False)
     return page(request, "liaison/contact_map.html", {"svg": svg, "rows": rows})
+
+
+@require_POST
+@liaison_page
+def follow_up_done(request, pk):
+    require(request, Access.FULL)
+    follow_up = get_object_or_404(FollowUp, pk=pk)
+    services.follow_up_done(by=request.user, follow_up=follow_up)
+    messages.success(request, f"Done: {follow_up.action}")
+    return redirect("liaison-follow-ups")
 
 
 @require_GET

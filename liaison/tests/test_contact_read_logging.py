@@ -81,3 +81,15 @@ def test_contact_details_are_never_stored_by_a_cache(client, users, world):
     api = client.get(reverse("api-liaison-contact", args=[world["south"].pk]))
     for response in (page, api):
         assert "no-store" in response["Cache-Control"]
+
+
+def test_opening_a_contact_in_the_admin_is_a_logged_read(client, users, world):
+    user = users["liaison_officer"]
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    url = reverse("admin:liaison_contact_change", args=[world["south"].pk])
+    assert client.get(url).status_code == 200
+    assert list(ContactAccessLog.objects.values_list("user__username", "contact_ref")) == [
+        ("t-liaison_officer", world["south"].pk)
+    ]

@@ -81,6 +81,8 @@ def test_contact_detail_api_of_another_sector_by_role(role, users, world, caplog
     assert response.status_code == expected(role, 200, 404, 403)
     if response.status_code == 403:
         assert "refused GET" in caplog.text
+    if response.status_code == 404:
+        assert f"hidden contact #{world['north'].pk} asked for by t-{role}" in caplog.text
 
 
 @pytest.mark.parametrize("role", EVERYONE)
@@ -225,3 +227,22 @@ def test_the_map_of_contacts_by_sector_shows_counts_without_names(
         assert "<svg" in body and "Petrosyan" not in body and SYUNIK_HOTLINE not in body
         rows = dict(response.context["rows"])
         assert rows[world["syunik"]] == 1 and rows[world["tavush"]] == 1
+
+
+@pytest.mark.parametrize("role", EVERYONE)
+def test_marking_a_follow_up_done_by_role(role, client, users, world):
+    from liaison.models import FollowUp
+    from liaison.services import log_entry_create
+
+    entry = log_entry_create(by=users["liaison_officer"], occurred_at=world["south"].created_at,
+                             kind="phone", topic="other", summary="Call.")  # fmt: skip
+    follow_up = FollowUp.objects.create(entry=entry, action="Call back",
+                                        owner=users["liaison_officer"],
+                                        due_on=world["south"].created_at.date())  # fmt: skip
+    response = api(users[role]).post(reverse("api-liaison-follow-up-done", args=[follow_up.pk]))
+    assert response.status_code == expected(role, 200, 403, 403)
+    client.force_login(users[role])
+    page = client.post(reverse("liaison-follow-up-done", args=[follow_up.pk]))
+    assert page.status_code == expected(role, 302, 403, 403, outsider=403)
+    follow_up.refresh_from_db()
+    assert (follow_up.done_at is not None) == (role in FULL)
