@@ -5,6 +5,7 @@ Django's current time zone), whatever zone the browser is in.
 """
 
 from django import forms
+from django.conf import settings
 
 from core.models import Province, User
 from liaison.models import LogEntry, Party
@@ -25,6 +26,7 @@ class ContactSearchForm(forms.Form):
 class LogEntryForm(forms.Form):
     occurred_at = forms.DateTimeField(
         label="When",
+        help_text=f"In the mission's time ({settings.TIME_ZONE}).",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT),
         input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S"],
     )
