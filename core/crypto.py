@@ -96,10 +96,6 @@ def encrypt(plaintext: str) -> str:
     return f"{VERSION}${key.id}${body}"
 
 
-def is_encrypted(value: str) -> bool:
-    return isinstance(value, str) and value.startswith(f"{VERSION}$")
-
-
 @sensitive_variables()
 def decrypt(token: str) -> str:
     try:

@@ -253,3 +253,13 @@ def email_addresses(channel_ids: list[int]) -> list[str]:
         pk__in=channel_ids, kind=ContactChannel.Kind.EMAIL, contact__anonymised_at__isnull=True
     ).values_list("value", flat=True)
     return sorted(set(values))
+
+
+def email_channels_still_held(channel_ids: list[int]) -> list[int]:
+    """Those of these e-mail channels that still exist (not erased nor anonymised)."""
+    return sorted(
+        ContactChannel.objects.filter(
+            pk__in=channel_ids, kind=ContactChannel.Kind.EMAIL,
+            contact__anonymised_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )  # fmt: skip

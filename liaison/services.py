@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -58,8 +59,12 @@ def _set_channels(contact: Contact, channels: list[ChannelSpec]):
     for index, spec in enumerate(channels):
         if not (spec.value or "").strip():
             errors[f"channels.{index}.value"] = ["Enter the number, address or call sign."]
-        elif spec.kind == ContactChannel.Kind.EMAIL and "@" not in spec.value:
-            errors[f"channels.{index}.value"] = ["Enter a valid e-mail address."]
+        elif spec.kind == ContactChannel.Kind.EMAIL:
+            try:
+                validate_email(spec.value.strip())
+            except ValidationError:
+                # The message names the field, never the value typed.
+                errors[f"channels.{index}.value"] = ["Enter a valid e-mail address."]
     if errors:
         raise ValidationError(errors)
     contact.channels.all().delete()

@@ -246,3 +246,16 @@ def test_marking_a_follow_up_done_by_role(role, client, users, world):
     assert page.status_code == expected(role, 302, 403, 403, outsider=403)
     follow_up.refresh_from_db()
     assert (follow_up.done_at is not None) == (role in FULL)
+
+
+def test_a_bad_channel_is_named_by_field_without_echoing_the_value(users, world):
+    response = api(users["liaison_officer"]).patch(
+        reverse("api-liaison-contact", args=[world["south"].pk]),
+        {"channels": [{"kind": "phone", "value": "+374 1"},
+                      {"kind": "email", "value": "not-an-address.example"}]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"channels.1.value": ["Enter a valid e-mail address."]}
+    assert "not-an-address" not in response.content.decode()
+    assert world["south"].channels.count() == 3  # nothing replaced

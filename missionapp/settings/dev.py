@@ -1,5 +1,6 @@
 """The demo and a developer's machine: DEBUG on, embedded database and broker by default."""
 
+import os
 import secrets
 
 from .base import *  # noqa: F403
@@ -27,11 +28,20 @@ def _machine_field_encryption_key():
     # it makes the contacts' encrypted channels unreadable (the demo data can be reloaded).
     from core.crypto import generate_key
 
+    # web, worker and beat start together: the key is written aside and linked into place,
+    # which fails if another process was first, so every process ends up with the same key.
     path = VAR_DIR / "field_encryption_key"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(generate_key())
-        path.chmod(0o600)
+        aside = VAR_DIR / f".field_encryption_key.{os.getpid()}"
+        aside.write_text(generate_key())
+        aside.chmod(0o600)
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
     return path.read_text().strip()
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from core.models import User
 from core.roles import Role, has_role
 from liaison.models import Party
-from liaison.selectors import itinerary_recipient_channels
+from liaison.selectors import email_channels_still_held, itinerary_recipient_channels
 from liaison.services import contacts_mark_contacted
 from patrols.models import ItineraryNotification, ItineraryVersion, PatrolPlan
 
@@ -73,7 +73,7 @@ def _recipients(party, plan):
     if not channels:
         # Someone told before still gets the news where they got it last time.
         last = party.notifications.filter(version__plan=plan).order_by("-pk").first()
-        channels = list(last.recipients) if last else []
+        channels = email_channels_still_held(list(last.recipients)) if last else []
     return channels
 
 
