@@ -290,8 +290,8 @@ def _contact_response(request, contact, status_code=status.HTTP_200_OK):
 
 
 class ContactListApi(NeverStored, generics.ListAPIView):
-    __doc__ = "Contacts the caller may see. " + REDACTION
-    filterset_fields = []
+    """Contacts the caller may see (filters: `search`, `party`, `sector`)."""
+
     ordering_fields = ["name_latin"]
 
     def get_queryset(self):
