@@ -430,3 +430,48 @@ class IncidentReportCsvApi(IncidentReportListApi):
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="incident-reports.csv"'
         return response
+
+
+# --- The incident map -------------------------------------------------------------------------
+
+
+class MapInput(serializers.Serializer):
+    zoom = serializers.IntegerField(min_value=0, max_value=20)
+    bbox = serializers.CharField(help_text="min_lon,min_lat,max_lon,max_lat (required)")
+
+    class Meta:
+        ref_name = "IncidentMapInput"
+
+
+class IncidentMapApi(IncidentReportListApi):
+    """The incidents in view, clustered on the server for the duty officers' map.
+
+    Needs `bbox` and `zoom` (and takes every filter of the list). Incidents are grouped on a
+    grid of about 64 screen pixels at that zoom: a cell of several incidents comes as one
+    feature with `cluster: true`, its `count`, highest severity and extent (`bbox`); a cell
+    of one incident comes as that incident. The answer's size follows the screen, not the
+    number of incidents.
+    """
+
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[MapInput],
+        responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+    )
+    def get(self, request, *args, **kwargs):
+        params = MapInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        zoom = params.validated_data["zoom"]
+        queryset = self.filter_queryset(self.get_queryset())
+        # The filter has checked the bbox; here only its size against the zoom.
+        west, south, east, north = (float(v) for v in params.validated_data["bbox"].split(","))
+        width, height = selectors.cluster_cell_size(zoom)
+        limit = selectors.MAX_CELLS_ACROSS
+        if (east - west) / width > limit or (north - south) / height > limit:
+            raise serializers.ValidationError(
+                {"bbox": [f"Too large an area for zoom {zoom}: zoom out, or ask for a "
+                          f"smaller area (at most {limit} cells of the grid across)."]}
+            )  # fmt: skip
+        features = selectors.incident_map_features(queryset=queryset, zoom=zoom)
+        return Response(features, content_type="application/geo+json")
