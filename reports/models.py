@@ -177,6 +177,10 @@ class IncidentReport(models.Model):
             # The digest and the map read incidents by sector and day.
             models.Index(fields=["sector", "observed_at"], name="incident_sector_time_idx"),
             models.Index(fields=["author", "status"], name="incident_author_status_idx"),
+            # Lists and the map's date filters read the newest observations first.
+            models.Index(fields=["-observed_at"], name="incident_observed_idx"),
+            # The review queue: submitted reports, longest waiting first.
+            models.Index(fields=["status", "submitted_at"], name="incident_status_waiting_idx"),
         ]
 
     def __str__(self):

@@ -6,6 +6,7 @@
   nobody sees another person's draft.
 """
 
+import itertools
 import math
 
 from django.conf import settings
@@ -115,6 +116,7 @@ def incident_map_features(*, queryset: QuerySet[IncidentReport], zoom: int) -> d
         )  # fmt: skip
         .order_by("cy", "cx")
     )
+    cells = _merge_crowded(cells, width, height)
     single_ids = [cell["first"] for cell in cells if cell["count"] == 1]
     singles = {
         report.pk: report
@@ -143,6 +145,45 @@ def incident_map_features(*, queryset: QuerySet[IncidentReport], zoom: int) -> d
         "total": sum(cell["count"] for cell in cells),
         "features": features,
     }
+
+
+# Two neighbouring cells whose incidents gather near their common edge would draw their
+# markers on top of each other: closer than this share of a cell, they are drawn as one.
+CROWDED = 0.9
+
+
+def _merge_crowded(cells: list[dict], width: float, height: float) -> list[dict]:
+    """Merge each cell with the neighbours (of the 3×3 around it) whose incidents' mean
+    position is closer than CROWDED cells to its own, the most populous cells first."""
+    by_key = {(c["cx"], c["cy"]): c for c in cells}
+    taken, merged = set(), []
+    for cell in sorted(cells, key=lambda c: (-c["count"], c["cy"], c["cx"])):
+        key = (cell["cx"], cell["cy"])
+        if key in taken:
+            continue
+        taken.add(key)
+        group = dict(cell)
+        for dx, dy in itertools.product((-1, 0, 1), repeat=2):
+            near = (key[0] + dx, key[1] + dy)
+            other = by_key.get(near)
+            if other is None or near in taken:
+                continue
+            if (abs(other["mean_lon"] - group["mean_lon"]) < CROWDED * width
+                    and abs(other["mean_lat"] - group["mean_lat"]) < CROWDED * height):  # fmt: skip
+                taken.add(near)
+                total = group["count"] + other["count"]
+                for axis in ("mean_lon", "mean_lat"):
+                    group[axis] = (group[axis] * group["count"]
+                                   + other[axis] * other["count"]) / total  # fmt: skip
+                group["count"] = total
+                group["first"] = min(group["first"], other["first"])
+                group["max_severity"] = max(group["max_severity"], other["max_severity"])
+                group["west"], group["south"] = (min(group["west"], other["west"]),
+                                                 min(group["south"], other["south"]))  # fmt: skip
+                group["east"], group["north"] = (max(group["east"], other["east"]),
+                                                 max(group["north"], other["north"]))  # fmt: skip
+        merged.append(group)
+    return sorted(merged, key=lambda c: (c["cy"], c["cx"]))
 
 
 def _incident_feature(report: IncidentReport) -> dict:

@@ -57,10 +57,21 @@ class LinkForm(forms.Form):
 
 
 def _filters(request, queryset):
-    """The shared filter set, with a sector menu for the page (the API takes the name)."""
+    """The shared filter set, with widgets for a page: menus saying "Any", date pickers, a
+    sector menu (the API takes the name) and the patrol by its number."""
     filterset = IncidentReportFilter(request.GET, queryset=queryset)
+    for name in ("category", "verification", "status"):
+        filterset.filters[name].extra["empty_label"] = "Any"
+    fields = filterset.form.fields
     sectors = Province.objects.filter(is_sector=True).order_by("name").values_list("name", "name")
-    filterset.form.fields["sector"].widget = forms.Select(choices=[("", "Any"), *sectors])
+    fields["sector"].label = "Sector"
+    fields["sector"].widget = forms.Select(choices=[("", "Any"), *sectors])
+    for name in ("date_from", "date_to"):
+        fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    fields["severity_min"].widget = forms.NumberInput(attrs={"min": 1, "max": 5})
+    # A menu of every patrol ever planned would be thousands of rows: its number will do.
+    fields["patrol"].label = "Patrol number"
+    fields["patrol"].widget = forms.NumberInput(attrs={"min": 1})
     return filterset
 
 

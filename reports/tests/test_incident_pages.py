@@ -93,6 +93,8 @@ def test_the_map_page_carries_the_filters_to_the_clustering_api(users):
     assert page.status_code == 200
     assert f'data-api="{reverse("api-incident-map")}"' in html
     assert 'data-query="severity_min=4"' in html
+    category = html[html.index('name="category"') :]
+    assert category[: category.index("</select>")].count(">Any</option>") == 1
     assert logged_in(users["liaison_officer"]).get(reverse("incident-map")).status_code == 403
 
 

@@ -99,7 +99,7 @@
           marker.addTo(layer);
         } else {
           L.circleMarker(latlng, {
-            radius: 7, weight: 2, color: "#fff", fillOpacity: 0.95,
+            radius: 7, weight: 2, color: "#fff", fillOpacity: 0.95, className: "incident-dot",
             fillColor: SEVERITY_COLOURS[p.severity]
           }).bindPopup(incidentPopup(p, timeZone)).addTo(layer);
         }
