@@ -28,6 +28,8 @@ class IncidentReportOutput(serializers.ModelSerializer):
     observer_position = GeometryField(allow_null=True)
     editable = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
+    acled_event_type = serializers.CharField(read_only=True)
+    acled_sub_event_type = serializers.CharField(read_only=True)
 
     class Meta:
         model = IncidentReport
@@ -39,7 +41,8 @@ class IncidentReportOutput(serializers.ModelSerializer):
             "observation_means", "category", "severity", "description", "explosions", "shots",
             "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",
             "civilians_injured", "military_killed", "military_injured", "casualty_source",
-            "damage", "author", "patrol", "editable", "attachments",
+            "damage", "author", "patrol", "editable", "attachments", "acled_event_type",
+            "acled_sub_event_type",
         ]  # fmt: skip
 
     def get_attachments(self, report) -> list[str]:
@@ -401,6 +404,8 @@ class IncidentReportGeoJsonApi(IncidentReportListApi):
 CSV_COLUMNS = [
     ("uuid", lambda r: r.uuid), ("event_date", lambda r: r.observed_at.date().isoformat()),
     ("observed_at", lambda r: r.observed_at.isoformat()), ("category", lambda r: r.category),
+    ("event_type", lambda r: r.acled_event_type),
+    ("sub_event_type", lambda r: r.acled_sub_event_type),
     ("severity", lambda r: r.severity), ("admin1", lambda r: r.sector.name),
     ("location", lambda r: r.location_phrase), ("latitude", lambda r: round(r.location.y, 5)),
     ("longitude", lambda r: round(r.location.x, 5)), ("status", lambda r: r.status),
