@@ -60,9 +60,13 @@ def _filters(request, queryset):
     """The shared filter set, with widgets for a page: menus saying "Any", date pickers, a
     sector menu (the API takes the name) and the patrol by its number."""
     filterset = IncidentReportFilter(request.GET, queryset=queryset)
-    for name in ("category", "verification", "status"):
-        filterset.filters[name].extra["empty_label"] = "Any"
     fields = filterset.form.fields
+    # Set afresh on this form's fields: the filter set's fields may be cached and shared.
+    for name, choices in (("category", IncidentReport.Category.choices),
+                          ("verification", IncidentReport.Verification.choices),
+                          ("status", IncidentReport.Status.choices)):  # fmt: skip
+        fields[name].empty_label = "Any"
+        fields[name].choices = choices
     sectors = Province.objects.filter(is_sector=True).order_by("name").values_list("name", "name")
     fields["sector"].label = "Sector"
     fields["sector"].widget = forms.Select(choices=[("", "Any"), *sectors])
