@@ -40,7 +40,10 @@ class IncidentReportOutput(serializers.ModelSerializer):
             "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",
             "civilians_injured", "military_killed", "military_injured", "casualty_source",
             "damage", "author", "patrol", "editable", "attachments",
+            "review_questions", "rejection_reason", "reviewed_at", "verification",
         ]  # fmt: skip
+        # What review decided: the reporter reads it (on the tablet), only review sets it.
+        read_only_fields = ["review_questions", "rejection_reason", "reviewed_at", "verification"]
 
     def get_attachments(self, report) -> list[str]:
         """The SHA-256 of each attachment the server holds (the tablet compares its own)."""

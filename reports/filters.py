@@ -13,10 +13,16 @@ class IncidentReportFilter(django_filters.FilterSet):
     severity_min = django_filters.NumberFilter(field_name="severity", lookup_expr="gte")
     sector = django_filters.CharFilter(field_name="sector__name", lookup_expr="iexact")
     bbox = django_filters.CharFilter(method="in_bbox", help_text="min_lon,min_lat,max_lon,max_lat")
+    mine = django_filters.BooleanFilter(
+        method="filed_by_me", help_text="true: only the caller's own reports (the tablet's)."
+    )
 
     class Meta:
         model = IncidentReport
         fields = ["status", "category", "severity", "verification", "patrol", "event"]
+
+    def filed_by_me(self, queryset, name, value):
+        return queryset.filter(author=self.request.user) if value else queryset
 
     def in_bbox(self, queryset, name, value):
         try:
