@@ -50,6 +50,9 @@ class Network:
         self.dropped_after = 0
         self.server_errors = 0
         self.lose_next_report_answer = False
+        # (method, URL pattern): the next such request reaches the server, its answer is lost.
+        self.lose_answers = []
+        self.lost_answers = 0
         self.blocked = []
 
     def handle(self, route):
@@ -59,6 +62,13 @@ class Network:
             return route.abort()
         if self.mode == "offline":
             return route.abort("internetdisconnected")
+        rule = next((r for r in self.lose_answers
+                     if r[0] == route.request.method and re.search(r[1], url)), None)  # fmt: skip
+        if rule:
+            self.lose_answers.remove(rule)
+            route.fetch()
+            self.lost_answers += 1
+            return route.abort("connectionreset")
         if (
             self.lose_next_report_answer
             and route.request.method == "POST"
