@@ -68,7 +68,12 @@ def _differences(report, fields) -> list[str]:
 def _check_patrol(*, author: User, patrol: PatrolPlan | None) -> None:
     if patrol is not None and not patrols_linkable(user=author).filter(pk=patrol.pk).exists():
         raise ValidationError(
-            {"patrol": ["Link a patrol of your forward base (or one you were on) that went out."]}
+            {
+                "patrol": [
+                    "This patrol cannot be linked: choose one of your forward base (or one you "
+                    "were on) that went out, or no patrol."
+                ]
+            }
         )
 
 

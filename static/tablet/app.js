@@ -1055,7 +1055,11 @@
   // --- Logging out ------------------------------------------------------------------------
 
   async function undeliveredCounts() {
-    var reports = (await DB.allReports()).filter(function (r) { return r.state !== "delivered"; });
+    var reports = (await DB.allReports()).filter(function (r) {
+      // A rejected report, or a returned one left as it came, is the server's copy.
+      var serverCopy = r.state === "rejected" || (r.state === "returned" && r.revision === r.serverRevision);
+      return r.state !== "delivered" && !serverCopy;
+    });
     var photos = (await DB.allAttachments()).filter(function (a) { return a.state !== "delivered"; });
     return { reports: reports.length, photos: photos.length };
   }
