@@ -67,6 +67,16 @@ def go_offline(tablet, page):
     tablet.go_offline()
 
 
+def assert_touch_targets(page, selector):
+    """Everything a finger must hit there is at least 44 px high and wide."""
+    sizes = page.eval_on_selector_all(
+        selector,
+        "nodes => nodes.map(n => [n.id || n.className, n.getBoundingClientRect().width,"
+        " n.getBoundingClientRect().height])",
+    )
+    assert sizes and all(w >= 44 and h >= 44 for _, w, h in sizes), sizes
+
+
 def kept_on_the_tablet(page):
     return sorted(page.evaluate("() => TabletDB.allReports().then(all => all.map(r => r.uuid))"))
 
@@ -91,6 +101,11 @@ def test_a_returned_report_shows_its_questions_is_amended_offline_and_resubmitte
     # still waiting for review.
     assert kept_on_the_tablet(page) == sorted([str(returned.uuid), str(rejected.uuid)])
 
+    page.set_viewport_size(PORTRAIT)
+    shot(page, "tablet-returned-outbox-800x1280")
+    assert_touch_targets(page, '.outbox__group[data-group="returned"] .item, #new-report')
+    page.set_viewport_size({"width": 1024, "height": 768})
+
     # A rejected report: its reason, read-only.
     gone.click()
     box = page.get_by_test_id("review")
@@ -106,6 +121,7 @@ def test_a_returned_report_shows_its_questions_is_amended_offline_and_resubmitte
     expect(page.get_by_label("Description")).to_have_value("Shelling heard south-east of Goris.")
     expect(page.get_by_label("Explosions")).to_have_value("4")
     shot(page, "tablet-returned-1024x768")
+    assert_touch_targets(page, "#f-amend_reason, #submit-report, #save-draft, #f-patrol")
 
     # Without an answer it does not go.
     page.get_by_label("Explosions").fill("6")
@@ -159,8 +175,9 @@ def test_a_returned_report_shows_its_questions_is_amended_offline_and_resubmitte
     assert IncidentReport.objects.filter(author=monitor).count() == 3
 
 
+@pytest.mark.parametrize("choice", ["keep the server's version", "send mine as an amendment"])
 def test_a_returned_report_changed_elsewhere_meanwhile_is_shown_not_overwritten(
-    tablet, live_server, users, reviewed
+    tablet, live_server, users, reviewed, choice
 ):
     monitor = users["monitor"]
     returned = reviewed["returned"]
@@ -200,8 +217,22 @@ def test_a_returned_report_changed_elsewhere_meanwhile_is_shown_not_overwritten(
     assert returned.description == "Shelling heard south-east of Goris."
     assert returned.status == IncidentReport.Status.RETURNED
 
+    page.get_by_role("button", name=re.compile(choice, re.I)).click()
+    if choice == "keep the server's version":
+        # Back to the server's copy, still returned with its questions; nothing was sent.
+        expect(item).to_have_attribute("data-state", "returned")
+        expect(page.get_by_label("Description")).to_have_value(
+            "Shelling heard south-east of Goris."
+        )
+        expect(page.locator('input[name="severity"][value="4"]')).to_be_checked()
+        expect(page.get_by_test_id("review")).to_contain_text(QUESTIONS)
+        expect(page.get_by_test_id("outbox-pending")).to_have_text("0")
+        returned.refresh_from_db()
+        assert (returned.version, returned.status) == (laptop.version, "returned")
+        assert ReportRevision.objects.filter(report=returned).count() == 1
+        return
+
     # The monitor keeps theirs: it goes through the outbox, on top of the version shown.
-    page.get_by_role("button", name=re.compile("send mine as an amendment", re.I)).click()
     expect(item).to_have_attribute("data-state", "delivered", timeout=SYNC_TIMEOUT)
     returned.refresh_from_db()
     assert returned.status == IncidentReport.Status.SUBMITTED
