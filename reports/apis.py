@@ -41,9 +41,12 @@ class IncidentReportOutput(serializers.ModelSerializer):
             "observation_means", "category", "severity", "description", "explosions", "shots",
             "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",
             "civilians_injured", "military_killed", "military_injured", "casualty_source",
-            "damage", "author", "patrol", "editable", "attachments", "acled_event_type",
-            "acled_sub_event_type",
+            "damage", "author", "patrol", "editable", "attachments",
+            "review_questions", "rejection_reason", "reviewed_at", "verification",
+            "acled_event_type", "acled_sub_event_type",
         ]  # fmt: skip
+        # What review decided: the reporter reads it (on the tablet), only review sets it.
+        read_only_fields = ["review_questions", "rejection_reason", "reviewed_at", "verification"]
 
     def get_attachments(self, report) -> list[str]:
         """The SHA-256 of each attachment the server holds (the tablet compares its own)."""

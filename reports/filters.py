@@ -71,6 +71,9 @@ class IncidentReportFilter(django_filters.FilterSet):
         field_name="sector__name", lookup_expr="iexact", help_text="The sector (border province)."
     )
     bbox = BBoxFilter(help_text="min_lon,min_lat,max_lon,max_lat")
+    mine = django_filters.BooleanFilter(
+        method="filed_by_me", help_text="true: only the caller's own reports (the tablet's)."
+    )
 
     class Meta:
         model = IncidentReport
@@ -89,3 +92,6 @@ class IncidentReportFilter(django_filters.FilterSet):
             self.form.add_error("date_to", "The last day comes before the first.")
             return False
         return valid
+
+    def filed_by_me(self, queryset, name, value):
+        return queryset.filter(author=self.request.user) if value else queryset

@@ -8,6 +8,7 @@
 
 import itertools
 import math
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import (
@@ -29,6 +30,7 @@ from django.urls import reverse
 from django.utils.text import capfirst
 
 from core.roles import Role, has_role
+from patrols.models import PatrolPlan
 from reports.models import IncidentReport
 
 READ_ALL_ROLES = (Role.DUTY_OFFICER, Role.COORDINATOR, Role.HEADQUARTERS, Role.ADMINISTRATOR)
@@ -65,8 +67,8 @@ CLUSTER_CELL_PX = 64
 # Web Mercator stretches latitude by 1/cos(lat): the mission lies around 40° N, so cells
 # this much shorter in latitude look square on the map.
 CELL_ASPECT = math.cos(math.radians(40))
-# A request may not ask for more cells than a large screen shows (6,400 px) (a whole-world bbox at a
-# street zoom would otherwise make every incident its own feature).
+# A request may not ask for more cells across than a 6,400-pixel screen shows (a whole-world
+# bbox at a street zoom would otherwise make every incident its own feature).
 MAX_CELLS_ACROSS = 100
 
 
@@ -324,3 +326,44 @@ def incident_report_history(*, report: IncidentReport) -> list[dict]:
                         "fields": []})  # fmt: skip
     history.sort(key=lambda item: item["at"])
     return history
+
+
+# Patrols that went out (or may be out now): a report cannot be linked to a plan still being
+# written or approved, nor to one that was cancelled.
+PATROLS_THAT_WENT_OUT = (
+    PatrolPlan.Status.APPROVED, PatrolPlan.Status.NOTIFIED, PatrolPlan.Status.UNDER_WAY,
+    PatrolPlan.Status.COMPLETED, PatrolPlan.Status.ABORTED,
+)  # fmt: skip
+# How far back the tablet offers finished patrols: a report is filed within days, not weeks.
+TABLET_PATROLS_DAYS = 3
+
+
+def patrols_linkable(*, user) -> QuerySet[PatrolPlan]:
+    """Patrols a reporter may link a report to: their forward base's, or one they were on."""
+    on_it = Q(team_leader=user) | Q(monitors=user)
+    same_base = Q(forward_base_id=user.forward_base_id) if user.forward_base_id else Q(pk=None)
+    linkable = PatrolPlan.objects.filter(status__in=PATROLS_THAT_WENT_OUT).filter(same_base | on_it)
+    # `distinct()` would be needed because of the join on monitors; a subquery keeps the
+    # queryset plain for callers that filter or order it further.
+    return PatrolPlan.objects.filter(pk__in=linkable.values("pk"))
+
+
+def patrols_for_tablet(*, user, now: datetime) -> QuerySet[PatrolPlan]:
+    """What the tablet offers in its patrol picker (cached for offline use): linkable
+    patrols under way, notified or approved around now, or finished in the last few days."""
+    since = now - timedelta(days=TABLET_PATROLS_DAYS)
+    S = PatrolPlan.Status
+    around_now = Q(
+        status__in=[S.APPROVED, S.NOTIFIED, S.UNDER_WAY],
+        planned_departure__lt=now + timedelta(days=1),
+        planned_return__gt=since,
+    )
+    finished = Q(status__in=[S.COMPLETED, S.ABORTED]) & (
+        Q(ended_at__gte=since) | Q(ended_at__isnull=True, planned_return__gte=since)
+    )
+    return (
+        patrols_linkable(user=user)
+        .filter(around_now | finished)
+        .select_related("team_leader", "forward_base")
+        .order_by("-planned_departure")
+    )

@@ -59,7 +59,7 @@ class LinkForm(forms.Form):
 def _filters(request, queryset):
     """The shared filter set, with widgets for a page: menus saying "Any", date pickers, a
     sector menu (the API takes the name) and the patrol by its number."""
-    filterset = IncidentReportFilter(request.GET, queryset=queryset)
+    filterset = IncidentReportFilter(request.GET, queryset=queryset, request=request)
     fields = filterset.form.fields
     # Set afresh on this form's fields: the filter set's fields may be cached and shared.
     for name, choices in (("category", IncidentReport.Category.choices),

@@ -198,6 +198,7 @@ SPECTACULAR_SETTINGS = {
         "RestrictionCategoryEnum": "patrols.models.MovementRestriction.Category",
         "IncidentStatusEnum": "reports.models.IncidentReport.Status",
         "PatrolStatusEnum": "patrols.models.PatrolPlan.Status",
+        "VerificationEnum": "reports.models.IncidentReport.Verification",
     },
 }
 KNOX_TOKEN_MODEL = "core.DeviceToken"
