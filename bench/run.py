@@ -87,12 +87,71 @@ def main():
         lambda i: ok(client.get("/api/geography/locate/", {"lat": 39.55, "lon": 46.3})), "≥ 100/s",
     )  # fmt: skip
 
+    incident_map(client)
+
     width = max(len(r[0]) for r in ROWS)
     print(f"\nmissionapp benchmark on {connection.vendor} ({connection.settings_dict['NAME']})\n")
     print(f"{'operation':<{width}}  {'n':>5}  {'rate':>10}  {'per op':>9}  target")
     print("-" * (width + 45))
     for name, n, rate, per_op, target in ROWS:
         print(f"{name:<{width}}  {n:>5}  {rate:>10}  {per_op:>9}  {target}")
+
+
+INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", 100_000))
+
+
+def incident_map(client):
+    """The duty officers' map and lists over BENCH_INCIDENTS incidents (default 100,000)."""
+    import random
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Group
+
+    from core.models import Province
+    from reports.models import IncidentReport
+
+    officer = User.objects.create_user("bench-duty")
+    officer.groups.add(Group.objects.get(name="duty_officer"))
+    sectors = list(Province.objects.filter(is_sector=True))
+    rnd, now = random.Random(4), timezone.now()
+    start = time.perf_counter()
+    # Straight into the table (the audit trail is not what is measured here): a year of
+    # incidents spread over the mission area's bounding box.
+    for offset in range(0, INCIDENTS, 5000):
+        IncidentReport.objects.bulk_create([
+            IncidentReport(
+                author=officer, status=IncidentReport.Status.SUBMITTED,
+                observed_at=now - timedelta(minutes=rnd.randint(0, 525_600)),
+                location=Point(rnd.uniform(44.6, 46.6), rnd.uniform(38.9, 41.2), srid=4326),
+                category=IncidentReport.Category.SHELLING, severity=rnd.randint(1, 5),
+                description="Bench incident.", sector=rnd.choice(sectors), location_phrase="bench",
+            )
+            for _ in range(min(5000, INCIDENTS - offset))
+        ])  # fmt: skip
+    ROWS.append((f"insert {INCIDENTS:,} incidents (bulk)", INCIDENTS,
+                 f"{INCIDENTS / (time.perf_counter() - start):,.0f}/s", "", "setup"))  # fmt: skip
+    client.force_login(officer)
+
+    def ok(path, params):
+        response = client.get(path, params)
+        assert response.status_code == 200, (response.status_code, response.content[:300])
+        return response
+
+    week = (timezone.localdate() - timedelta(days=7)).isoformat()
+    cases = [
+        ("map: whole mission area, zoom 8, all year", {"bbox": "43.4,38.8,46.7,41.3", "zoom": 8}),
+        ("map: whole area, last 7 days", {"bbox": "43.4,38.8,46.7,41.3", "zoom": 8,
+                                          "date_from": week}),
+        ("map: Syunik, zoom 10, severity ≥ 4", {"bbox": "45.9,38.8,46.7,39.9", "zoom": 10,
+                                                "severity_min": 4}),
+        ("map: 5 km square, zoom 14", {"bbox": "46.30,39.49,46.36,39.53", "zoom": 14}),
+    ]  # fmt: skip
+    for name, params in cases:
+        measure(f"GET {name}", 10, lambda i, p=params: ok("/api/reports/map/", p), "< 300 ms")
+    measure("GET /incidents/ (list page 1, 50 rows)", 10,
+            lambda i: ok("/incidents/", {}), "< 300 ms")  # fmt: skip
+    measure("GET /incidents/queue/ (review queue)", 5,
+            lambda i: ok("/incidents/queue/", {}), "< 500 ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,21 +5,18 @@ sector's contact is a 404); headquarters and duty officers see counts. Every rea
 contact's details is logged; refusals answer 403 and are logged to `missionapp.security`.
 """
 
-import functools
 import logging
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.maps import MapPoint, MapPolygon, render_map_svg
-from core.roles import Role
+from core.pages import mission_page, page
 from liaison import selectors, services
 from liaison.forms import ContactSearchForm, LogEntryForm
 from liaison.models import Contact, ContactAccessLog, FollowUp
@@ -29,29 +26,10 @@ security_log = logging.getLogger("missionapp.security")
 LIST_LIMIT = 200
 
 
-def page(request, template, context, status=200):
-    names = request.user.role_names if request.user.is_authenticated else []
-    roles = [Role(name).label for name in names if name in Role.values]
-    context = {"roles": roles, "time_zone": settings.TIME_ZONE, **context}
-    return render(request, template, context, status=status)
-
-
 def liaison_page(view):
-    """Login required; PermissionDenied becomes a 403 page saying why, and is logged."""
-
-    @never_cache  # contacts' details must not be kept by a browser or a proxy
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            reason = str(exc) or "Your role cannot do this."
-            security_log.warning("refused %s %s for %s: %s", request.method, request.path,
-                                 request.user.get_username(), reason)  # fmt: skip
-            return page(request, "liaison/forbidden.html", {"reason": reason}, status=403)
-
-    return wrapper
+    """A mission page (login, 403 page saying why, logged) that no cache may keep: contacts'
+    details must not stay in a browser or a proxy."""
+    return never_cache(mission_page(view))
 
 
 def require(request, *levels):

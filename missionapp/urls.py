@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("itineraries/", include("patrols.urls")),
     path("patrols/", include("patrols.page_urls")),
+    path("incidents/", include("reports.page_urls")),
     path("tablet/", include("reports.tablet_urls")),
     path("api/", include("core.urls")),
     path("api/reports/", include("reports.urls")),

@@ -7,14 +7,12 @@ ValidationError names the fields, and its messages are shown next to them, with 
 typed still in the form. A refused action answers 403 (Django logs it as "Forbidden").
 """
 
-import functools
 import json
 import logging
 from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.models import ForwardBase
+from core.pages import mission_page, page, require_role
 from core.roles import Role, has_role
 from patrols import forms, services
 from patrols.models import ItineraryNotification, PatrolPlan
@@ -77,33 +76,6 @@ FINISHED_SHOWN_DAYS = 30
 PARTY_BADGES = {"armenia": "AM", "azerbaijan": "AZ", "russian-border-guards": "RU", "eusr": "EU"}
 BADGE_WORDS = {N.ACKNOWLEDGED: "✓ ack", N.SENT: "sent", N.SENDING: "sending",
                N.QUEUED: "queued", N.FAILED: "failed"}  # fmt: skip
-
-
-def page(request, template, context, status=200):
-    """Render a patrol page; the header names the user's roles as the home page does."""
-    names = request.user.role_names if request.user.is_authenticated else []
-    roles = [Role(name).label for name in names if name in Role.values]
-    return render(request, template, {"roles": roles, **context}, status=status)
-
-
-def mission_page(view):
-    """Login required; PermissionDenied becomes a 403 page saying why (Django logs it)."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            reason = str(exc) or "Your role cannot do this."
-            return page(request, "patrols/forbidden.html", {"reason": reason}, status=403)
-
-    return wrapper
-
-
-def require_role(request, *roles, reason):
-    if not has_role(request.user, *roles):
-        raise PermissionDenied(reason)
 
 
 def visible_plan(request, pk) -> PatrolPlan:

@@ -28,6 +28,8 @@ class IncidentReportOutput(serializers.ModelSerializer):
     observer_position = GeometryField(allow_null=True)
     editable = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
+    acled_event_type = serializers.CharField(read_only=True)
+    acled_sub_event_type = serializers.CharField(read_only=True)
 
     class Meta:
         model = IncidentReport
@@ -40,7 +42,11 @@ class IncidentReportOutput(serializers.ModelSerializer):
             "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",
             "civilians_injured", "military_killed", "military_injured", "casualty_source",
             "damage", "author", "patrol", "editable", "attachments",
+            "review_questions", "rejection_reason", "reviewed_at", "verification",
+            "acled_event_type", "acled_sub_event_type",
         ]  # fmt: skip
+        # What review decided: the reporter reads it (on the tablet), only review sets it.
+        read_only_fields = ["review_questions", "rejection_reason", "reviewed_at", "verification"]
 
     def get_attachments(self, report) -> list[str]:
         """The SHA-256 of each attachment the server holds (the tablet compares its own)."""
@@ -401,6 +407,8 @@ class IncidentReportGeoJsonApi(IncidentReportListApi):
 CSV_COLUMNS = [
     ("uuid", lambda r: r.uuid), ("event_date", lambda r: r.observed_at.date().isoformat()),
     ("observed_at", lambda r: r.observed_at.isoformat()), ("category", lambda r: r.category),
+    ("event_type", lambda r: r.acled_event_type),
+    ("sub_event_type", lambda r: r.acled_sub_event_type),
     ("severity", lambda r: r.severity), ("admin1", lambda r: r.sector.name),
     ("location", lambda r: r.location_phrase), ("latitude", lambda r: round(r.location.y, 5)),
     ("longitude", lambda r: round(r.location.x, 5)), ("status", lambda r: r.status),
@@ -430,3 +438,48 @@ class IncidentReportCsvApi(IncidentReportListApi):
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="incident-reports.csv"'
         return response
+
+
+# --- The incident map -------------------------------------------------------------------------
+
+
+class MapInput(serializers.Serializer):
+    zoom = serializers.IntegerField(min_value=0, max_value=20)
+    bbox = serializers.CharField(help_text="min_lon,min_lat,max_lon,max_lat (required)")
+
+    class Meta:
+        ref_name = "IncidentMapInput"
+
+
+class IncidentMapApi(IncidentReportListApi):
+    """The incidents in view, clustered on the server for the duty officers' map.
+
+    Needs `bbox` and `zoom` (and takes every filter of the list). Incidents are grouped on a
+    grid of about 64 screen pixels at that zoom: a cell of several incidents comes as one
+    feature with `cluster: true`, its `count`, highest severity and extent (`bbox`); a cell
+    of one incident comes as that incident. The answer's size follows the screen, not the
+    number of incidents.
+    """
+
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[MapInput],
+        responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+    )
+    def get(self, request, *args, **kwargs):
+        params = MapInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        zoom = params.validated_data["zoom"]
+        queryset = self.filter_queryset(self.get_queryset())
+        # The filter has checked the bbox; here only its size against the zoom.
+        west, south, east, north = (float(v) for v in params.validated_data["bbox"].split(","))
+        width, height = selectors.cluster_cell_size(zoom)
+        limit = selectors.MAX_CELLS_ACROSS
+        if (east - west) / width > limit or (north - south) / height > limit:
+            raise serializers.ValidationError(
+                {"bbox": [f"Too large an area for zoom {zoom}: zoom out, or ask for a "
+                          f"smaller area (at most {limit} cells of the grid across)."]}
+            )  # fmt: skip
+        features = selectors.incident_map_features(queryset=queryset, zoom=zoom)
+        return Response(features, content_type="application/geo+json")

@@ -67,6 +67,24 @@ class IncidentReport(models.Model):
         PROTEST = "protest", "Protest"
         OTHER = "other", "Other"
 
+    # The ACLED event type and sub-event type of each category (ACLED codebook 2023), so
+    # exports line up with the conflict datasets headquarters compare against.
+    ACLED_TYPES = {
+        Category.SHELLING: ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
+        Category.SMALL_ARMS: ("Battles", "Armed clash"),
+        Category.DRONE: ("Explosions/Remote violence", "Air/drone strike"),
+        Category.EXPLOSION: ("Explosions/Remote violence", "Remote explosive/landmine/IED"),
+        Category.ARMED_CLASH: ("Battles", "Armed clash"),
+        Category.TROOP_MOVEMENT: ("Strategic developments", "Other"),
+        Category.FORTIFICATION: ("Strategic developments", "Other"),
+        Category.CIVILIAN_DAMAGE: ("Strategic developments", "Looting/property destruction"),
+        Category.VIOLENCE_CIVILIANS: ("Violence against civilians", "Attack"),
+        Category.DETENTION: ("Violence against civilians", "Abduction/forced disappearance"),
+        Category.AIRSPACE: ("Strategic developments", "Other"),
+        Category.PROTEST: ("Protests", "Peaceful protest"),
+        Category.OTHER: ("Strategic developments", "Other"),
+    }
+
     # Set by the tablet when the monitor starts the report: a resend is recognised by it.
     uuid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     author = models.ForeignKey(
@@ -180,10 +198,22 @@ class IncidentReport(models.Model):
             # The digest and the map read incidents by sector and day.
             models.Index(fields=["sector", "observed_at"], name="incident_sector_time_idx"),
             models.Index(fields=["author", "status"], name="incident_author_status_idx"),
+            # Lists and the map's date filters read the newest observations first.
+            models.Index(fields=["-observed_at"], name="incident_observed_idx"),
+            # The review queue: submitted reports, longest waiting first.
+            models.Index(fields=["status", "submitted_at"], name="incident_status_waiting_idx"),
         ]
 
     def __str__(self):
         return f"{self.get_category_display()} {self.location_phrase}"
+
+    @property
+    def acled_event_type(self) -> str:
+        return self.ACLED_TYPES[self.category][0]
+
+    @property
+    def acled_sub_event_type(self) -> str:
+        return self.ACLED_TYPES[self.category][1]
 
     @property
     def casualties(self) -> int:

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core.models import User
@@ -159,7 +160,8 @@ def report_flash_alert_send(*, report_id: int) -> bool:
                 f"{report.description}\n\nReported by {report.author.get_full_name()} "
                 f"({report.get_observation_means_display().lower()}). Unreviewed, "
                 f"{report.get_verification_display().lower()}.\n"
-                f"{settings.SITE_URL}/api/reports/{report.uuid}/",
+                f"Review it: {settings.SITE_URL}"
+                f"{reverse('incident-detail', args=[report.uuid])}",
                 settings.DEFAULT_FROM_EMAIL,
                 recipients,
                 fail_silently=False,

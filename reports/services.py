@@ -17,6 +17,7 @@ from core.selectors import as_wgs84, describe_location, sector_at
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport, ReportRevision
 from reports.review import flash_alert_enqueue_if_needed
+from reports.selectors import patrols_linkable
 
 # Tablet clocks drift; a few minutes ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -64,6 +65,18 @@ def _differences(report, fields) -> list[str]:
     )  # fmt: skip
 
 
+def _check_patrol(*, author: User, patrol: PatrolPlan | None) -> None:
+    if patrol is not None and not patrols_linkable(user=author).filter(pk=patrol.pk).exists():
+        raise ValidationError(
+            {
+                "patrol": [
+                    "This patrol cannot be linked: choose one of your forward base (or one you "
+                    "were on) that went out, or no patrol."
+                ]
+            }
+        )
+
+
 def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
     """What the tablet's POST does: file the report once, whatever happens to the network.
 
@@ -74,6 +87,7 @@ def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
     """
     existing = IncidentReport.objects.filter(uuid=uuid).first()
     if existing is None:
+        _check_patrol(author=author, patrol=fields.get("patrol"))
         try:
             with transaction.atomic():
                 defaults = {"patrol": None, "status": IncidentReport.Status.DRAFT}
@@ -228,6 +242,8 @@ def incident_report_edit(
         raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
     if fields.get("status") not in (None, report.status):
         raise ValidationError({"status": ["Submit or withdraw through their own actions."]})
+    if "patrol" in fields and fields["patrol"] != report.patrol:
+        _check_patrol(author=by, patrol=fields["patrol"])
     if report.status != IncidentReport.Status.DRAFT:
         ReportRevision.objects.create(
             report=report, version=report.version, content=_snapshot(report), changed_by=by,

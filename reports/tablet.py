@@ -20,13 +20,14 @@ from django.shortcuts import render
 from django.template.loader import get_template
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from core.roles import has_role
 from reports.models import IncidentReport
-from reports.selectors import FILING_ROLES
+from reports.selectors import FILING_ROLES, patrols_for_tablet
 
 # What the service worker stores at install: the app and the map, nothing else. Hashed
 # names in production (ManifestStaticFilesStorage), so a new release gets new URLs.
@@ -80,6 +81,7 @@ def tablet_shell(request):
             "reports": reverse("api-incident-reports"),
             "provinces": reverse("api-provinces"),
             "border": reverse("api-border"),
+            "patrols": reverse("tablet-patrols"),
         },
         "options": options,
         "mapCenter": list(settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (40.0, 45.4))),
@@ -168,3 +170,35 @@ def tablet_manifest(request):
     response = JsonResponse(manifest, content_type="application/manifest+json")
     response["Cache-Control"] = "no-cache"
     return response
+
+
+@require_GET
+@never_cache
+def tablet_patrols(request):
+    """The patrols the monitor may link a report to, around now: the tablet keeps this list
+    (in IndexedDB, with the monitor's own reports) for its patrol picker offline.
+
+    JSON errors rather than a redirect to the login page: the app must tell "log in again"
+    from "no signal".
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse({"status": 401, "code": "not_authenticated",
+                             "detail": "Log in again.", "errors": {}}, status=401)  # fmt: skip
+    if not has_role(request.user, *FILING_ROLES):
+        return JsonResponse({"status": 403, "code": "permission_denied",
+                             "detail": "The tablet app is for monitors and team leaders.",
+                             "errors": {}}, status=403)  # fmt: skip
+    patrols = [
+        {
+            "id": plan.pk,
+            "purpose": plan.purpose,
+            "status": plan.status,
+            "status_label": plan.get_status_display(),
+            "forward_base": plan.forward_base.name,
+            "team_leader": plan.team_leader.get_full_name() or plan.team_leader.get_username(),
+            "planned_departure": plan.planned_departure.isoformat(),
+            "planned_return": plan.planned_return.isoformat(),
+        }
+        for plan in patrols_for_tablet(user=request.user, now=timezone.now())
+    ]
+    return JsonResponse({"patrols": patrols, "fetched_at": timezone.now().isoformat()})

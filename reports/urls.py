@@ -5,6 +5,7 @@ from reports import apis
 urlpatterns = [
     path("", apis.IncidentReportsApi.as_view(), name="api-incident-reports"),
     path("geojson/", apis.IncidentReportGeoJsonApi.as_view(), name="api-incident-reports-geojson"),
+    path("map/", apis.IncidentMapApi.as_view(), name="api-incident-map"),
     path("export.csv", apis.IncidentReportCsvApi.as_view(), name="api-incident-reports-csv"),
     path("<uuid:uuid>/review/", apis.IncidentReportReviewApi.as_view(),
          name="api-incident-report-review"),

@@ -50,6 +50,12 @@ class Network:
         self.dropped_after = 0
         self.server_errors = 0
         self.lose_next_report_answer = False
+        # (method, URL pattern): the next such request reaches the server, its answer is lost.
+        self.lose_answers = []
+        self.lost_answers = 0
+        # (method, URL pattern): such requests get a 503 from a gateway, the server never sees them.
+        self.unavailable = None
+        self.refused_503 = 0
         self.blocked = []
 
     def handle(self, route):
@@ -59,6 +65,20 @@ class Network:
             return route.abort()
         if self.mode == "offline":
             return route.abort("internetdisconnected")
+        if (
+            self.unavailable
+            and route.request.method == self.unavailable[0]
+            and re.search(self.unavailable[1], url)
+        ):
+            self.refused_503 += 1
+            return route.fulfill(status=503, body="Service Unavailable")
+        rule = next((r for r in self.lose_answers
+                     if r[0] == route.request.method and re.search(r[1], url)), None)  # fmt: skip
+        if rule:
+            self.lose_answers.remove(rule)
+            route.fetch()
+            self.lost_answers += 1
+            return route.abort("connectionreset")
         if (
             self.lose_next_report_answer
             and route.request.method == "POST"

@@ -204,6 +204,7 @@ SPECTACULAR_SETTINGS = {
         "PatrolStatusEnum": "patrols.models.PatrolPlan.Status",
         "ContactChannelKindEnum": "liaison.models.ContactChannel.Kind",
         "LogEntryKindEnum": "liaison.models.LogEntry.Kind",
+        "VerificationEnum": "reports.models.IncidentReport.Verification",
     },
 }
 KNOX_TOKEN_MODEL = "core.DeviceToken"

@@ -64,6 +64,18 @@ def test_the_csv_export_has_one_row_per_report(users, reports):
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert {r["uuid"] for r in rows} == set(reports[:2])
     assert rows[0]["admin1"] == "Syunik" and rows[0]["location"] == "in Kornidzor, Syunik"
+    by_uuid = {r["uuid"]: r for r in rows}
+    shelling, small_arms = by_uuid[reports[1]], by_uuid[reports[0]]
+    assert (shelling["event_type"], shelling["sub_event_type"]) == (
+        "Explosions/Remote violence", "Shelling/artillery/missile attack")  # fmt: skip
+    assert (small_arms["event_type"], small_arms["sub_event_type"]) == ("Battles", "Armed clash")
+
+
+def test_every_category_maps_to_an_acled_event_type_and_sub_event_type():
+    acled_types = {"Battles", "Violence against civilians", "Explosions/Remote violence",
+                   "Riots", "Protests", "Strategic developments"}  # fmt: skip
+    assert set(IncidentReport.ACLED_TYPES) == set(IncidentReport.Category)
+    assert {event for event, _ in IncidentReport.ACLED_TYPES.values()} <= acled_types
 
 
 @pytest.mark.django_db

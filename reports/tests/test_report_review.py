@@ -78,6 +78,7 @@ def test_a_serious_report_alerts_duty_officers_and_hq_once(
     message = mail.outbox[0]
     assert message.subject.startswith("FLASH: Small-arms fire in Kornidzor, Syunik")
     assert set(message.to) == {users["duty_officer"].email, users["headquarters"].email}
+    assert f"/incidents/{report.uuid}/" in message.body  # the page to review it on
 
 
 @pytest.mark.django_db

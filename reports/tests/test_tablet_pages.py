@@ -33,6 +33,7 @@ def test_monitors_and_team_leaders_get_the_app_shell(client, users, role):
     config = json.loads(html.split('id="tablet-config" type="application/json">')[1].split("<")[0])
     assert config["username"] == users[role].username
     assert config["swUrl"] == "/tablet/sw.js"
+    assert config["api"]["patrols"] == "/tablet/patrols.json"
 
 
 @pytest.mark.parametrize("role", ["headquarters", "liaison_officer", "outsider"])

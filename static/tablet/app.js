@@ -21,7 +21,9 @@
     waiting: "Waiting to send",
     sending: "Sending…",
     delivered: "Delivered",
-    attention: "Needs attention"
+    attention: "Needs attention",
+    returned: "Returned to you",
+    rejected: "Rejected"
   };
   var FIELD_LABELS = {
     category: "Category", severity: "Severity", description: "Description",
@@ -53,6 +55,7 @@
   var readOnly = false;
   var autosaveTimer = null;
   var objectUrls = [];
+  var patrolList = [];       // the patrols the monitor may link, as last fetched (IndexedDB)
 
   // --- Small helpers ----------------------------------------------------------------------
 
@@ -290,7 +293,16 @@
   // --- Saving -----------------------------------------------------------------------------
 
   function editable(record) {
-    return record && (record.state === "draft" || record.state === "attention");
+    return record && (record.state === "draft" || record.state === "attention" || record.state === "returned");
+  }
+
+  /* A report a duty officer returned: amended and resubmitted, not filed anew. */
+  function isAmendment(record) {
+    return !!(record && record.review && record.review.status === "returned");
+  }
+
+  function readAnswer() {
+    return String(form.elements.amend_reason.value || "").trim();
   }
 
   /* Write what the form holds; resolves once IndexedDB has committed it. */
@@ -298,6 +310,7 @@
     clearTimeout(autosaveTimer);
     if (!current || !editable(current)) return current;
     var fields = readForm();
+    var answer = readAnswer();
     if (!currentSaved) {
       current.fields = fields;
       current.updatedAt = new Date().toISOString();
@@ -308,8 +321,9 @@
     }
     var saved = await DB.updateReport(current.uuid, function (r) {
       if (!editable(r)) return undefined; // sent meanwhile (another tab): not overwritten
-      if (JSON.stringify(r.fields) === JSON.stringify(fields)) return undefined;
+      if (JSON.stringify(r.fields) === JSON.stringify(fields) && (r.answer || "") === answer) return undefined;
       r.fields = fields;
+      if (isAmendment(r)) r.answer = answer;
       r.revision = (r.revision || 0) + 1;
       r.updatedAt = new Date().toISOString();
       return r;
@@ -338,13 +352,27 @@
     await saveForm();
     var fields = readForm();
     var errors = validate(fields);
+    var amending = isAmendment(current);
+    var answer = readAnswer();
+    if (amending && !answer) {
+      errors.amend_reason = ["Answer the duty officer's questions: what you changed, or why nothing needs changing."];
+    }
     if (Object.keys(errors).length) {
-      showErrors(errors, "Check the fields marked in red. The report is kept on this tablet as a draft.");
+      showErrors(errors, amending
+        ? "Check the fields marked in red. Your changes are kept on this tablet."
+        : "Check the fields marked in red. The report is kept on this tablet as a draft.");
       return;
     }
     var payload = buildPayload(current.uuid, fields);
     var queued = await DB.updateReport(current.uuid, function (r) {
       if (!editable(r)) return undefined;
+      if (amending) {
+        // Only what the monitor changed goes, on top of the version they saw (If-Match).
+        var changes = {};
+        Sync.differences(payload, r.base).forEach(function (name) { changes[name] = payload[name]; });
+        r.amend = { ifMatch: r.baseVersion, reason: answer, changes: changes, patched: false };
+        r.answer = answer;
+      }
       r.fields = fields;
       r.payload = payload;
       r.state = "waiting";
@@ -364,6 +392,7 @@
     // Only now, with the write committed, is the monitor told it is saved.
     toast(Sync.status().connection === "online"
       ? "Report saved on this tablet. Sending it now."
+      : amending ? "Report saved on this tablet. It will be resubmitted when there is a connection."
       : "Report saved on this tablet. It will be sent when there is a connection.", "success");
     closeEditor();
     Sync.changed();
@@ -443,6 +472,7 @@
       group.disabled = value && !group.contains($("f-photo"));
     });
     $("f-patrol").disabled = value;
+    $("f-amend_reason").disabled = value;
     $("save-draft").hidden = value;
     $("submit-report").hidden = value;
     $("delete-draft").hidden = value || !(current && current.state === "draft" && currentSaved);
@@ -467,7 +497,9 @@
     badge.dataset.state = record.state;
     if (refill) {
       form.elements.map_mode[0].checked = true; // a tap places the incident first
+      renderPatrolOptions(record.fields.patrol);
       fillForm(record.fields);
+      form.elements.amend_reason.value = record.answer || "";
       $("saved-note").textContent = currentSaved ? "Saved on this tablet." : "";
       ensureMap();
       syncMarkers(true);
@@ -482,6 +514,9 @@
     } else if (record.state === "sending") {
       note.hidden = false;
       note.textContent = "This report is being sent. Wait a moment.";
+    } else if (record.state === "rejected") {
+      note.hidden = false;
+      note.textContent = "Rejected by the duty officer: it cannot be changed. File a new report if there is more to say.";
     } else if (record.state === "delivered") {
       note.hidden = false;
       note.textContent = "Delivered to the server" +
@@ -489,6 +524,7 @@
         ". You can still add photos.";
     }
     setReadOnly(!editable(record));
+    renderReview(record);
     renderConflict(record);
     if (record.state === "attention" && !record.conflict) {
       var hasFieldErrors = Object.keys(record.errors || {}).length > 0;
@@ -501,12 +537,33 @@
     renderPhotos();
   }
 
+  /* What review said: the questions to answer (returned) or the reason (rejected). */
+  function renderReview(record) {
+    $("submit-report").textContent = isAmendment(record) ? "Resubmit report" : "Submit report";
+    $("save-draft").textContent = isAmendment(record) ? "Save changes" : "Save draft";
+    var box = $("review");
+    var review = record.review;
+    var shownStates = ["returned", "waiting", "sending", "attention", "rejected"];
+    box.hidden = !review || shownStates.indexOf(record.state) === -1;
+    if (box.hidden) return;
+    var rejected = review.status === "rejected";
+    box.dataset.status = review.status;
+    $("review-title").textContent = rejected ? "Rejected by the duty officer" : "Returned to you with questions";
+    $("review-label").textContent = rejected ? "Reason" : "The duty officer asks";
+    $("review-text").textContent = rejected ? review.reason : review.questions;
+    $("review-when").textContent = review.reviewedAt ? "On " + displayTime(review.reviewedAt) + " (Yerevan time)" : "";
+    $("field-amend_reason").hidden = rejected;
+  }
+
   function renderConflict(record) {
     var box = $("conflict");
     var conflict = record.state === "attention" && record.conflict;
     box.hidden = !conflict;
     if (!conflict) return;
-    $("conflict-detail").textContent = "This report was already received with different content (perhaps sent before a change made on this tablet). Choose which version stands.";
+    $("conflict-detail").textContent = conflict.kind === "amendment"
+      ? "The report changed on the server after you opened it (it is now at version " + (conflict.server ? conflict.server.version : "?") +
+        "). Nothing was overwritten: choose which version stands."
+      : "This report was already received with different content (perhaps sent before a change made on this tablet). Choose which version stands.";
     var rows = $("conflict-rows");
     rows.textContent = "";
     var server = conflict.server || {};
@@ -531,11 +588,13 @@
   async function takeBack() {
     var record = await DB.updateReport(current.uuid, function (r) {
       if (r.state !== "waiting") return undefined;
-      r.state = "draft";
+      // An amendment goes back to "returned": still the server's report, not a new draft.
+      r.state = r.amend ? "returned" : "draft";
+      r.amend = null;
       r.revision = (r.revision || 0) + 1;
       return r;
     });
-    if (record.state !== "draft") {
+    if (record.state !== "draft" && record.state !== "returned") {
       toast("It is being sent right now: try again in a moment.", "error");
     } else {
       toast("Taken out of the outbox: submit it again when your changes are done.");
@@ -543,6 +602,45 @@
     current = record;
     renderEditor(false);
     Sync.changed();
+  }
+
+  // --- Patrol picker: the list fetched while online, offered offline ----------------------------
+
+  var patrolDate = new Intl.DateTimeFormat("en-GB", {
+    timeZone: TZ, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+  });
+
+  function patrolLabel(p) {
+    return patrolDate.format(new Date(p.planned_departure)) + " · " + p.purpose + " · " + p.team_leader +
+      " (" + p.status_label + ")";
+  }
+
+  async function loadPatrols() {
+    var stored = await DB.getMeta("patrols");
+    var list = stored && stored.owner === currentUsername() ? stored.patrols : [];
+    var same = JSON.stringify(list) === JSON.stringify(patrolList);
+    patrolList = list;
+    var select = $("f-patrol");
+    $("patrol-note").textContent = stored && stored.fetchedAt
+      ? patrolList.length + (patrolList.length === 1 ? " patrol" : " patrols") + " of your base around now (list of " +
+        displayTime(stored.fetchedAt) + ", Yerevan time)."
+      : "The list of patrols comes with the first connection.";
+    if (!same && current && !form.hidden) renderPatrolOptions(select.value);
+  }
+
+  /* The select's options, keeping `value` (a patrol no longer listed stays chosen). */
+  function renderPatrolOptions(value) {
+    var select = $("f-patrol");
+    value = value === undefined || value === null ? "" : String(value);
+    select.textContent = "";
+    select.appendChild(el("option", { value: "", text: "No patrol" }));
+    var listed = false;
+    patrolList.forEach(function (p) {
+      if (String(p.id) === value) listed = true;
+      select.appendChild(el("option", { value: String(p.id), text: patrolLabel(p) }));
+    });
+    if (value && !listed) select.appendChild(el("option", { value: value, text: "Patrol no. " + value }));
+    select.value = value;
   }
 
   // --- Photos -----------------------------------------------------------------------------
@@ -795,9 +893,11 @@
   }
 
   var GROUPS = [
+    { key: "returned", title: "Returned to you", states: ["returned"] },
     { key: "attention", title: "Needs attention", states: ["attention"] },
     { key: "outbox", title: "Waiting to send", states: ["waiting", "sending"] },
     { key: "draft", title: "Drafts (not submitted)", states: ["draft"] },
+    { key: "rejected", title: "Rejected", states: ["rejected"] },
     { key: "delivered", title: "Delivered", states: ["delivered"] }
   ];
 
@@ -847,6 +947,11 @@
         if (r.owner && r.owner !== currentUsername() && r.state !== "delivered") {
           problem = "Filed by " + r.owner + ": only they can send it (log in as " + r.owner + ")";
         }
+        var said = null;
+        if (r.review && (r.state === "returned" || r.state === "rejected")) {
+          said = el("span", { className: "item__review", "data-testid": "review-summary",
+            text: r.state === "rejected" ? "Reason: " + r.review.reason : "Questions: " + r.review.questions });
+        }
         var button = el("button", { type: "button", className: "item", "data-uuid": r.uuid, "data-state": r.state,
                                     "aria-current": current && current.uuid === r.uuid ? "true" : "false" }, [
           el("span", { className: "item__top" }, [
@@ -855,6 +960,7 @@
           ]),
           el("span", { className: "item__meta", text: (r.fields.observed_at ? displayTime(inputToIso(r.fields.observed_at)) + " (Yerevan) · " : "") + placeOf(r) }),
           photoText ? el("span", { className: "item__meta", text: photoText }) : null,
+          said,
           problem ? el("span", { className: "item__problem", text: problem }) : null
         ]);
         list.appendChild(el("li", {}, [button]));
@@ -870,8 +976,11 @@
     var record = await DB.getReport(current.uuid);
     if (!record) { closeEditor(); return; }
     var changedState = record.state !== current.state || JSON.stringify(record.conflict) !== JSON.stringify(current.conflict);
+    // Sent back by review (or taken back to the server's version): show what the server holds.
+    var fromServer = changedState && (record.state === "returned" || record.state === "rejected") &&
+      !editable(current);
     current = record;
-    if (changedState) renderEditor(false);
+    if (changedState) renderEditor(fromServer);
     renderPhotos();
   }
 
@@ -946,7 +1055,11 @@
   // --- Logging out ------------------------------------------------------------------------
 
   async function undeliveredCounts() {
-    var reports = (await DB.allReports()).filter(function (r) { return r.state !== "delivered"; });
+    var reports = (await DB.allReports()).filter(function (r) {
+      // A rejected report, or a returned one left as it came, is the server's copy.
+      var serverCopy = r.state === "rejected" || (r.state === "returned" && r.revision === r.serverRevision);
+      return r.state !== "delivered" && !serverCopy;
+    });
     var photos = (await DB.allAttachments()).filter(function (a) { return a.state !== "delivered"; });
     return { reports: reports.length, photos: photos.length };
   }
@@ -1068,7 +1181,7 @@
     $("fill-direction").addEventListener("click", fillDirection);
     $("keep-server").addEventListener("click", async function () {
       try {
-        await Sync.keepServerVersion(current.uuid, fieldsFromServer);
+        await Sync.keepServerVersion(current.uuid);
         current = await DB.getReport(current.uuid);
         renderEditor(true);
         toast("The server's version is kept.", "success");
@@ -1097,7 +1210,7 @@
     bind();
     Sync.onChange(function (kind, status) {
       if (kind === "status") renderStatus(status);
-      else { renderOutbox(); refreshCurrent(); }
+      else { renderOutbox(); refreshCurrent(); loadPatrols(); }
     });
     if (navigator.storage && navigator.storage.persist) {
       // Ask the browser not to evict the outbox when the tablet runs short of space.
@@ -1105,8 +1218,9 @@
     }
     await pruneDelivered();
     await renderOutbox();
+    await loadPatrols();
     registerWorker();
-    Sync.start({ api: CONFIG.api });
+    Sync.start({ api: CONFIG.api, toFields: fieldsFromServer });
     document.body.dataset.appReady = "true";
   }
 

@@ -6,11 +6,15 @@
  * Stores:
  *   reports      key uuid: {uuid, owner, state, fields, payload, revision, createdAt,
  *                updatedAt, attempts, nextAttemptAt, errors, detail, conflict, server, ...}
- *                state: draft | waiting | sending | delivered | attention
+ *                state: draft | waiting | sending | delivered | attention, and for the
+ *                monitor's own reports that review sent back: returned | rejected (with
+ *                `review`: the questions or the reason; `base`: the server's copy they amend;
+ *                `amend`: {ifMatch, reason, changes, patched} while an amendment is queued)
  *   attachments  key id ("<report uuid>:<sha256>"), index "report": {id, report, sha256,
  *                name, type, size, blob, state: waiting | delivered | attention, detail}
  *                The blob is dropped once the server's answer echoes its sha256.
- *   meta         key "key": small records (the sync lease of tabs without Web Locks).
+ *   meta         key "key": small records (the sync lease of tabs without Web Locks; the
+ *                patrols the monitor may link, key "patrols").
  */
 (function (global) {
   "use strict";
@@ -148,6 +152,14 @@
 
     deleteAttachment: function (id) {
       return transaction(["attachments"], "readwrite", function (s) { return promised(s.attachments.delete(id)); });
+    },
+
+    getMeta: function (key) {
+      return transaction(["meta"], "readonly", function (s) { return promised(s.meta.get(key)); });
+    },
+
+    putMeta: function (record) {
+      return transaction(["meta"], "readwrite", function (s) { return promised(s.meta.put(record)); });
     },
 
     /*

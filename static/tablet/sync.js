@@ -11,6 +11,13 @@
  *   monitor to choose. 401/403 means the session expired: nothing moves, the app asks to log
  *   in again.
  * - Network errors back off exponentially (capped at 5 minutes); a 5xx backs off the one item.
+ * - A report returned by a duty officer is amended through the outbox like a new one: PATCH
+ *   with If-Match (the version the monitor saw) and their answer as the reason, then POST
+ *   submit. A 412 is either this tablet's own earlier PATCH whose answer was lost (the server
+ *   holds exactly what was sent: carry on with the submit) or a change made elsewhere (shown
+ *   to the monitor, who chooses; nothing is overwritten).
+ * - While online it also fetches what the tablet keeps for offline use besides its outbox:
+ *   the monitor's own reports that review returned or rejected, and the patrols they may link.
  * - Runs on app start, when the browser comes online, every 30 s and when asked; one tab at a
  *   time (Web Locks, or a lease in IndexedDB where those are missing).
  */
@@ -23,9 +30,15 @@
   var BACKOFF_BASE_MS = 2000;
   var BACKOFF_CAP_MS = 5 * 60 * 1000;
   var LEASE_MS = 60000;
+  // The monitor's returned/rejected reports and the patrol list are fetched at most this often
+  // (and on every forced round: start, back online, "Send now").
+  var REFRESH_MS = 120000;
+  var KEEP_REJECTED_DAYS = 30;
   var TAB_ID = (global.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random());
 
   var api = null;
+  var toFields = null;
+  var lastRefreshAt = 0;
   var listeners = [];
   var channel = ("BroadcastChannel" in global) ? new BroadcastChannel("missionapp-tablet") : null;
   var timer = null;
@@ -36,9 +49,13 @@
   var stopped = false;
   var status = { connection: "checking", me: null, detail: "", lastSyncAt: null, nextSyncAt: null, sending: false };
 
-  function backoff(attempts) {
-    var delay = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, Math.max(0, attempts - 1)));
-    return Math.round(delay * (0.8 + Math.random() * 0.4));
+  /* The wait before retry number `attempts` (1, 2, …): 2 s doubling each time, with ±20 %
+   * jitter so that tablets coming back into coverage together do not retry in step, and never
+   * more than 5 minutes (the cap applies after the jitter). */
+  function backoff(attempts, random) {
+    var delay = BACKOFF_BASE_MS * Math.pow(2, Math.min(30, Math.max(0, (attempts || 1) - 1)));
+    var jitter = 0.8 + (random === undefined ? Math.random() : random) * 0.4;
+    return Math.min(BACKOFF_CAP_MS, Math.round(delay * jitter));
   }
 
   function emit(kind) {
@@ -120,6 +137,7 @@
     }
     report = claimed;
     changed();
+    if (report.amend) return sendAmendment(report, revision);
 
     var response;
     try {
@@ -181,6 +199,268 @@
     });
     changed();
     return "client";
+  }
+
+  // --- An amendment of a returned report ------------------------------------------------------
+
+  // The fields a monitor writes, as the API names them (what an amendment may change).
+  var COMPARED = ["observed_at", "time_precision", "observed_until", "location", "location_precision",
+    "observer_position", "direction_degrees", "estimated_distance_m", "observation_means", "category",
+    "severity", "description", "explosions", "shots", "bursts", "weapons", "alleged_actor", "alleged_by",
+    "civilians_killed", "civilians_injured", "military_killed", "military_injured", "casualty_source",
+    "damage", "patrol"];
+
+  function isPoint(value) { return !!value && value.type === "Point"; }
+
+  /* Whether two values of a field mean the same (the tablet's payload against the server's JSON). */
+  function sameValue(name, a, b) {
+    var emptyA = a === null || a === undefined || a === "";
+    var emptyB = b === null || b === undefined || b === "";
+    if (emptyA || emptyB) return emptyA && emptyB;
+    if (isPoint(a) || isPoint(b)) {
+      return isPoint(a) && isPoint(b) && Math.abs(a.coordinates[0] - b.coordinates[0]) < 1e-6 &&
+        Math.abs(a.coordinates[1] - b.coordinates[1]) < 1e-6;
+    }
+    if (name === "observed_at" || name === "observed_until") {
+      // The form holds minutes: a time the monitor did not touch is the same time.
+      return Math.floor(new Date(a).getTime() / 60000) === Math.floor(new Date(b).getTime() / 60000);
+    }
+    return String(a) === String(b);
+  }
+
+  /* The fields of `mine` that differ from `theirs` (only those `mine` names). */
+  function differences(mine, theirs) {
+    return COMPARED.filter(function (name) {
+      return name in mine && !sameValue(name, mine[name], (theirs || {})[name]);
+    });
+  }
+
+  /* Does the server hold exactly the base the monitor saw with their changes applied? */
+  function holdsAmendment(server, base, changes) {
+    return COMPARED.every(function (name) {
+      var expected = name in changes ? changes[name] : (base || {})[name];
+      return sameValue(name, expected, server[name]);
+    });
+  }
+
+  async function sendAmendment(report, revision) {
+    var uuid = report.uuid;
+    var amend = report.amend;
+    var response, answer;
+    if (!amend.patched) {
+      var body = Object.assign({}, amend.changes, { reason: amend.reason });
+      try {
+        response = await request("PATCH", api.reports + uuid + "/", body, { "If-Match": '"' + amend.ifMatch + '"' });
+      } catch (error) {
+        await requeue(uuid, "No connection: will send again.", false);
+        return "network";
+      }
+      answer = await readJson(response);
+      var applied = response.ok && answer && answer.uuid === uuid;
+      if (!applied && response.status === 412) {
+        var fresh = await fetchServerVersion(uuid);
+        if (!fresh.server) {
+          await requeue(uuid, "The server's version could not be read: will send again.", true);
+          return "server";
+        }
+        if (holdsAmendment(fresh.server, report.base, amend.changes)) {
+          // This tablet's own PATCH went through before; only its answer was lost.
+          applied = true;
+          answer = fresh.server;
+        } else {
+          await amendmentConflict(uuid, fresh, answer);
+          return "client";
+        }
+      }
+      if (!applied) return amendmentRefused(uuid, response, answer, "amendment");
+      await DB.updateReport(uuid, function (r) {
+        r.amend.patched = true;
+        r.baseVersion = answer.version;
+        r.base = answer;
+        return r;
+      });
+      changed();
+    }
+
+    try {
+      response = await request("POST", api.reports + uuid + "/submit/");
+    } catch (error) {
+      await requeue(uuid, "Amended; no connection to resubmit it: will send again.", false);
+      return "network";
+    }
+    answer = await readJson(response);
+    if (!(response.ok && answer && answer.uuid === uuid)) {
+      return amendmentRefused(uuid, response, answer, "resubmission");
+    }
+    await DB.updateReport(uuid, function (r) {
+      r.state = r.revision !== revision ? "returned" : "delivered";
+      r.deliveredAt = new Date().toISOString();
+      r.server = serverSummary(answer, response);
+      r.base = answer;
+      r.baseVersion = answer.version;
+      r.amend = null;
+      r.review = null;
+      r.errors = null;
+      r.detail = "";
+      r.conflict = null;
+      return r;
+    });
+    changed();
+    return "ok";
+  }
+
+  async function amendmentRefused(uuid, response, answer, what) {
+    var outcome = response.ok ? "server" : outcomeOf(response);
+    if (outcome === "auth") {
+      await requeue(uuid, "", false, true);
+      return "auth";
+    }
+    if (outcome === "server") {
+      await requeue(uuid, "The server could not take the " + what + " now (" + response.status + "): will send again.", true);
+      return "server";
+    }
+    await DB.updateReport(uuid, function (r) {
+      r.state = "attention";
+      r.errors = (answer && answer.errors) || {};
+      r.detail = (answer && answer.detail) || ("The server refused the " + what + " (" + response.status + ").");
+      r.conflict = null;
+      r.status = response.status;
+      return r;
+    });
+    changed();
+    return "client";
+  }
+
+  /* 412 and the server holds something else: show both, overwrite nothing. */
+  async function amendmentConflict(uuid, fresh, answer) {
+    await DB.updateReport(uuid, function (r) {
+      var names = differences(r.payload, fresh.server);
+      differences(r.base || {}, fresh.server).forEach(function (name) {
+        if (names.indexOf(name) === -1) names.push(name);
+      });
+      var errors = {};
+      names.forEach(function (name) { errors[name] = ["Changed on the server since you opened the report."]; });
+      r.state = "attention";
+      r.status = 412;
+      r.errors = null;
+      r.detail = (answer && answer.detail) || "The report changed on the server since you opened it.";
+      r.conflict = { kind: "amendment", errors: errors, detail: r.detail, server: fresh.server, etag: fresh.etag };
+      return r;
+    });
+    changed();
+  }
+
+  // --- What the tablet keeps besides its outbox ---------------------------------------------
+
+  async function getJson(url) {
+    var response = await request("GET", url);
+    if (!response.ok) throw new Error(String(response.status));
+    var body = await readJson(response);
+    if (!body) throw new Error("not JSON");
+    return body;
+  }
+
+  function reviewOf(server) {
+    return { status: server.status, questions: server.review_questions || "",
+             reason: server.rejection_reason || "", reviewedAt: server.reviewed_at,
+             version: server.version };
+  }
+
+  /* The monitor's own returned and rejected reports (nobody else's: `mine=true`). */
+  async function refreshReviewed(owner) {
+    var query = "?mine=true&page_size=100&status=";
+    var lists = await Promise.all([getJson(api.reports + query + "returned"), getJson(api.reports + query + "rejected")]);
+    var cutoff = Date.now() - KEEP_REJECTED_DAYS * 86400000;
+    var found = lists[0].results.concat(lists[1].results.filter(function (s) {
+      return !s.reviewed_at || new Date(s.reviewed_at).getTime() > cutoff;
+    }));
+    var seen = {};
+    var touched = false;
+    for (var i = 0; i < found.length; i++) {
+      var server = found[i];
+      if (server.author !== owner) continue; // never anyone else's, whatever the server sent
+      seen[server.uuid] = true;
+      var updated = await DB.updateReport(server.uuid, function (r) {
+        if (r.owner !== owner) return undefined;
+        var amending = r.amend || (r.conflict && r.conflict.kind === "amendment");
+        var unsent = ["draft", "waiting", "sending", "attention"].indexOf(r.state) !== -1;
+        if (amending || (unsent && !r.review)) return undefined; // the monitor's work in hand
+        var edited = r.state === "returned" && r.revision !== r.serverRevision;
+        var review = reviewOf(server);
+        if (edited) {
+          if (JSON.stringify(r.review) === JSON.stringify(review)) return undefined;
+          r.review = review; // their edits stay; an outdated base shows as a 412 when sent
+          return r;
+        }
+        if (r.state === server.status && r.baseVersion === server.version) return undefined;
+        return Object.assign(r, fromServer(server, r.revision || 1));
+      });
+      if (!updated) {
+        var existing = await DB.getReport(server.uuid);
+        if (!existing) {
+          await DB.putReport(Object.assign({
+            uuid: server.uuid, owner: owner, origin: "review", createdAt: server.received_at,
+            attempts: 0, nextAttemptAt: 0, payload: null
+          }, fromServer(server, 1)));
+          touched = true;
+        }
+      } else {
+        touched = true;
+      }
+    }
+    // Reviewed again, resubmitted elsewhere or too old: no longer the tablet's to show.
+    var local = await DB.allReports();
+    for (var j = 0; j < local.length; j++) {
+      var r = local[j];
+      if (r.owner !== owner || seen[r.uuid]) continue;
+      if (r.state === "rejected" || (r.state === "returned" && r.revision === r.serverRevision)) {
+        if (r.origin === "review") {
+          await DB.deleteReport(r.uuid);
+        } else {
+          await DB.updateReport(r.uuid, function (x) { x.state = "delivered"; x.review = null; return x; });
+        }
+        touched = true;
+      }
+    }
+    return touched;
+  }
+
+  function fromServer(server, revision) {
+    var next = revision + 1;
+    return {
+      state: server.status === "rejected" ? "rejected" : "returned",
+      fields: toFields(server), base: server, baseVersion: server.version, review: reviewOf(server),
+      server: { status: server.status, version: server.version, sector: server.sector,
+                location_phrase: server.location_phrase, received_at: server.received_at },
+      revision: next, serverRevision: next, updatedAt: new Date().toISOString(),
+      errors: null, detail: "", conflict: null, amend: null
+    };
+  }
+
+  /* The patrols the monitor may link to a report, for the picker offline. */
+  async function refreshPatrols(owner) {
+    if (!api.patrols) return false;
+    var body = await getJson(api.patrols);
+    var before = await DB.getMeta("patrols");
+    var record = { key: "patrols", owner: owner, patrols: body.patrols || [], fetchedAt: body.fetched_at };
+    if (before && before.owner === owner && JSON.stringify(before.patrols) === JSON.stringify(record.patrols)) {
+      return false;
+    }
+    await DB.putMeta(record);
+    return true;
+  }
+
+  async function refresh(owner, force) {
+    if (!force && Date.now() - lastRefreshAt < REFRESH_MS) return;
+    try {
+      var changedReviewed = await refreshReviewed(owner);
+      var changedPatrols = await refreshPatrols(owner);
+      lastRefreshAt = Date.now();
+      if (changedReviewed || changedPatrols) changed();
+    } catch (error) {
+      // Kept as they were; the next round tries again.
+      console.warn("could not refresh returned reports or patrols", error);
+    }
   }
 
   async function requeue(uuid, detail, itemBackoff, keepAttempts) {
@@ -291,7 +571,7 @@
     // Photos go once their report is on the server (the endpoint hangs them on its UUID).
     var delivered = {};
     (await DB.allReports()).forEach(function (r) {
-      if (r.owner === owner && r.state === "delivered") delivered[r.uuid] = true;
+      if (r.owner === owner && (r.state === "delivered" || r.base)) delivered[r.uuid] = true;
     });
     var attachments = (await DB.allAttachments()).filter(function (a) {
       return delivered[a.report] && a.state === "waiting" && a.blob &&
@@ -302,6 +582,7 @@
       var sent = await sendAttachment(attachments[j]);
       if (sent === "network" || sent === "auth") return finish(sent);
     }
+    await refresh(owner, force);
     return "ok";
   }
 
@@ -396,12 +677,28 @@
   // --- Resolving a conflict ---------------------------------------------------------------
 
   /* The server's version stays; the tablet's copy becomes it (its photos still go). */
-  async function keepServerVersion(uuid, toFields) {
+  async function keepServerVersion(uuid) {
     var report = await DB.getReport(uuid);
     var conflict = report && report.conflict;
     if (!conflict || !conflict.server) {
       Object.assign(conflict || {}, await fetchServerVersion(uuid));
       if (!conflict || !conflict.server) throw new Error("The server's version cannot be fetched now: try again when online.");
+    }
+    if (conflict.kind === "amendment") {
+      // Back to what the server holds: still returned (with its questions), or no longer.
+      await DB.updateReport(uuid, function (r) {
+        Object.assign(r, fromServer(conflict.server, r.revision || 1));
+        r.answer = "";
+        if (conflict.server.status !== "returned" && conflict.server.status !== "rejected") {
+          r.state = "delivered";
+          r.deliveredAt = new Date().toISOString();
+          r.review = null;
+        }
+        return r;
+      });
+      changed();
+      syncNow();
+      return;
     }
     await DB.updateReport(uuid, function (r) {
       r.fields = toFields(conflict.server);
@@ -424,6 +721,7 @@
    * the previous content in the report's history). */
   async function sendAsAmendment(uuid) {
     var report = await DB.getReport(uuid);
+    if (report.conflict && report.conflict.kind === "amendment") return amendAgain(uuid);
     var fresh = await fetchServerVersion(uuid);
     if (!fresh.etag) throw new Error("The server's version cannot be fetched now: try again when online.");
     var body = Object.assign({}, report.payload);
@@ -459,6 +757,28 @@
     throw new Error((answer && answer.detail) || ("The server refused the amendment (" + response.status + ")."));
   }
 
+  /* After a 412, the monitor keeps their version: it goes again through the outbox, now on
+   * top of the version they were just shown (offline too; exactly once like any amendment). */
+  async function amendAgain(uuid) {
+    await DB.updateReport(uuid, function (r) {
+      var server = r.conflict.server;
+      var changes = {};
+      differences(r.payload, server).forEach(function (name) { changes[name] = r.payload[name]; });
+      r.base = server;
+      r.baseVersion = server.version;
+      r.amend = { ifMatch: server.version, reason: r.amend ? r.amend.reason : "", changes: changes, patched: false };
+      r.state = "waiting";
+      r.conflict = null;
+      r.errors = null;
+      r.detail = "";
+      r.attempts = 0;
+      r.nextAttemptAt = 0;
+      return r;
+    });
+    changed();
+    syncNow({ force: true });
+  }
+
   /* An attachment the server refused: send it again (after the monitor fixed things). */
   async function retryAttachment(id) {
     await DB.updateAttachment(id, function (a) {
@@ -480,6 +800,7 @@
 
   function start(options) {
     api = options.api;
+    toFields = options.toFields;
     global.addEventListener("online", function () {
       networkFailures = 0;
       syncNow({ force: true });
@@ -509,6 +830,8 @@
     sendAsAmendment: sendAsAmendment,
     retryAttachment: retryAttachment,
     changed: changed,
-    backoff: backoff
+    backoff: backoff,
+    differences: differences,
+    BACKOFF_CAP_MS: BACKOFF_CAP_MS
   };
 })(window);

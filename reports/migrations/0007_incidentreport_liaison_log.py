@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('liaison', '0001_initial'),
-        ('reports', '0005_review_verification_events'),
+        ('reports', '0006_list_and_queue_indexes'),
     ]
 
     operations = [

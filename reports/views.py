@@ -1,0 +1,260 @@
+"""The incident pages: the duty officers' review queue, the incident list and map, and an
+incident's detail with its history and the review, verification and event-link actions.
+
+Who sees what is reports.selectors' rule (the same as the API's): duty officers,
+coordinators, headquarters and administrators see every submitted report; team leaders and
+monitors the reports of their forward base. Only duty officers review and verify; a refused
+action answers the 403 page and is logged. A view reads the form, calls one review service and
+shows the service's ValidationError next to the field it names, with what was typed kept.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from core.models import Province
+from core.pages import mission_page, page, require_role
+from core.roles import Role, has_role
+from reports import review, selectors
+from reports.filters import IncidentReportFilter
+from reports.models import IncidentReport
+
+PAGE_SIZE = 50
+SEE_ROLES = (*selectors.READ_ALL_ROLES, *selectors.FILING_ROLES)
+NO_ACCESS = "Incident reports are for the mission's staff."
+
+
+class ReturnForm(forms.Form):
+    questions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the reporter should add or clarify; they see it on their tablet.",
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class VerifyForm(forms.Form):
+    level = forms.ChoiceField(choices=IncidentReport.Verification.choices, label="Level")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False,
+        help_text="What corroborates the report (another team, imagery, a party's statement).",
+    )  # fmt: skip
+
+
+class LinkForm(forms.Form):
+    others = forms.CharField(
+        label="Other reports of the same event",
+        help_text="Their references (the first 8 characters are enough), separated by spaces.",
+    )
+    note = forms.CharField(required=False)
+
+
+def _filters(request, queryset):
+    """The shared filter set, with widgets for a page: menus saying "Any", date pickers, a
+    sector menu (the API takes the name) and the patrol by its number."""
+    filterset = IncidentReportFilter(request.GET, queryset=queryset, request=request)
+    fields = filterset.form.fields
+    # Set afresh on this form's fields: the filter set's fields may be cached and shared.
+    for name, choices in (("category", IncidentReport.Category.choices),
+                          ("verification", IncidentReport.Verification.choices),
+                          ("status", IncidentReport.Status.choices)):  # fmt: skip
+        fields[name].empty_label = "Any"
+        fields[name].choices = choices
+    sectors = Province.objects.filter(is_sector=True).order_by("name").values_list("name", "name")
+    fields["sector"].label = "Sector"
+    fields["sector"].widget = forms.Select(choices=[("", "Any"), *sectors])
+    for name in ("date_from", "date_to"):
+        fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    fields["severity_min"].widget = forms.NumberInput(attrs={"min": 1, "max": 5})
+    # A menu of every patrol ever planned would be thousands of rows: its number will do.
+    fields["patrol"].label = "Patrol number"
+    fields["patrol"].widget = forms.NumberInput(attrs={"min": 1})
+    return filterset
+
+
+def _visible(request):
+    require_role(request, *SEE_ROLES, reason=NO_ACCESS)
+    return selectors.incident_report_list(user=request.user)
+
+
+def _query_without(request, *names):
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@require_GET
+@mission_page
+def incident_list(request):
+    filterset = _filters(request, _visible(request))
+    reports = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    paginator = Paginator(reports.order_by("-observed_at"), PAGE_SIZE)
+    return page(request, "reports/incident_list.html", {
+        "filterset": filterset,
+        "page_obj": paginator.get_page(request.GET.get("page")),
+        "query": _query_without(request, "page"),
+        "time_zone": settings.TIME_ZONE,
+    })  # fmt: skip
+
+
+@require_GET
+@mission_page
+def review_queue(request):
+    require_role(request, Role.DUTY_OFFICER, reason="The review queue is the duty officers'.")
+    waiting = list(selectors.review_queue(user=request.user)[:200])
+    returned = list(
+        selectors.incident_report_list(user=request.user)
+        .filter(status=IncidentReport.Status.RETURNED)
+        .order_by("reviewed_at")[:100]
+    )
+    return page(request, "reports/review_queue.html", {
+        "waiting": waiting, "returned": returned, "time_zone": settings.TIME_ZONE,
+        "flash_severity": settings.FLASH_ALERT_SEVERITY,
+    })  # fmt: skip
+
+
+@require_GET
+@mission_page
+def incident_map(request):
+    filterset = _filters(request, _visible(request))
+    filterset.is_valid()  # errors are shown beside the fields; the map asks the API itself
+    return page(request, "reports/incident_map.html", {
+        "filterset": filterset,
+        "query": _query_without(request, "bbox", "zoom", "page"),
+        "time_zone": settings.TIME_ZONE,
+    })  # fmt: skip
+
+
+def _report(request, uuid) -> IncidentReport:
+    report = _visible(request).filter(uuid=uuid).first()
+    if report is None:
+        if IncidentReport.objects.filter(uuid=uuid).exclude(status="draft").exists():
+            raise PermissionDenied("This report belongs to another forward base.")
+        get_object_or_404(IncidentReport.objects.none(), uuid=uuid)  # 404, drafts included
+    return report
+
+
+def _detail(request, report, status=200, **forms_):
+    duty_officer = has_role(request.user, Role.DUTY_OFFICER)
+    initial = {"level": report.verification, "note": report.verification_note}
+    context = {
+        "report": report,
+        "history": selectors.incident_report_history(report=report),
+        "attachments": list(report.attachments.all()),
+        "event_reports": (
+            list(report.event.reports.exclude(pk=report.pk).select_related("sector"))
+            if report.event_id else []
+        ),
+        "duty_officer": duty_officer,
+        "can_decide": duty_officer and report.status == IncidentReport.Status.SUBMITTED,
+        "can_verify": duty_officer and report.status in (
+            IncidentReport.Status.SUBMITTED, IncidentReport.Status.REVIEWED),
+        "return_form": forms_.get("return_form") or ReturnForm(),
+        "reject_form": forms_.get("reject_form") or RejectForm(),
+        "verify_form": forms_.get("verify_form") or VerifyForm(initial=initial),
+        "link_form": forms_.get("link_form") or LinkForm(),
+        "flash_severity": settings.FLASH_ALERT_SEVERITY,
+        "time_zone": settings.TIME_ZONE,
+    }  # fmt: skip
+    return page(request, "reports/incident_detail.html", context, status=status)
+
+
+@require_GET
+@mission_page
+def incident_detail(request, uuid):
+    return _detail(request, _report(request, uuid))
+
+
+def _apply(exc: ValidationError, form):
+    """A service's ValidationError, next to the fields it names (the rest above the form)."""
+    for key, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+        form.add_error(key if key in form.fields else None, errors)
+
+
+def _decided(request, report, message):
+    messages.success(request, message)
+    return redirect(reverse("incident-detail", args=[report.uuid]))
+
+
+@require_POST
+@mission_page
+def incident_review(request, uuid):
+    report = _report(request, uuid)
+    require_role(request, Role.DUTY_OFFICER, reason="Only a duty officer reviews reports.")
+    decision = request.POST.get("decision")
+    try:
+        if decision == "reviewed":
+            review.report_mark_reviewed(report=report, by=request.user)
+            return _decided(request, report, "Marked reviewed.")
+        if decision == "returned":
+            form = ReturnForm(request.POST)
+            if form.is_valid():
+                review.report_return(report=report, by=request.user,
+                                     questions=form.cleaned_data["questions"])  # fmt: skip
+                return _decided(request, report, "Returned to the reporter with your questions.")
+            return _detail(request, report, status=400, return_form=form)
+        if decision == "rejected":
+            form = RejectForm(request.POST)
+            if form.is_valid():
+                review.report_reject(report=report, by=request.user,
+                                     reason=form.cleaned_data["reason"])  # fmt: skip
+                return _decided(request, report, "Rejected.")
+            return _detail(request, report, status=400, reject_form=form)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(reverse("incident-detail", args=[report.uuid]))
+    messages.error(request, "Choose a decision: reviewed, returned or rejected.")
+    return redirect(reverse("incident-detail", args=[report.uuid]))
+
+
+@require_POST
+@mission_page
+def incident_verify(request, uuid):
+    report = _report(request, uuid)
+    require_role(request, Role.DUTY_OFFICER, reason="Only a duty officer verifies reports.")
+    form = VerifyForm(request.POST)
+    if form.is_valid():
+        try:
+            review.report_verify(report=report, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply(exc, form)
+        else:
+            return _decided(request, report, "Verification level recorded.")
+    return _detail(request, report, status=400, verify_form=form)
+
+
+@require_POST
+@mission_page
+def incident_link(request, uuid):
+    report = _report(request, uuid)
+    require_role(request, Role.DUTY_OFFICER, reason="Only a duty officer links reports.")
+    form = LinkForm(request.POST)
+    if form.is_valid():
+        visible = _visible(request).exclude(status=IncidentReport.Status.DRAFT)
+        others, unknown = [], []
+        for ref in form.cleaned_data["others"].replace(",", " ").split():
+            matches = visible.filter(uuid__startswith=ref.lower())[:2] if len(ref) >= 8 else []
+            matches = list(matches)
+            if len(matches) == 1 and matches[0].pk != report.pk:
+                others.append(matches[0])
+            else:
+                unknown.append(ref)
+        if unknown:
+            form.add_error("others", f"No single submitted report matches: {', '.join(unknown)}.")
+        else:
+            try:
+                review.reports_link_as_one_event(reports=[report, *others], by=request.user,
+                                                 note=form.cleaned_data["note"])  # fmt: skip
+            except ValidationError as exc:
+                _apply(exc, form)
+            else:
+                return _decided(request, report, "Linked as one event: counted once.")
+    return _detail(request, report, status=400, link_form=form)

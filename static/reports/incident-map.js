@@ -1,0 +1,150 @@
+/*
+ * The duty officers' incident map. The server clusters (GET /api/reports/map/ with the
+ * page's filters, the bbox in view and the zoom): this file only draws what it is given,
+ * so the map stays fast however many incidents there are.
+ *
+ * The container says how loading went, for people and tests:
+ *   data-incidents-state="loading" | "loaded" | "failed", data-incidents-total,
+ *   data-incidents-features, and the status line above the map.
+ */
+(function () {
+  "use strict";
+
+  var SEVERITY_COLOURS = { 1: "#4d7c0f", 2: "#a16207", 3: "#c2410c", 4: "#b91c1c", 5: "#7f1d1d" };
+  var DEBOUNCE_MS = 200;
+
+  function esc(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function formatTime(iso, timeZone) {
+    try {
+      return new Intl.DateTimeFormat("en-GB", {
+        timeZone: timeZone, day: "numeric", month: "short", year: "numeric",
+        hour: "2-digit", minute: "2-digit"
+      }).format(new Date(iso));
+    } catch (e) {
+      return iso;
+    }
+  }
+
+  function bboxParam(bounds) {
+    var r = function (v) { return Math.round(v * 10000) / 10000; };
+    var west = Math.max(-180, bounds.getWest()), east = Math.min(180, bounds.getEast());
+    var south = Math.max(-90, bounds.getSouth()), north = Math.min(90, bounds.getNorth());
+    return [r(west), r(south), r(east), r(north)].join(",");
+  }
+
+  function clusterIcon(props) {
+    var size = Math.round(30 + Math.min(26, Math.log(props.count) * 5));
+    return L.divIcon({
+      className: "incident-cluster",
+      iconSize: [size, size],
+      html: '<span style="background:' + SEVERITY_COLOURS[props.max_severity] + ";width:" + size +
+        "px;height:" + size + 'px;line-height:' + size + 'px">' + props.count.toLocaleString("en") + "</span>"
+    });
+  }
+
+  function incidentPopup(props, timeZone) {
+    return '<div class="mission-popup"><strong>' + esc(props.category) + "</strong><br>" +
+      esc(props.location_phrase) + "<br>" + esc(formatTime(props.observed_at, timeZone)) + " (" + esc(timeZone) + ")" +
+      "<br>Severity " + esc(props.severity) + (props.casualties ? " · " + esc(props.casualties) + " casualties" : "") +
+      "<br>" + esc(props.status) + " · " + esc(props.verification) +
+      '<br><a href="' + esc(props.url) + '">Open the report</a></div>';
+  }
+
+  function setUp(map) {
+    var container = map.getContainer();
+    var timeZone = container.getAttribute("data-time-zone") || "Asia/Yerevan";
+    var api = container.getAttribute("data-api");
+    var query = container.getAttribute("data-query") || "";
+    var status = document.getElementById("incident-map-status");
+    var listLink = document.getElementById("incident-map-list");
+    var layer = L.layerGroup().addTo(map);
+    var controller = null;
+    var timer = null;
+
+    function say(text, state) {
+      status.textContent = text;
+      container.setAttribute("data-incidents-state", state);
+    }
+
+    function listUrl(bbox) {
+      return listLink.getAttribute("data-base") + "?" + (query ? query + "&" : "") + "bbox=" + bbox;
+    }
+
+    function draw(data) {
+      layer.clearLayers();
+      (data.features || []).forEach(function (feature) {
+        var p = feature.properties;
+        var latlng = L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]);
+        if (p.cluster) {
+          var marker = L.marker(latlng, {
+            icon: clusterIcon(p), keyboard: true,
+            title: p.count + " incidents, most severe " + p.max_severity
+          });
+          marker.on("click", function () {
+            var b = p.bbox;
+            if (b[0] === b[2] && b[1] === b[3] || map.getZoom() >= map.getMaxZoom()) {
+              var pad = 0.0005;
+              var here = [b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad].join(",");
+              marker.bindPopup('<div class="mission-popup"><strong>' + p.count + " incidents at this place</strong><br>" +
+                '<a href="' + esc(listUrl(here)) + '">List them</a></div>').openPopup();
+              return;
+            }
+            map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [40, 40], maxZoom: map.getMaxZoom() });
+          });
+          marker.addTo(layer);
+        } else {
+          L.circleMarker(latlng, {
+            radius: 7, weight: 2, color: "#fff", fillOpacity: 0.95, className: "incident-dot",
+            fillColor: SEVERITY_COLOURS[p.severity]
+          }).bindPopup(incidentPopup(p, timeZone)).addTo(layer);
+        }
+      });
+      container.setAttribute("data-incidents-total", String(data.total));
+      container.setAttribute("data-incidents-features", String((data.features || []).length));
+      say(data.total.toLocaleString("en") + " incident" + (data.total === 1 ? "" : "s") + " in view" +
+        (data.total ? " (" + data.features.length + " on the map)" : ""), "loaded");
+    }
+
+    function load() {
+      if (controller) controller.abort();
+      controller = window.AbortController ? new AbortController() : null;
+      var bbox = bboxParam(map.getBounds());
+      var url = api + "?" + (query ? query + "&" : "") + "bbox=" + bbox + "&zoom=" + Math.round(map.getZoom());
+      listLink.href = listUrl(bbox);
+      say("Loading incidents…", "loading");
+      fetch(url, {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+        signal: controller ? controller.signal : undefined
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok) {
+            var errors = body.errors || {};
+            var first = Object.keys(errors)[0];
+            throw new Error(first ? first + ": " + errors[first].join(" ") : (body.detail || "HTTP " + response.status));
+          }
+          return body;
+        });
+      }).then(draw).catch(function (err) {
+        if (err.name === "AbortError") return;
+        layer.clearLayers();
+        say("Could not load the incidents: " + err.message, "failed");
+      });
+    }
+
+    map.on("moveend", function () {
+      clearTimeout(timer);
+      timer = setTimeout(load, DEBOUNCE_MS);
+    });
+    load();
+  }
+
+  window.addEventListener("map:init", function (event) {
+    var map = event.detail.map;
+    if (map.getContainer().id === "incident-map") setUp(map);
+  });
+})();
