@@ -304,3 +304,169 @@ class Attachment(models.Model):
 
     def __str__(self):
         return f"{self.original_name or self.sha256[:12]} ({self.get_kind_display()})"
+
+
+# --- The daily situation summary ------------------------------------------------------------
+
+
+class ImmutableRow(models.Model):
+    """A row that is written once and never changed or deleted by the application: what
+    headquarters read stays what it was (a later change is a new revision)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows are immutable: make a new revision.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} rows are immutable and kept.")
+
+
+class DailySummary(ImmutableRow):
+    """The mission's daily situation summary for one period, cut-off to cut-off.
+
+    Exactly one per period: `period_end` is unique, so a second scheduler or a retried task
+    finds the row instead of making another. Its content lives in its revisions.
+    """
+
+    year = models.PositiveSmallIntegerField()
+    # The day of the year of the cut-off, in the mission's time: "Daily Report 326/2026" is
+    # the same number whoever builds it and whenever (a missed day leaves a gap, not a shift).
+    number = models.PositiveSmallIntegerField()
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField(unique=True)
+    time_zone = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_end"]
+        verbose_name_plural = "daily summaries"
+        constraints = [
+            models.UniqueConstraint(fields=["year", "number"], name="summary_number_unique"),
+            models.CheckConstraint(
+                condition=Q(period_start__lt=models.F("period_end")),
+                name="summary_period_start_before_end",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def title(self) -> str:
+        return f"Daily Report {self.number:03d}/{self.year}"
+
+
+class SummaryRevision(ImmutableRow):
+    """One version of a summary's content. Revision 1 is built at the cut-off; a report that
+    arrives late for the period (a tablet offline for a day) makes revision 2, which says
+    what changed and supersedes 1; every revision stays downloadable."""
+
+    summary = models.ForeignKey(DailySummary, on_delete=models.PROTECT, related_name="revisions")
+    number = models.PositiveSmallIntegerField()
+    content = models.JSONField(help_text="The internal content; the releasable one is derived.")
+    content_sha256 = models.CharField(max_length=64)
+    changes = models.JSONField(default=list, help_text="What changed since the last revision.")
+    built_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["summary", "number"]
+        constraints = [
+            # Two builders racing for the same revision: the database lets one in.
+            models.UniqueConstraint(fields=["summary", "number"], name="summary_revision_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.summary.title}, revision {self.number}"
+
+
+class SummaryArtefact(ImmutableRow):
+    """One stored file of a revision (PDF, JSON, CSV or GeoJSON, internal or releasable).
+
+    Kept in the database with its revision, in the same transaction: a build killed half-way
+    leaves nothing behind, and the bytes downloaded are the bytes whose SHA-256 is shown."""
+
+    class Level(models.TextChoices):
+        INTERNAL = "internal", "Internal"
+        RELEASABLE = "releasable", "Releasable"
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        JSON = "json", "JSON"
+        CSV = "csv", "CSV (HXL, ACLED columns)"
+        GEOJSON = "geojson", "GeoJSON"
+
+    revision = models.ForeignKey(
+        SummaryRevision, on_delete=models.PROTECT, related_name="artefacts"
+    )
+    level = models.CharField(max_length=16, choices=Level.choices)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    data = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["revision", "level", "format"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["revision", "level", "format"], name="summary_artefact_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.revision} ({self.level} {self.format})"
+
+
+@audited()
+class SummaryRecipient(models.Model):
+    """Who receives the summary by e-mail, and at which distribution level."""
+
+    name = models.CharField(max_length=128)
+    email = models.EmailField(unique=True)
+    level = models.CharField(max_length=16, choices=SummaryArtefact.Level.choices)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_level_display().lower()})"
+
+
+class SummaryDelivery(models.Model):
+    """One e-mail of one revision to one recipient: the outbox row that makes it go once."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    revision = models.ForeignKey(
+        SummaryRevision, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    recipient = models.ForeignKey(SummaryRecipient, on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(max_length=16, choices=SummaryArtefact.Level.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["revision", "recipient"], name="summary_delivery_once")
+        ]
+
+
+class SummaryDownload(models.Model):
+    """Every download of a summary file: who, when, which file, through which door."""
+
+    artefact = models.ForeignKey(SummaryArtefact, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    via = models.CharField(max_length=8, help_text="page or api")
+
+    class Meta:
+        ordering = ["-at"]

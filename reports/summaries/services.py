@@ -1,0 +1,227 @@
+"""Producing the daily situation summary: exactly one per period, revised when late reports
+arrive, stored immutably, e-mailed once per revision.
+
+A period runs from one cut-off (SUMMARY_CUTOFF, 19:30 in the mission's time by default) to
+the next. `summary_produce` is the one write: idempotent (a rebuild with the same content
+changes nothing), safe with two schedulers (the period's row is unique and locked while a
+revision is built; the revision number is unique), and all-or-nothing (content, files and
+outbox rows commit together, so a worker killed mid-build leaves nothing).
+"""
+
+import hashlib
+import json
+import logging
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from reports.models import (
+    DailySummary, SummaryArtefact, SummaryDelivery, SummaryRecipient, SummaryRevision,
+)  # fmt: skip
+from reports.summaries import documents
+from reports.summaries.content import build_content
+
+log = logging.getLogger(__name__)
+Level, Format = SummaryArtefact.Level, SummaryArtefact.Format
+
+
+# --- Periods --------------------------------------------------------------------------------
+
+
+def cutoff_time() -> time:
+    hours, minutes = (int(part) for part in settings.SUMMARY_CUTOFF.split(":"))
+    return time(hours, minutes)
+
+
+def cutoff_on(day: date) -> datetime:
+    """The cut-off of a day in the mission's time, as an aware datetime."""
+    return timezone.make_aware(datetime.combine(day, cutoff_time()), timezone.get_default_timezone())
+
+
+def last_cutoff(now: datetime) -> datetime:
+    today = timezone.localtime(now).date()
+    cutoff = cutoff_on(today)
+    return cutoff if cutoff <= now else cutoff_on(today - timedelta(days=1))
+
+
+def period_ending(end: datetime) -> tuple[datetime, datetime]:
+    return cutoff_on(timezone.localtime(end).date() - timedelta(days=1)), end
+
+
+def periods_due(now: datetime) -> list[datetime]:
+    """The ends of the periods to build now, oldest first: every period closed since the
+    newest summary (all of them after an outage), and the last SUMMARY_REVISION_DAYS closed
+    periods again (a rebuild of an unchanged period changes nothing)."""
+    last = last_cutoff(now)
+    newest = DailySummary.objects.order_by("-period_end").values_list("period_end", flat=True)
+    newest = newest.first()
+    if newest is None:
+        first = last
+        if settings.SUMMARY_FIRST_DAY:
+            first = cutoff_on(date.fromisoformat(settings.SUMMARY_FIRST_DAY))
+    else:
+        first = cutoff_on(timezone.localtime(newest).date() + timedelta(days=1))
+    recheck = cutoff_on(timezone.localtime(last).date()
+                        - timedelta(days=settings.SUMMARY_REVISION_DAYS - 1))  # fmt: skip
+    day, ends = min(first, recheck).date(), []
+    while cutoff_on(day) <= last:
+        ends.append(cutoff_on(day))
+        day += timedelta(days=1)
+    return [end for end in ends if end >= recheck or end >= first]
+
+
+# --- Building -------------------------------------------------------------------------------
+
+
+def canonical_sha256(content: dict) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def describe_changes(old: dict, new: dict) -> list[str]:
+    """What a new revision changes, in words: incidents added or gone, and changed facts."""
+    before = {row["ref"]: row for row in old["incidents"]["annex"]}
+    after = {row["ref"]: row for row in new["incidents"]["annex"]}
+    changes = []
+    if old["incidents"]["total"] != new["incidents"]["total"]:
+        changes.append(f"Incidents: {old['incidents']['total']} → {new['incidents']['total']}.")
+    for ref in sorted(after.keys() - before.keys()):
+        row = after[ref]
+        changes.append(f"Added [{ref}]: {row['category_label']} {row['location_phrase']} "
+                       "(reported after the cut-off or submitted since).")  # fmt: skip
+    for ref in sorted(before.keys() - after.keys()):
+        row = before[ref]
+        changes.append(f"Removed [{ref}]: {row['category_label']} {row['location_phrase']} "
+                       "(rejected or withdrawn since).")  # fmt: skip
+    watched = ("status", "verification", "severity", "category", "civilians_killed",
+               "civilians_injured", "military_killed", "military_injured", "counted_as")  # fmt: skip
+    for ref in sorted(before.keys() & after.keys()):
+        diffs = [f"{name.replace('_', ' ')} {before[ref][name]} → {after[ref][name]}"
+                 for name in watched if before[ref][name] != after[ref][name]]  # fmt: skip
+        if diffs:
+            changes.append(f"Changed [{ref}]: " + "; ".join(diffs) + ".")
+    for section in ("patrols", "restrictions", "notifications"):
+        if canonical_sha256(old[section]) != canonical_sha256(new[section]):
+            changes.append(f"The {section} section changed.")
+    return changes or ["Figures recomputed; no incident changed."]
+
+
+def _artefacts(revision: SummaryRevision) -> list[SummaryArtefact]:
+    made = []
+    info = {"number": revision.number, "content_sha256": revision.content_sha256,
+            "changes": revision.changes}  # fmt: skip
+    for level in Level.values:
+        content = documents.level_content(revision.content, level)
+        files = {fmt: render(content) for fmt, render in documents.RENDERERS.items()}
+        files[Format.PDF] = documents.as_pdf(content, revision=info)
+        for fmt, data in files.items():
+            made.append(SummaryArtefact(
+                revision=revision, level=level, format=fmt, data=data,
+                sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+            ))  # fmt: skip
+    for artefact in made:
+        artefact.save()
+    return made
+
+
+@transaction.atomic
+def summary_produce(*, period_end: datetime) -> SummaryRevision | None:
+    """Build the summary of the period ending at `period_end` (a cut-off).
+
+    Revision 1 when the period has none; a new revision when the content differs from the
+    latest one (stating what changed); None when nothing changed or another builder got
+    there first. Queues the e-mail of a new revision to the distribution list.
+    """
+    start, end = period_ending(period_end)
+    local_end = timezone.localtime(end)
+    summary, _ = DailySummary.objects.get_or_create(
+        period_end=end,
+        defaults={"period_start": start, "year": local_end.year,
+                  "number": local_end.timetuple().tm_yday, "time_zone": settings.TIME_ZONE},
+    )  # fmt: skip
+    # One builder at a time per period (PostgreSQL); SQLite serialises writers anyway, and the
+    # unique revision number stops a second copy on both.
+    summary = DailySummary.objects.select_for_update().get(pk=summary.pk)
+    latest = summary.revisions.order_by("-number").first()
+    content = build_content(title=summary.title, number=summary.number, year=summary.year,
+                            start=summary.period_start, end=summary.period_end)  # fmt: skip
+    sha = canonical_sha256(content)
+    if latest is not None and latest.content_sha256 == sha:
+        return None
+    try:
+        with transaction.atomic():
+            revision = SummaryRevision.objects.create(
+                summary=summary, number=latest.number + 1 if latest else 1, content=content,
+                content_sha256=sha,
+                changes=describe_changes(latest.content, content) if latest else [],
+            )  # fmt: skip
+    except IntegrityError:
+        return None  # another builder made this revision a moment ago
+    _artefacts(revision)
+    for recipient in SummaryRecipient.objects.filter(active=True):
+        SummaryDelivery.objects.create(revision=revision, recipient=recipient,
+                                       level=recipient.level)  # fmt: skip
+    from reports import tasks
+
+    transaction.on_commit(lambda: tasks.summary_deliver.delay(revision.pk))
+    return revision
+
+
+def summaries_catch_up(*, now: datetime | None = None, progress=None) -> list[SummaryRevision]:
+    """Build every period due, oldest first, each in its own transaction."""
+    made = []
+    for end in periods_due(now or timezone.now()):
+        revision = summary_produce(period_end=end)
+        if revision is not None:
+            made.append(revision)
+        if progress:
+            progress(end, revision)
+    return made
+
+
+# --- Distribution ---------------------------------------------------------------------------
+
+
+def summary_deliver(*, revision_id: int) -> int:
+    """E-mail a revision's PDF (at each recipient's level) to its queued recipients, once:
+    each delivery is claimed (queued → sent) before its message goes, so a second task or a
+    redelivered one finds nothing to do. A failed send is recorded on the row."""
+    sent = 0
+    deliveries = SummaryDelivery.objects.filter(revision_id=revision_id,
+                                                status=SummaryDelivery.Status.QUEUED)  # fmt: skip
+    for delivery in deliveries.select_related("recipient", "revision__summary"):
+        claimed = SummaryDelivery.objects.filter(
+            pk=delivery.pk, status=SummaryDelivery.Status.QUEUED
+        ).update(status=SummaryDelivery.Status.SENT, sent_at=timezone.now(),
+                 attempts=delivery.attempts + 1)  # fmt: skip
+        if not claimed:
+            continue
+        revision = delivery.revision
+        pdf = revision.artefacts.get(level=delivery.level, format=Format.PDF)
+        title = revision.summary.title + (f" (revision {revision.number})"
+                                          if revision.number > 1 else "")  # fmt: skip
+        body = [f"{title}: {revision.content['period']['label']}.", ""]
+        body += [f"- {line}" for line in revision.content["highlights"]]
+        if revision.number > 1:
+            body += ["", f"Supersedes revision {revision.number - 1}. What changed:"]
+            body += [f"- {line}" for line in revision.changes]
+        body += ["", f"{delivery.get_level_display()} distribution. SHA-256 of the PDF: "
+                     f"{pdf.sha256}", f"{settings.SITE_URL}/summaries/"]  # fmt: skip
+        message = EmailMessage(subject=title, body="\n".join(body),
+                               from_email=settings.DEFAULT_FROM_EMAIL,
+                               to=[delivery.recipient.email])  # fmt: skip
+        slug = title.replace(" ", "-").replace("/", "-").replace("(", "").replace(")", "")
+        message.attach(f"{slug}-{delivery.level}.pdf", bytes(pdf.data), "application/pdf")
+        try:
+            message.send(fail_silently=False)
+        except Exception as exc:  # noqa: BLE001 - any mail failure is recorded, not lost
+            log.warning("summary delivery %s failed: %s", delivery.pk, exc)
+            SummaryDelivery.objects.filter(pk=delivery.pk).update(
+                status=SummaryDelivery.Status.FAILED, last_error=str(exc)[:500]
+            )
+            continue
+        sent += 1
+    return sent
