@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
+from reports.summaries import urls as summary_urls
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -14,9 +15,11 @@ urlpatterns = [
     path("itineraries/", include("patrols.urls")),
     path("patrols/", include("patrols.page_urls")),
     path("incidents/", include("reports.page_urls")),
+    path("summaries/", include(summary_urls.page_urlpatterns)),
     path("tablet/", include("reports.tablet_urls")),
     path("api/", include("core.urls")),
     path("api/reports/", include("reports.urls")),
+    path("api/summaries/", include(summary_urls.api_urlpatterns)),
     path("api/", include("patrols.api_urls")),
     path("api/liaison/", include("liaison.api_urls")),
     path("liaison/", include("liaison.urls")),

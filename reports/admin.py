@@ -10,7 +10,7 @@ from django.contrib import admin
 from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, local_time_column
 from core.selectors import describe_location, sector_at
 from patrols.models import PatrolPlan
-from reports.models import IncidentReport
+from reports.models import DailySummary, IncidentReport, SummaryDownload, SummaryRecipient
 
 
 class IncidentReportAdminForm(forms.ModelForm):
@@ -79,3 +79,46 @@ class IncidentReportAdmin(MissionMapAdmin):
             # A plan's name includes its forward base: fetch them with the plans.
             kwargs["queryset"] = PatrolPlan.objects.select_related("forward_base")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# --- Daily summaries ------------------------------------------------------------------------
+
+
+@admin.register(SummaryRecipient)
+class SummaryRecipientAdmin(admin.ModelAdmin):
+    """The distribution list: each recipient gets every new revision once, at their level."""
+
+    list_display = ["name", "email", "level", "active"]
+    list_filter = ["level", "active"]
+    search_fields = ["name", "email"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Summaries and their downloads are records: produced by the job, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DailySummary)
+class DailySummaryAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "period_start", "period_end", "created_at"]
+    date_hierarchy = "period_end"
+
+
+@admin.register(SummaryDownload)
+class SummaryDownloadAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "artefact", "via"]
+    list_filter = ["via"]
+    list_select_related = ["user", "artefact__revision__summary"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request):
+        # The files' bytes are not needed to list who downloaded what.
+        return super().get_queryset(request).defer("artefact__data", "artefact__revision__content")

@@ -9,3 +9,21 @@ from reports.review import report_flash_alert_send
 def report_flash_alert(report_id: int):
     with acting_as(client=AuditEntry.Client.TASK, client_ref=f"flash {report_id}"):
         return report_flash_alert_send(report_id=report_id)
+
+
+@shared_task(acks_late=True)
+def summaries_catch_up():
+    """Beat: build every daily summary due (missed ones oldest first) and revise recent ones."""
+    from reports.summaries.services import summaries_catch_up as catch_up
+
+    with acting_as(client=AuditEntry.Client.TASK, client_ref="summaries catch-up"):
+        return [revision.pk for revision in catch_up()]
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=30)
+def summary_deliver(revision_id: int):
+    """E-mail a new summary revision to the distribution list (each recipient once)."""
+    from reports.summaries.services import summary_deliver as deliver
+
+    with acting_as(client=AuditEntry.Client.TASK, client_ref=f"summary {revision_id}"):
+        return deliver(revision_id=revision_id)

@@ -168,7 +168,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "patrols.tasks.itinerary_notifications_resend_stale",
         "schedule": 600.0,
     },
+    # Builds each daily summary after its cut-off (and any missed while down), and revises the
+    # last few when late reports arrived. Idempotent: an unchanged period changes nothing.
+    "summaries-catch-up": {
+        "task": "reports.tasks.summaries_catch_up",
+        "schedule": env.float("SUMMARY_CHECK_INTERVAL_SECONDS", default=300.0),
+    },
 }
+
+# --- Daily situation summary ------------------------------------------------------------------
+# The period ends at this time every day, in the mission's time zone.
+SUMMARY_CUTOFF = env.str("SUMMARY_CUTOFF", default="19:30")
+# Closed periods rebuilt (a revision if late reports changed them) for this many days.
+SUMMARY_REVISION_DAYS = env.int("SUMMARY_REVISION_DAYS", default=3)
+# With no summary yet, the first period to build (ISO date of its cut-off); default: the last.
+SUMMARY_FIRST_DAY = env.str("SUMMARY_FIRST_DAY", default="")
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

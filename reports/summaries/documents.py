@@ -162,7 +162,7 @@ def trend_svg(trend: dict, width: int = 720, height: int = 240) -> str:
                    f'stroke="#d8dde3"/><text x="{left - 6}" y="{y(tick) + 3:.1f}" '
                    f'text-anchor="end" fill="#555">{tick}</text>')  # fmt: skip
     for i, day in enumerate(days):
-        if i % 7 == 0 or i == len(days) - 1:
+        if (i % 7 == 0 and len(days) - 1 - i >= 4) or i == len(days) - 1:
             out.append(f'<text x="{left + i * step:.1f}" y="{height - 10}" text-anchor="middle" '
                        f'fill="#555">{day[8:10]}.{day[5:7]}</text>')  # fmt: skip
     for n, (sector, values) in enumerate(sorted(series.items())):

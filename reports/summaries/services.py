@@ -19,7 +19,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from reports.models import (
-    DailySummary, SummaryArtefact, SummaryDelivery, SummaryRecipient, SummaryRevision,
+    DailySummary,
+    SummaryArtefact,
+    SummaryDelivery,
+    SummaryRecipient,
+    SummaryRevision,
 )  # fmt: skip
 from reports.summaries import documents
 from reports.summaries.content import build_content
@@ -38,7 +42,9 @@ def cutoff_time() -> time:
 
 def cutoff_on(day: date) -> datetime:
     """The cut-off of a day in the mission's time, as an aware datetime."""
-    return timezone.make_aware(datetime.combine(day, cutoff_time()), timezone.get_default_timezone())
+    return timezone.make_aware(
+        datetime.combine(day, cutoff_time()), timezone.get_default_timezone()
+    )
 
 
 def last_cutoff(now: datetime) -> datetime:
@@ -96,8 +102,10 @@ def describe_changes(old: dict, new: dict) -> list[str]:
         row = before[ref]
         changes.append(f"Removed [{ref}]: {row['category_label']} {row['location_phrase']} "
                        "(rejected or withdrawn since).")  # fmt: skip
-    watched = ("status", "verification", "severity", "category", "civilians_killed",
-               "civilians_injured", "military_killed", "military_injured", "counted_as")  # fmt: skip
+    watched = (
+        "status", "verification", "severity", "category", "civilians_killed",
+        "civilians_injured", "military_killed", "military_injured", "counted_as",
+    )  # fmt: skip
     for ref in sorted(before.keys() & after.keys()):
         diffs = [f"{name.replace('_', ' ')} {before[ref][name]} → {after[ref][name]}"
                  for name in watched if before[ref][name] != after[ref][name]]  # fmt: skip
@@ -109,14 +117,21 @@ def describe_changes(old: dict, new: dict) -> list[str]:
     return changes or ["Figures recomputed; no incident changed."]
 
 
-def _artefacts(revision: SummaryRevision) -> list[SummaryArtefact]:
+BUILD_STEPS = 1 + len(Level.values) * len(Format.values)  # the content, then each file
+
+
+def _artefacts(revision: SummaryRevision, step) -> list[SummaryArtefact]:
     made = []
     info = {"number": revision.number, "content_sha256": revision.content_sha256,
             "changes": revision.changes}  # fmt: skip
     for level in Level.values:
         content = documents.level_content(revision.content, level)
-        files = {fmt: render(content) for fmt, render in documents.RENDERERS.items()}
+        files = {}
+        for fmt, render in documents.RENDERERS.items():
+            files[fmt] = render(content)
+            step(f"{level} {fmt}")
         files[Format.PDF] = documents.as_pdf(content, revision=info)
+        step(f"{level} pdf")
         for fmt, data in files.items():
             made.append(SummaryArtefact(
                 revision=revision, level=level, format=fmt, data=data,
@@ -128,13 +143,15 @@ def _artefacts(revision: SummaryRevision) -> list[SummaryArtefact]:
 
 
 @transaction.atomic
-def summary_produce(*, period_end: datetime) -> SummaryRevision | None:
+def summary_produce(*, period_end: datetime, step=None) -> SummaryRevision | None:
     """Build the summary of the period ending at `period_end` (a cut-off).
 
     Revision 1 when the period has none; a new revision when the content differs from the
     latest one (stating what changed); None when nothing changed or another builder got
-    there first. Queues the e-mail of a new revision to the distribution list.
+    there first. Queues the e-mail of a new revision to the distribution list. `step(name)`
+    is called after each of the BUILD_STEPS (a progress bar).
     """
+    step = step or (lambda name: None)
     start, end = period_ending(period_end)
     local_end = timezone.localtime(end)
     summary, _ = DailySummary.objects.get_or_create(
@@ -149,6 +166,7 @@ def summary_produce(*, period_end: datetime) -> SummaryRevision | None:
     content = build_content(title=summary.title, number=summary.number, year=summary.year,
                             start=summary.period_start, end=summary.period_end)  # fmt: skip
     sha = canonical_sha256(content)
+    step("content")
     if latest is not None and latest.content_sha256 == sha:
         return None
     try:
@@ -160,7 +178,7 @@ def summary_produce(*, period_end: datetime) -> SummaryRevision | None:
             )  # fmt: skip
     except IntegrityError:
         return None  # another builder made this revision a moment ago
-    _artefacts(revision)
+    _artefacts(revision, step)
     for recipient in SummaryRecipient.objects.filter(active=True):
         SummaryDelivery.objects.create(revision=revision, recipient=recipient,
                                        level=recipient.level)  # fmt: skip
@@ -170,15 +188,13 @@ def summary_produce(*, period_end: datetime) -> SummaryRevision | None:
     return revision
 
 
-def summaries_catch_up(*, now: datetime | None = None, progress=None) -> list[SummaryRevision]:
+def summaries_catch_up(*, now: datetime | None = None) -> list[SummaryRevision]:
     """Build every period due, oldest first, each in its own transaction."""
     made = []
     for end in periods_due(now or timezone.now()):
         revision = summary_produce(period_end=end)
         if revision is not None:
             made.append(revision)
-        if progress:
-            progress(end, revision)
     return made
 
 

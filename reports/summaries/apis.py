@@ -1,0 +1,115 @@
+"""The summaries' API (device token or session): the list, one summary's revisions and files,
+its content as documented JSON, and the files themselves (every download logged)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from reports.models import DailySummary, SummaryArtefact
+from reports.summaries import documents, selectors
+from reports.summaries.downloads import summary_artefact_download
+from reports.summaries.schema import DailySummaryContentSchema
+
+
+def _require_reader(request):
+    if not selectors.can_read(request.user):
+        raise PermissionDenied("Daily summaries are for headquarters and the mission's duty staff.")
+
+
+class ArtefactOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SummaryArtefact
+        ref_name = "SummaryArtefact"
+        fields = ["level", "format", "sha256", "size", "url"]
+
+    def get_url(self, artefact) -> str:
+        r = artefact.revision
+        return reverse("api-summary-file", request=self.context.get("request"), kwargs={
+            "year": r.summary.year, "number": r.summary.number, "revision": r.number,
+            "level": artefact.level, "fmt": artefact.format,
+        })  # fmt: skip
+
+
+class RevisionOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    built_at = serializers.DateTimeField()
+    content_sha256 = serializers.CharField()
+    changes = serializers.ListField(child=serializers.CharField())
+    artefacts = ArtefactOutput(many=True)
+
+    class Meta:
+        ref_name = "SummaryRevision"
+
+
+class SummaryOutput(serializers.ModelSerializer):
+    title = serializers.CharField()
+    revisions = RevisionOutput(many=True)
+
+    class Meta:
+        model = DailySummary
+        ref_name = "DailySummary"
+        fields = ["title", "year", "number", "period_start", "period_end", "time_zone",
+                  "revisions"]  # fmt: skip
+
+
+class SummaryListApi(generics.ListAPIView):
+    """Daily summaries, newest first (`?q=325/2026`, `?date_from=`, `?date_to=`)."""
+
+    serializer_class = SummaryOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return DailySummary.objects.none()
+        _require_reader(self.request)
+        params = self.request.query_params
+        return selectors.summary_list(q=params.get("q", ""), date_from=params.get("date_from"),
+                                      date_to=params.get("date_to"))  # fmt: skip
+
+
+class SummaryDetailApi(APIView):
+    @extend_schema(responses=SummaryOutput)
+    def get(self, request, year, number):
+        _require_reader(request)
+        summary = generics.get_object_or_404(selectors.summary_list(), year=year, number=number)
+        return Response(SummaryOutput(summary, context={"request": request}).data)
+
+
+class SummaryContentApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("level", str, enum=["internal", "releasable"]),
+                    OpenApiParameter("revision", int, description="Default: the latest.")],
+        responses=DailySummaryContentSchema,
+    )  # fmt: skip
+    def get(self, request, year, number):
+        """A summary's content as JSON, at the distribution level asked."""
+        _require_reader(request)
+        summary = generics.get_object_or_404(DailySummary, year=year, number=number)
+        revisions = summary.revisions.order_by("-number")
+        if request.query_params.get("revision"):
+            revisions = revisions.filter(number=request.query_params["revision"])
+        revision = revisions.first()
+        level = request.query_params.get("level", documents.INTERNAL)
+        if revision is None or level not in (documents.INTERNAL, documents.RELEASABLE):
+            raise serializers.ValidationError(
+                {"level" if revision else "revision": ["No such level or revision."]}
+            )
+        return Response(documents.level_content(revision.content, level))
+
+
+class SummaryFileApi(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, year, number, revision, level, fmt):
+        """One stored file (PDF, JSON, CSV or GeoJSON). The download is logged."""
+        _require_reader(request)
+        artefact = generics.get_object_or_404(
+            SummaryArtefact.objects.select_related("revision__summary"),
+            revision__summary__year=year, revision__summary__number=number,
+            revision__number=revision, level=level, format=fmt,
+        )  # fmt: skip
+        return summary_artefact_download(artefact=artefact, user=request.user, via="api")

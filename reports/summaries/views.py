@@ -1,0 +1,69 @@
+"""Headquarters' summary pages: the summaries by date with search, one summary with its
+revisions (what each changed, the SHA-256 of every file), and the logged downloads."""
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from core.pages import mission_page, page
+from reports.models import SummaryArtefact
+from reports.summaries import selectors
+from reports.summaries.downloads import summary_artefact_download
+
+NOT_A_READER = "Daily summaries are for headquarters and the mission's duty staff."
+
+
+class SummarySearchForm(forms.Form):
+    q = forms.CharField(
+        required=False, label="Search",
+        help_text='A number ("325" or "325/2026") or words of the summary.',
+    )  # fmt: skip
+    date_from = forms.DateField(required=False, label="From",
+                                widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
+    date_to = forms.DateField(required=False, label="To",
+                              widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
+
+
+def _require_reader(request):
+    if not selectors.can_read(request.user):
+        raise PermissionDenied(NOT_A_READER)
+
+
+@require_GET
+@mission_page
+def summary_list(request):
+    _require_reader(request)
+    form = SummarySearchForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    summaries = selectors.summary_list(q=filters.get("q", ""), date_from=filters.get("date_from"),
+                                       date_to=filters.get("date_to"))  # fmt: skip
+    page_obj = Paginator(summaries, 30).get_page(request.GET.get("page"))
+    return page(request, "reports/summaries/list.html", {"form": form, "page_obj": page_obj})
+
+
+@require_GET
+@mission_page
+def summary_detail(request, year, number):
+    _require_reader(request)
+    summary = get_object_or_404(selectors.summary_list(), year=year, number=number)
+    revisions = list(summary.revisions.all())
+    latest = summary.revisions.order_by("-number").only("content").first()
+    return page(request, "reports/summaries/detail.html", {
+        "summary": summary,
+        "revisions": revisions[::-1],
+        "content": latest.content if latest else None,
+    })  # fmt: skip
+
+
+@require_GET
+@mission_page
+def summary_download(request, year, number, revision, level, fmt):
+    _require_reader(request)
+    artefact = get_object_or_404(
+        SummaryArtefact.objects.select_related("revision__summary"),
+        revision__summary__year=year, revision__summary__number=number,
+        revision__number=revision, level=level, format=fmt,
+    )  # fmt: skip
+    return summary_artefact_download(artefact=artefact, user=request.user, via="page")
