@@ -20,6 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import ForwardBase, Province
+from liaison.models import FollowUp, LogEntry
+from liaison.selectors import hotline_activation_counts
 from patrols.models import ItineraryNotification, MovementRestriction, PatrolPlan
 from reports.models import IncidentReport
 
@@ -317,6 +319,42 @@ def _notifications(start, end) -> dict:
             "unacknowledged": unacknowledged, "objections": objections}  # fmt: skip
 
 
+def _liaison(start, end) -> dict:
+    """Hotline activations by side, sector and topic (the IPRM practice), meetings, and the
+    follow-ups overdue at the cut-off."""
+    topics = dict(LogEntry.Topic.choices)
+    hotline = [{"sector": row["sector"] or "—", "party": row["initiated_by"],
+                "topic": topics.get(row["topic"], row["topic"]), "count": row["activations"]}
+               for row in hotline_activation_counts(start=start, end=end)]  # fmt: skip
+    by_party = Counter()
+    for row in hotline:
+        by_party[row["party"]] += row["count"]
+    kinds = Counter(LogEntry.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+                    .values_list("kind", flat=True))  # fmt: skip
+    cutoff_day = timezone.localtime(end).date()
+    overdue = (
+        FollowUp.objects.filter(due_on__lt=cutoff_day, entry__occurred_at__lt=end)
+        .filter(Q(done_at__isnull=True) | Q(done_at__gte=end))
+        .select_related("owner", "entry")
+        .order_by("due_on", "pk")
+    )
+    return {
+        "hotline": hotline,
+        "hotline_by_party": dict(sorted(by_party.items())),
+        "meetings": kinds[LogEntry.Kind.MEETING],
+        "entries": sum(kinds.values()),
+        "overdue_follow_ups": [
+            {
+                "action": f.action,
+                "due_on": f.due_on.isoformat(),
+                "topic": topics.get(f.entry.topic, f.entry.topic),
+                "owner": f.owner.get_full_name() or f.owner.get_username(),
+            }
+            for f in overdue
+        ],  # fmt: skip
+    }
+
+
 def _trend(end) -> dict:
     """Incidents per sector for each of the 30 days up to the cut-off (one query)."""
     start = end - timedelta(days=TREND_DAYS)
@@ -373,6 +411,7 @@ def build_content(*, title: str, number: int, year: int, start: datetime, end: d
         "patrols": patrols,
         "restrictions": restrictions,
         "notifications": notifications,
+        "liaison": _liaison(start, end),
         "trend": _trend(end),
     }
     content["highlights"] = highlights(content)
@@ -412,6 +451,13 @@ def highlights(content: dict) -> list[str]:
     bullets.append(f"{planned} patrol{'s' if planned != 1 else ''} planned, {completed} "
                    f"completed; {restrictions} restriction{'s' if restrictions != 1 else ''} "
                    "of movement.")  # fmt: skip
+    hotline = content["liaison"]["hotline_by_party"]
+    if hotline:
+        bullets.append("Hotline activations: " + ", ".join(f"{party} {n}"
+                       for party, n in hotline.items()) + ".")  # fmt: skip
+    overdue = len(content["liaison"]["overdue_follow_ups"])
+    if overdue:
+        bullets.append(f"{overdue} liaison follow-up{'s' if overdue != 1 else ''} overdue.")
     unacked = len(content["notifications"]["unacknowledged"])
     if unacked:
         bullets.append(f"{unacked} itinerary notification{'s' if unacked != 1 else ''} "

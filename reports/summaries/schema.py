@@ -169,6 +169,31 @@ class NotificationsSchema(serializers.Serializer):
     Meta = _meta("SummaryNotifications")
 
 
+class HotlineSchema(serializers.Serializer):
+    sector = serializers.CharField()
+    party = serializers.CharField(help_text="Who activated it: a party, or the mission.")
+    topic = serializers.CharField()
+    count = serializers.IntegerField()
+    Meta = _meta("SummaryHotline")
+
+
+class FollowUpSchema(serializers.Serializer):
+    action = serializers.CharField()
+    due_on = serializers.DateField()
+    topic = serializers.CharField()
+    owner = serializers.CharField(required=False, help_text=INTERNAL_ONLY)
+    Meta = _meta("SummaryFollowUp")
+
+
+class LiaisonSchema(serializers.Serializer):
+    hotline = HotlineSchema(many=True)
+    hotline_by_party = serializers.DictField(child=serializers.IntegerField())
+    meetings = serializers.IntegerField()
+    entries = serializers.IntegerField(help_text="Log entries of every kind.")
+    overdue_follow_ups = FollowUpSchema(many=True)
+    Meta = _meta("SummaryLiaison")
+
+
 class TrendSchema(serializers.Serializer):
     days = serializers.ListField(child=serializers.DateField())
     by_sector = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()))
@@ -190,5 +215,6 @@ class DailySummaryContentSchema(serializers.Serializer):
     patrols = PatrolsSchema()
     restrictions = RestrictionsSchema()
     notifications = NotificationsSchema()
+    liaison = LiaisonSchema()
     trend = TrendSchema()
     Meta = _meta("DailySummaryContent")

@@ -14,12 +14,15 @@ from django.utils import timezone
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
+from patrols.tests.conftest import recipients as recipients  # noqa: F401  (a fixture)
 from reports import review, services
 from reports.models import DailySummary, IncidentReport, SummaryRecipient, SummaryRevision
+from reports.summaries import documents
 from reports.summaries import services as summaries
 from reports.tests.test_incident_map import GORIS, JERMUK, KORNIDZOR
 
 YEREVAN = timezone.get_default_timezone()
+AM, AZ = "Republic of Armenia", "Republic of Azerbaijan"
 # The period of Daily Report 320/2026: 19:30 on 15 Nov to 19:30 on 16 Nov (Yerevan).
 END = datetime(2026, 11, 16, 19, 30, tzinfo=YEREVAN)
 START = END - timedelta(days=1)
@@ -268,3 +271,84 @@ def test_no_summary_for_a_period_not_yet_closed():
     with time_machine.travel(END - timedelta(hours=1), tick=False):
         ends = summaries.periods_due(timezone.now())
     assert ends and max(ends) < END - timedelta(hours=1)
+
+
+@pytest.fixture
+def operations(users, recipients):
+    """Patrols, a restriction and liaison exchanges around Daily Report 320/2026."""
+    from core.models import ForwardBase, Province
+    from liaison.models import FollowUp, LogEntry, Party
+    from patrols.models import PatrolPlan
+    from patrols.services import patrol_plan_create
+    from patrols.services.execution import movement_restriction_record
+    from patrols.services.history import itinerary_history_record
+    from patrols.tests.conftest import JERMUK_SOUTH
+
+    leader, coordinator = users["team_leader"], users["coordinator"]
+    goris, jermuk = ForwardBase.objects.get(name="Goris"), ForwardBase.objects.get(name="Jermuk")
+    departure = START + timedelta(hours=12)
+
+    def plan(base, status, **extra):
+        return patrol_plan_create(
+            forward_base=base, team_leader=leader, purpose=f"{status} patrol",
+            planned_departure=departure, planned_return=departure + timedelta(hours=8),
+            route=JERMUK_SOUTH, status=status, **extra,
+        )  # fmt: skip
+
+    done = plan(goris, PatrolPlan.Status.COMPLETED, monitors=[users["monitor"]])
+    itinerary_history_record(
+        plan=done, approved_by=coordinator, approved_at=departure - timedelta(days=7),
+        acknowledged_at={"armenia": departure - timedelta(days=6), "azerbaijan": None},
+    )  # fmt: skip
+    PatrolPlan.objects.filter(pk=done.pk).update(
+        started_at=departure, ended_at=departure + timedelta(hours=7)
+    )
+    plan(jermuk, PatrolPlan.Status.CANCELLED)
+    plan(jermuk, PatrolPlan.Status.DRAFT)
+    movement_restriction_record(
+        plan=PatrolPlan.objects.get(pk=done.pk), by=leader, category="denial",
+        actor="azerbaijani_forces", occurred_at=departure + timedelta(hours=2),
+        location=Point(*JERMUK, srid=4326), turned_back=True,
+    )  # fmt: skip
+    azerbaijan, syunik = Party.objects.get(code="azerbaijan"), Province.objects.get(name="Syunik")
+    hotline = LogEntry.objects.create(
+        occurred_at=departure, kind=LogEntry.Kind.HOTLINE, initiating_party=azerbaijan,
+        sector=syunik, topic=LogEntry.Topic.INCIDENT, summary="Asked about the shelling.",
+        recorded_by=users["liaison_officer"],
+    )  # fmt: skip
+    LogEntry.objects.create(
+        occurred_at=departure + timedelta(hours=1), kind=LogEntry.Kind.MEETING,
+        topic=LogEntry.Topic.WATER, summary="Irrigation channel.",
+        recorded_by=users["liaison_officer"],
+    )  # fmt: skip
+    FollowUp.objects.create(entry=hotline, action="Send the crater analysis",
+                            owner=users["liaison_officer"], due_on=START.date())  # fmt: skip
+    FollowUp.objects.create(entry=hotline, action="Thank the caller", owner=users["coordinator"],
+                            due_on=START.date(), done_at=START)  # fmt: skip
+    return {"done": done}
+
+
+@pytest.mark.django_db
+def test_patrols_restrictions_notifications_and_liaison_are_counted(operations, users):
+    c = produce().content
+    bases = {row["base"]: row for row in c["patrols"]["by_base"]}
+    assert bases["Goris"] == {"base": "Goris", "planned": 1, "notified": 1, "completed": 1,
+                              "cancelled": 0, "aborted": 0,
+                              "acknowledged": {AM: 1, AZ: 0}}  # fmt: skip
+    assert (bases["Jermuk"]["planned"], bases["Jermuk"]["cancelled"]) == (1, 1)  # no draft
+    assert c["restrictions"]["by_category_actor"] == [
+        {"category": "Denial of access", "actor": "Azerbaijani forces", "count": 1}]  # fmt: skip
+    assert c["restrictions"]["list"][0]["turned_back"] is True
+    parties = {row["party"]: row for row in c["notifications"]["by_party"]}
+    assert (parties[AM]["sent"], parties[AM]["acknowledged"]) == (1, 1)
+    assert (parties[AZ]["sent"], parties[AZ]["unacknowledged"]) == (1, 1)
+    assert [u["party"] for u in c["notifications"]["unacknowledged"]] == [AZ]
+    liaison = c["liaison"]
+    assert liaison["hotline"] == [{"sector": "Syunik", "party": AZ,
+                                   "topic": "Incident clarification", "count": 1}]  # fmt: skip
+    assert (liaison["meetings"], liaison["entries"]) == (1, 2)
+    [overdue] = liaison["overdue_follow_ups"]
+    assert overdue["action"] == "Send the crater analysis" and overdue["owner"]
+    releasable = documents.releasable(c)
+    assert "owner" not in releasable["liaison"]["overdue_follow_ups"][0]
+    assert f"Hotline activations: {AZ} 1." in c["highlights"]

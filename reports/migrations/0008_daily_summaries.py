@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0006_list_and_queue_indexes'),
+        ('reports', '0007_incidentreport_liaison_log'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
