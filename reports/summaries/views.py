@@ -40,6 +40,9 @@ def summary_list(request):
     summaries = selectors.summary_list(q=filters.get("q", ""), date_from=filters.get("date_from"),
                                        date_to=filters.get("date_to"))  # fmt: skip
     page_obj = Paginator(summaries, 30).get_page(request.GET.get("page"))
+    for summary in page_obj.object_list:
+        revisions = list(summary.revisions.all())  # prefetched, oldest first
+        summary.latest = revisions[-1] if revisions else None
     return page(request, "reports/summaries/list.html", {"form": form, "page_obj": page_obj})
 
 
