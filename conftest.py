@@ -115,14 +115,10 @@ def _database_url_for_worker():
     return f"postgis://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real `celery worker` process on the configured broker and the test database.
-
-    Tests that use it must commit what the worker should see (django_db(transaction=True)).
-    """
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    mail_dir = tmp_path_factory.mktemp("worker-mail")
+def start_worker(log_path, mail_dir, *, hostname="pytest@%h", queues=None, new_session=False):
+    """Start a real `celery worker` process on the configured broker and the test database;
+    return it once it says "ready." (`queues`: only those; `new_session`: its own process
+    group, so that a test can kill it and its pool at once)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "missionapp.settings.test",
@@ -132,14 +128,17 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         # The worker's mail goes to files: read them with worker_mail().
         "EMAIL_URL": f"filemail:///{mail_dir}",  # environ drops one leading slash
     }
+    command = [
+        sys.executable, "-m", "celery", "-A", "missionapp", "worker",
+        "--loglevel=INFO", "--concurrency=2", "--purge", "--without-gossip",
+        "--without-mingle", f"--hostname={hostname}",
+    ]  # fmt: skip
+    if queues:
+        command.append(f"--queues={','.join(queues)}")
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "missionapp", "worker",
-                "--loglevel=INFO", "--concurrency=2", "--purge", "--without-gossip",
-                "--without-mingle", "--hostname=pytest@%h",
-            ],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )  # fmt: skip
     deadline = time.monotonic() + 60
     while "ready." not in log_path.read_text():
@@ -149,6 +148,17 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         time.sleep(0.2)
     proc.log_path = log_path
     proc.mail_dir = mail_dir
+    return proc
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the configured broker and the test database.
+
+    Tests that use it must commit what the worker should see (django_db(transaction=True)).
+    """
+    proc = start_worker(tmp_path_factory.mktemp("worker") / "worker.log",
+                        tmp_path_factory.mktemp("worker-mail"))  # fmt: skip
     yield proc
     proc.send_signal(signal.SIGTERM)
     try:

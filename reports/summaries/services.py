@@ -59,24 +59,26 @@ def period_ending(end: datetime) -> tuple[datetime, datetime]:
 
 def periods_due(now: datetime) -> list[datetime]:
     """The ends of the periods to build now, oldest first: every period closed since the
-    newest summary (all of them after an outage), and the last SUMMARY_REVISION_DAYS closed
-    periods again (a rebuild of an unchanged period changes nothing)."""
+    newest summary (all of them after an outage; only the last one on a new installation,
+    or from SUMMARY_FIRST_DAY), and the summaries of the last SUMMARY_REVISION_DAYS again (a
+    rebuild of an unchanged period changes nothing; a changed one gets a revision)."""
     last = last_cutoff(now)
     newest = DailySummary.objects.order_by("-period_end").values_list("period_end", flat=True)
     newest = newest.first()
-    if newest is None:
-        first = last
-        if settings.SUMMARY_FIRST_DAY:
-            first = cutoff_on(date.fromisoformat(settings.SUMMARY_FIRST_DAY))
-    else:
+    if newest is not None:
         first = cutoff_on(timezone.localtime(newest).date() + timedelta(days=1))
-    recheck = cutoff_on(timezone.localtime(last).date()
-                        - timedelta(days=settings.SUMMARY_REVISION_DAYS - 1))  # fmt: skip
-    day, ends = min(first, recheck).date(), []
+    elif settings.SUMMARY_FIRST_DAY:
+        first = cutoff_on(date.fromisoformat(settings.SUMMARY_FIRST_DAY))
+    else:
+        first = last
+    missing, day = [], timezone.localtime(first).date()
     while cutoff_on(day) <= last:
-        ends.append(cutoff_on(day))
+        missing.append(cutoff_on(day))
         day += timedelta(days=1)
-    return [end for end in ends if end >= recheck or end >= first]
+    recheck_from = cutoff_on(timezone.localtime(last).date()
+                             - timedelta(days=settings.SUMMARY_REVISION_DAYS - 1))  # fmt: skip
+    recent = DailySummary.objects.filter(period_end__gte=recheck_from, period_end__lte=last)
+    return sorted(set(missing) | set(recent.values_list("period_end", flat=True)))
 
 
 # --- Building -------------------------------------------------------------------------------
