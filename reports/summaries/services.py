@@ -181,12 +181,14 @@ def summary_produce(*, period_end: datetime, step=None) -> SummaryRevision | Non
     except IntegrityError:
         return None  # another builder made this revision a moment ago
     _artefacts(revision, step)
-    for recipient in SummaryRecipient.objects.filter(active=True):
+    recipients = list(SummaryRecipient.objects.filter(active=True))
+    for recipient in recipients:
         SummaryDelivery.objects.create(revision=revision, recipient=recipient,
                                        level=recipient.level)  # fmt: skip
-    from reports import tasks
+    if recipients:
+        from reports import tasks
 
-    transaction.on_commit(lambda: tasks.summary_deliver.delay(revision.pk))
+        transaction.on_commit(lambda: tasks.summary_deliver.delay(revision.pk))
     return revision
 
 

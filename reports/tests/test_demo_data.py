@@ -13,7 +13,7 @@ from core.audit.models import AuditEntry
 from core.models import ForwardBase, Province, User
 from core.selectors import in_mission_area, sector_at
 from patrols.models import PatrolPlan
-from reports.models import IncidentReport
+from reports.models import DailySummary, IncidentReport, SummaryRevision
 from reports.services import incident_report_create
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +54,7 @@ def counts():
         PatrolPlan.objects.count(),
         IncidentReport.objects.count(),
         AuditEntry.objects.count(),
+        SummaryRevision.objects.count(),
     )
 
 
@@ -117,6 +118,17 @@ def test_a_second_run_adds_nothing(demo_data):
 
     assert counts() == before
     assert "(0 new)" in out
+    assert "Daily summaries of the last 3 days: 0 built." in out
+
+
+def test_headquarters_find_the_last_three_daily_summaries(demo_data):
+    assert DailySummary.objects.count() == 3
+    latest = DailySummary.objects.order_by("-period_end").first()
+    in_period = IncidentReport.objects.filter(
+        observed_at__gte=latest.period_start, observed_at__lt=latest.period_end,
+        status__in=["submitted", "reviewed", "returned"],
+    ).count()  # fmt: skip
+    assert latest.revisions.get().content["incidents"]["reports"] == in_period
 
 
 def test_load_incidents_adds_exactly_the_number_asked_with_a_progress_bar(demo_data):

@@ -71,15 +71,23 @@ def test_the_scheduled_task_on_a_real_worker_builds_and_mails_once(users, celery
     SummaryRecipient.objects.create(name="HQ desk", email="hq-desk@mission.test",
                                     level="internal")  # fmt: skip
     reports_in_period(users["monitor"], 5, LAST_END - timedelta(hours=20))
+
+    def finished():
+        return sum("summaries_catch_up" in line and "succeeded" in line
+                   for line in celery_worker.log_path.read_text().splitlines())  # fmt: skip
+
+    before = finished()
     for _ in range(2):  # a second beat tick finds nothing to do
         summaries_catch_up.delay()
-    revision = wait_for(lambda: SummaryRevision.objects.first(), timeout=90,
-                        message="the worker to build the summary")  # fmt: skip
+    # Both runs must be over before the test ends: a run left behind would build in the
+    # next test's database.
+    wait_for(lambda: finished() >= before + 2, timeout=120, message="both scheduled runs")
+    revision = SummaryRevision.objects.first()
     messages = wait_for(
         lambda: [m for m in worker_mail(celery_worker) if m["To"] == "hq-desk@mission.test"],
         timeout=60, message="the summary e-mail",
     )  # fmt: skip
-    time.sleep(3)  # room for a wrongly repeated build or e-mail to show up
+    time.sleep(2)  # room for a wrongly repeated e-mail to show up
     assert SummaryRevision.objects.count() == 1 and DailySummary.objects.count() == 1
     mails = [m for m in worker_mail(celery_worker) if m["To"] == "hq-desk@mission.test"]
     assert len(mails) == 1 == len(messages)

@@ -484,6 +484,24 @@ class Command(BaseCommand):
             )
             if incidents:
                 self._load_incidents(seed, today, incidents)
+            self._summaries(now)
+
+    # -- daily summaries -----------------------------------------------------------------------
+
+    DEMO_SUMMARY_DAYS = 3
+
+    def _summaries(self, now):
+        """The daily summaries of the last few periods, as the scheduler would have made them
+        (an unchanged period is left as it is)."""
+        from reports.summaries import services as summaries
+
+        last = summaries.last_cutoff(now)
+        made = 0
+        for days_back in range(self.DEMO_SUMMARY_DAYS - 1, -1, -1):
+            made += (
+                summaries.summary_produce(period_end=last - timedelta(days=days_back)) is not None
+            )
+        self._say(f"Daily summaries of the last {self.DEMO_SUMMARY_DAYS} days: {made} built.")
 
     # -- prerequisites -----------------------------------------------------------------------
 
