@@ -301,7 +301,11 @@ def operations(users, recipients):
         acknowledged_at={"armenia": departure - timedelta(days=6), "azerbaijan": None},
     )  # fmt: skip
     PatrolPlan.objects.filter(pk=done.pk).update(
-        started_at=departure, ended_at=departure + timedelta(hours=7)
+        started_at=departure,
+        ended_at=departure + timedelta(hours=7),
+        max_deviation_km=2.4,
+        urgent_override=True,
+        override_justification="Shelling reported at dawn",
     )
     plan(jermuk, PatrolPlan.Status.CANCELLED)
     plan(jermuk, PatrolPlan.Status.DRAFT)
@@ -339,6 +343,11 @@ def test_patrols_restrictions_notifications_and_liaison_are_counted(operations, 
     assert c["restrictions"]["by_category_actor"] == [
         {"category": "Denial of access", "actor": "Azerbaijani forces", "count": 1}]  # fmt: skip
     assert c["restrictions"]["list"][0]["turned_back"] is True
+    assert c["restrictions"]["list"][0]["patrol"] == operations["done"].pk
+    [override] = c["patrols"]["urgent_overrides"]
+    assert override["justification"] == "Shelling reported at dawn"
+    [deviation] = c["patrols"]["route_deviations"]
+    assert (deviation["base"], deviation["max_deviation_km"]) == ("Goris", 2.4)
     parties = {row["party"]: row for row in c["notifications"]["by_party"]}
     assert (parties[AM]["sent"], parties[AM]["acknowledged"]) == (1, 1)
     assert (parties[AZ]["sent"], parties[AZ]["unacknowledged"]) == (1, 1)
@@ -352,3 +361,46 @@ def test_patrols_restrictions_notifications_and_liaison_are_counted(operations, 
     releasable = documents.releasable(c)
     assert "owner" not in releasable["liaison"]["overdue_follow_ups"][0]
     assert f"Hotline activations: {AZ} 1." in c["highlights"]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_on_postgresql_the_database_refuses_to_change_a_stored_summary(period):
+    from django.db import DatabaseError, connection, transaction
+
+    revision = produce()
+    artefact = revision.artefacts.first()
+    for sql, args in [
+        ("UPDATE reports_summaryartefact SET sha256 = %s WHERE id = %s", ["0" * 64, artefact.pk]),
+        ("DELETE FROM reports_summaryrevision WHERE id = %s", [revision.pk]),
+        ("UPDATE reports_dailysummary SET number = 1 WHERE id = %s", [revision.summary_id]),
+    ]:
+        with (pytest.raises(DatabaseError, match="immutable"), transaction.atomic(),
+              connection.cursor() as cursor):  # fmt: skip
+            cursor.execute(sql, args)
+    artefact.refresh_from_db()
+    assert artefact.sha256 != "0" * 64
+
+
+@pytest.mark.django_db
+def test_the_command_builds_any_period_with_a_progress_bar_and_refuses_the_future(period):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out, err = StringIO(), StringIO()
+    with time_machine.travel(END + timedelta(days=2), tick=False):
+        call_command("build_summary", "--from", "2026-11-15", "--to", "2026-11-16",
+                     stdout=out, stderr=err)  # fmt: skip
+        assert "Daily Report 319/2026, revision 1" in out.getvalue()
+        assert "Daily Report 320/2026, revision 1" in out.getvalue()
+        assert "18/18" in err.getvalue()  # two periods × nine steps, drawn by tqdm
+        again = StringIO()
+        call_command("build_summary", "--day", "2026-11-16", stdout=again, stderr=StringIO())
+        assert "Nothing changed" in again.getvalue()
+        with pytest.raises(CommandError, match="not reached its cut-off"):
+            call_command("build_summary", "--day", "2026-11-20", stdout=StringIO(),
+                         stderr=StringIO())  # fmt: skip
+        with pytest.raises(CommandError, match="--from and --to"):
+            call_command("build_summary", "--from", "2026-11-16", stdout=StringIO())
+    assert DailySummary.objects.count() == 2
