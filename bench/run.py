@@ -152,6 +152,20 @@ def incident_map(client):
             lambda i: ok("/incidents/", {}), "< 300 ms")  # fmt: skip
     measure("GET /incidents/queue/ (review queue)", 5,
             lambda i: ok("/incidents/queue/", {}), "< 500 ms")  # fmt: skip
+    daily_summary()
+
+
+def daily_summary():
+    """Building the last period's summary over the year of incidents (about 270 a day)."""
+    from datetime import timedelta
+
+    from reports.summaries import services as summaries
+
+    ends = [summaries.last_cutoff(timezone.now()) - timedelta(days=d) for d in range(3)]
+    measure("daily summary: build (content + 8 files)", 3,
+            lambda i: summaries.summary_produce(period_end=ends[i]), "< 60 s")  # fmt: skip
+    measure("daily summary: rebuild, unchanged", 3,
+            lambda i: summaries.summary_produce(period_end=ends[i]), "< 5 s")  # fmt: skip
 
 
 if __name__ == "__main__":
