@@ -338,8 +338,22 @@ class DeviceTokenAdmin(admin.ModelAdmin):
 # --- Audit trail -------------------------------------------------------------------------
 
 
+class ReadOnlyAdminMixin:
+    """Records the system makes (audit entries, notifications sent, reads logged, summaries
+    built): the admin shows them and never adds, changes or deletes one."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit trail, read-only for everyone: entries are append-only by design."""
 
     list_display = [
@@ -382,12 +396,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     def changes_pretty(self, obj):
         text = json.dumps(obj.changes, indent=2, sort_keys=True, ensure_ascii=False)
         return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

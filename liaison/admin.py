@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from core.admin import local_time_column
+from core.admin import ReadOnlyAdminMixin, local_time_column
 from core.roles import Role, has_role
 from liaison import services
 from liaison.models import (
@@ -107,7 +107,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContactAccessLog)
-class ContactAccessLogAdmin(admin.ModelAdmin):
+class ContactAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who read which contact: read-only, for administrators."""
 
     list_display = [local_time_column("at", "when"), "user", "contact_ref", "contact", "via"]
@@ -120,15 +120,6 @@ class ContactAccessLogAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return has_role(request.user, Role.ADMINISTRATOR)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class FollowUpInline(admin.TabularInline):

@@ -7,7 +7,7 @@ so the status is shown here but not edited.
 
 from django.contrib import admin
 
-from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, local_time_column
+from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, ReadOnlyAdminMixin, local_time_column
 from patrols.models import (
     ItineraryNotification,
     MovementRestriction,
@@ -96,7 +96,7 @@ class PatrolPlanAdmin(MissionMapAdmin):
 
 
 @admin.register(ItineraryNotification)
-class ItineraryNotificationAdmin(admin.ModelAdmin):
+class ItineraryNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What each party was told, and whether it acknowledged: read-only (the outbox)."""
 
     list_display = ["__str__", "party", "status", "attempts",
@@ -105,15 +105,6 @@ class ItineraryNotificationAdmin(admin.ModelAdmin):
                     "escalated_at"]  # fmt: skip
     list_filter = ["status", "purpose", "party"]
     list_select_related = ["party", "version", "version__plan__forward_base"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(MovementRestriction)

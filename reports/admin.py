@@ -7,7 +7,7 @@ the location phrase from the point; a location corrected here is derived again t
 from django import forms
 from django.contrib import admin
 
-from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, local_time_column
+from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, ReadOnlyAdminMixin, local_time_column
 from core.selectors import describe_location, sector_at
 from patrols.models import PatrolPlan
 from reports.models import DailySummary, IncidentReport, SummaryDownload, SummaryRecipient
@@ -93,27 +93,14 @@ class SummaryRecipientAdmin(admin.ModelAdmin):
     search_fields = ["name", "email"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Summaries and their downloads are records: produced by the job, never edited."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(DailySummary)
-class DailySummaryAdmin(ReadOnlyAdmin):
+class DailySummaryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "period_start", "period_end", "created_at"]
     date_hierarchy = "period_end"
 
 
 @admin.register(SummaryDownload)
-class SummaryDownloadAdmin(ReadOnlyAdmin):
+class SummaryDownloadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "user", "artefact", "via"]
     list_filter = ["via"]
     list_select_related = ["user", "artefact__revision__summary"]
