@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ class TrackFix:
 def _require_on_patrol(plan, by):
     on_patrol = by.pk == plan.team_leader_id or plan.monitors.filter(pk=by.pk).exists()
     if not on_patrol:
-        raise ValidationError("Only a member of this patrol can report from it.")
+        raise PermissionDenied("Only a member of this patrol can report from it.")
 
 
 def _notified_route(plan):
@@ -45,7 +45,7 @@ def track_upload(*, plan: PatrolPlan, by: User, fixes: list[TrackFix]) -> dict:
     """
     plan = PatrolPlan.objects.select_for_update().get(pk=plan.pk)
     if by.pk != plan.team_leader_id:
-        raise ValidationError("Only the patrol's team leader uploads its track.")
+        raise PermissionDenied("Only the patrol's team leader uploads its track.")
     if plan.status not in (PatrolPlan.Status.UNDER_WAY, PatrolPlan.Status.COMPLETED,
                            PatrolPlan.Status.ABORTED):  # fmt: skip
         raise ValidationError({"status": ["A track is uploaded once the patrol has started."]})

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
@@ -286,7 +286,7 @@ def _acknowledge(row, *, method, by, note, at):
 
 def _require_liaison(by):
     if not has_role(by, Role.LIAISON_OFFICER, Role.COORDINATOR):
-        raise ValidationError("Only a liaison officer or a coordinator can record this.")
+        raise PermissionDenied("Only a liaison officer or a coordinator can record this.")
 
 
 @transaction.atomic

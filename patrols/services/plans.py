@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.contrib.gis.measure import D
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -166,7 +166,7 @@ def _require_planner(plan, by):
         by.pk in (plan.author_id, plan.team_leader_id)
         or has_role(by, Role.COORDINATOR, Role.ADMINISTRATOR)
     ):
-        raise ValidationError("Only the plan's author or team leader can change it.")
+        raise PermissionDenied("Only the plan's author or team leader can change it.")
 
 
 @transaction.atomic
@@ -245,9 +245,9 @@ def patrol_plan_return(*, plan: PatrolPlan, by: User, reason: str) -> PatrolPlan
 
 def _require_coordinator(plan, by):
     if not has_role(by, Role.COORDINATOR):
-        raise ValidationError("Only a coordinator can approve or return a patrol plan.")
+        raise PermissionDenied("Only a coordinator can approve or return a patrol plan.")
     if by.pk in (plan.author_id, plan.team_leader_id):
-        raise ValidationError(
+        raise PermissionDenied(
             "Four eyes: a coordinator cannot approve or return a plan they wrote or lead."
         )
 
@@ -382,7 +382,7 @@ def patrol_plan_cancel(*, plan: PatrolPlan, by: User, reason: str) -> PatrolPlan
 
 def _require_team_leader(plan, by):
     if by.pk != plan.team_leader_id:
-        raise ValidationError("Only the patrol's team leader can start or end it.")
+        raise PermissionDenied("Only the patrol's team leader can start or end it.")
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from smtplib import SMTPException
 import pytest
 import time_machine
 from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -264,7 +264,7 @@ def test_a_liaison_officer_records_an_acknowledgement_received_by_phone(sent, us
     with pytest.raises(ValidationError, match="who acknowledged"):
         svc.notification_acknowledge_manually(notification=sent["azerbaijan"], by=officer,
                                               method="phone", note="")  # fmt: skip
-    with pytest.raises(ValidationError, match="Only a liaison officer"):
+    with pytest.raises(PermissionDenied, match="Only a liaison officer"):
         svc.notification_acknowledge_manually(
             notification=sent["azerbaijan"], by=users["monitor"], method="phone", note="x"
         )

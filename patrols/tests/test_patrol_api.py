@@ -101,7 +101,8 @@ def test_four_eyes_through_the_api(team, recipients, make_plan):
     patrol_plan_submit(plan=plan, by=team["coordinator"])
     response = as_user(team["coordinator"]).post(reverse("api-patrol-approve", args=[plan.pk]),
                                                  {}, format="json")  # fmt: skip
-    assert response.status_code == 400 and "Four eyes" in response.json()["detail"]
+    # A refusal of the person, not of the input: 403.
+    assert response.status_code == 403 and "Four eyes" in response.json()["detail"]
 
 
 def test_plans_are_visible_by_role_and_the_list_costs_a_bounded_number_of_queries(

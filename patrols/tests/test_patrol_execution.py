@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from patrols.models import ItineraryNotification, MovementRestriction, TrackPoint
@@ -54,7 +54,7 @@ def test_a_track_far_from_the_notified_route_is_flagged(under_way, team):
 
 
 def test_only_the_team_leader_uploads_the_track(under_way, team):
-    with pytest.raises(ValidationError, match="team leader"):
+    with pytest.raises(PermissionDenied, match="team leader"):
         track_upload(plan=under_way, by=team["monitor"], fixes=fixes((45.67, 39.84)))
 
 

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from patrols.models import ItineraryNotification, PatrolPlan
@@ -136,14 +136,14 @@ def test_the_approver_must_be_a_coordinator(make_plan, team, users, recipients):
     plan = make_plan()
     patrol_plan_submit(plan=plan, by=team["leader"])
     for role in ("team_leader", "duty_officer", "monitor", "outsider"):
-        with pytest.raises(ValidationError, match="Only a coordinator"):
+        with pytest.raises(PermissionDenied, match="Only a coordinator"):
             patrol_plan_approve(plan=plan, by=users[role])
 
 
 def test_four_eyes_a_coordinator_cannot_approve_a_plan_they_wrote(team, make_plan, recipients):
     plan = make_plan(author=team["coordinator"])
     patrol_plan_submit(plan=plan, by=team["coordinator"])
-    with pytest.raises(ValidationError, match="Four eyes"):
+    with pytest.raises(PermissionDenied, match="Four eyes"):
         patrol_plan_approve(plan=plan, by=team["coordinator"])
     patrol_plan_approve(plan=plan, by=team["coordinator_2"])
 
@@ -153,7 +153,7 @@ def test_only_the_team_leader_starts_ends_or_aborts_the_patrol(make_plan, team, 
     patrol_plan_submit(plan=plan, by=team["leader"])
     approve(plan, team)
     send_all(plan)
-    with pytest.raises(ValidationError, match="team leader"):
+    with pytest.raises(PermissionDenied, match="team leader"):
         patrol_start(plan=plan, by=team["monitor"])
     patrol_start(plan=plan, by=team["leader"])
     with pytest.raises(ValidationError, match="Say why"):
@@ -177,7 +177,7 @@ def test_an_approved_itinerary_is_amended_not_edited(make_plan, team, recipients
 
 def test_someone_else_cannot_edit_a_plan(make_plan, team, users):
     plan = make_plan()
-    with pytest.raises(ValidationError, match="author or team leader"):
+    with pytest.raises(PermissionDenied, match="author or team leader"):
         patrol_plan_update(plan=plan, by=team["monitor"], purpose="mine now")
 
 

@@ -653,6 +653,9 @@
   async function addPhotos(files) {
     if (!current || !files.length) return;
     if (!currentSaved) await saveForm();
+    // The photos belong to the report open now; the editor may move on while they are read.
+    var report = current;
+    if (!report) return;
     for (var i = 0; i < files.length; i++) {
       var file = files[i];
       var buffer = await file.arrayBuffer();
@@ -660,15 +663,15 @@
       // A copy, not the File: the camera's temporary file may be gone tomorrow.
       var blob = new Blob([buffer], { type: file.type || "application/octet-stream" });
       await DB.putAttachment({
-        id: current.uuid + ":" + hash, report: current.uuid, sha256: hash, name: file.name,
+        id: report.uuid + ":" + hash, report: report.uuid, sha256: hash, name: file.name,
         type: file.type, size: file.size, blob: blob, state: "waiting", addedAt: new Date().toISOString()
       });
     }
     $("f-photo").value = "";
     toast(files.length === 1 ? "Photo saved on this tablet." : files.length + " photos saved on this tablet.", "success");
-    renderPhotos();
+    if (current === report) renderPhotos();
     Sync.changed();
-    if (current.state === "delivered") Sync.syncNow({ force: true });
+    if (report.state === "delivered") Sync.syncNow({ force: true });
   }
 
   async function renderPhotos() {
@@ -973,7 +976,10 @@
 
   async function refreshCurrent() {
     if (!current || !currentSaved) return;
-    var record = await DB.getReport(current.uuid);
+    var shown = current;
+    var record = await DB.getReport(shown.uuid);
+    // The monitor may have closed or switched reports while it was read: leave that alone.
+    if (current !== shown) return;
     if (!record) { closeEditor(); return; }
     var changedState = record.state !== current.state || JSON.stringify(record.conflict) !== JSON.stringify(current.conflict);
     // Sent back by review (or taken back to the server's version): show what the server holds.
