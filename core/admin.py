@@ -368,7 +368,7 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["action", "client", "model"]
     search_fields = ["=object_pk", "actor_label"]
-    ordering = ["-seq"]
+    ordering = ["-id"]  # waiting entries (no seq yet) come first, as the newest
     date_hierarchy = "at"
     # Counting the whole trail on every page view gets slow as it grows.
     show_full_result_count = False
@@ -383,8 +383,10 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "object_pk",
         "object_repr",
         "changes_pretty",
-        "prev_hash",
-        "hash",
+        "key_id",
+        "prev_mac",
+        "mac",
+        "sealed_at",
     ]
     readonly_fields = fields
 

@@ -11,9 +11,25 @@ from django.utils import timezone
 from core import services
 from core.audit.context import acting_as
 from core.audit.models import AuditChainHead, AuditEntry
+from core.audit import anchors
+from core.audit import services as audit
 from core.audit.services import audit_chain_verify as verify_chain
 
 log = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def audit_seal():
+    """Beat backstop of the sealer process: seal what waits (nothing twice: the head row)."""
+    return audit.audit_seal()
+
+
+@shared_task(ignore_result=True)
+def audit_anchor():
+    """Beat: seal what waits, then append the chain head to the anchor file if it moved."""
+    audit.audit_seal()
+    anchor = anchors.anchor_file_append()
+    return anchor and anchor["seq"]
 
 
 @shared_task
@@ -23,6 +39,7 @@ def audit_chain_verify():
     Idempotent: the alert goes out only when the verdict changes to broken (or the broken
     entry changes), so a schedule that fires twice, or a retry, alerts once.
     """
+    audit.audit_seal()  # verify what was written up to now, not what waited for the sealer
     report = verify_chain()
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
@@ -34,6 +51,10 @@ def audit_chain_verify():
         head.verified_ok = report.ok
         head.verified_problem = problem
         head.save(update_fields=["verified_at", "verified_ok", "verified_problem"])
+        if report.sealing_behind:
+            # Not tampering: the sealer is not keeping up (or not running). Logged every time.
+            log.error("audit sealing is behind: %s entries wait, the oldest since %s",
+                      report.waiting, report.oldest_waiting)  # fmt: skip
         if newly_broken:
             log.critical(problem)
             transaction.on_commit(

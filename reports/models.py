@@ -371,6 +371,10 @@ class SummaryRevision(ImmutableRow):
     content_sha256 = models.CharField(max_length=64)
     changes = models.JSONField(default=list, help_text="What changed since the last revision.")
     built_at = models.DateTimeField(auto_now_add=True)
+    # The audit chain head when it was built (core.audit.anchors.head_anchor): stated in the
+    # PDF and JSON, which leave the system by e-mail, so the chain can be checked against it.
+    # Outside `content` on purpose: it moves with every write and must not make a revision.
+    audit_anchor = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["summary", "number"]

@@ -1,43 +1,41 @@
-"""Appending to and verifying the audit chain."""
+"""Appending to, sealing and verifying the audit chain.
 
+Lock order (the only locks the trail takes): the sealer locks the chain head row, then
+updates waiting entries, all in one short transaction. Writers take no audit lock at all.
+"""
+
+import contextlib
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from core.audit import keys
 from core.audit.context import current_origin
-from core.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
+from core.audit.models import GENESIS_MAC, AuditChainHead, AuditEntry
 from core.audit.registry import object_key
+
+log = logging.getLogger(__name__)
+SEAL_BATCH = 2000
 
 
 def _json_safe(value):
-    # What is hashed must be exactly what the database gives back: go through JSON once.
+    # What is sealed must be exactly what the database gives back: go through JSON once.
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def _locked_head():
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        AuditChainHead.objects.get_or_create(pk=1)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-    return head
-
-
-@transaction.atomic
 def audit_append(*, action: str, instance, changes: dict, origin=None) -> AuditEntry:
-    """Append one entry for `instance` to the chain.
-
-    Runs inside the caller's transaction, so the entry exists if and only if the write it
-    records was committed. The chain head row is locked for the rest of that transaction:
-    appends are serialised and two entries can never share a predecessor.
-    """
+    """Record one write to `instance`: a single INSERT in the caller's transaction, so the
+    entry exists if and only if the write it records was committed. Takes no lock and waits
+    for nobody; the sealer chains it within seconds (audit_seal)."""
     origin = origin or current_origin()
     actor = origin.actor
-    head = _locked_head()
     entry = AuditEntry(
-        seq=head.last_seq + 1,
         at=timezone.now(),
         actor_id=actor.pk if actor is not None else None,
         actor_label=actor.get_username() if actor is not None else "",
@@ -48,13 +46,72 @@ def audit_append(*, action: str, instance, changes: dict, origin=None) -> AuditE
         object_pk=object_key(instance),
         object_repr=str(instance)[:200],
         changes=_json_safe(changes),
-        prev_hash=head.last_hash,
     )
-    entry.hash = entry.compute_hash()
-    entry.save()
-    head.last_seq, head.last_hash = entry.seq, entry.hash
-    head.save(update_fields=["last_seq", "last_hash"])
+    entry.save(force_insert=True)
     return entry
+
+
+def _head_for_sealing():
+    """The head row, locked: one sealer at a time. On PostgreSQL a second sealer skips instead
+    of queueing (None); on SQLite the transaction already holds the write lock (IMMEDIATE)."""
+    AuditChainHead.objects.get_or_create(pk=1)
+    return AuditChainHead.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+
+
+def audit_seal(*, batch: int = SEAL_BATCH) -> int:
+    """Seal every committed entry still waiting, oldest first, in batches of `batch`, each
+    batch in one short transaction; return how many were sealed.
+
+    Entries get their `seq` in the order they are found (lowest id first among those already
+    committed): an entry whose transaction commits after a later-numbered one is simply
+    sealed next time, after it, so no entry is ever skipped or sealed twice (the UPDATE only
+    touches a row still waiting, and the head row is locked). Idempotent: with nothing
+    waiting it changes nothing.
+    """
+    total = 0
+    # A look without a transaction first: on SQLite every transaction takes the write lock
+    # (IMMEDIATE), and the sealer looks twice a second.
+    while AuditEntry.objects.waiting().exists():
+        sealed = _seal_batch(batch)
+        total += sealed
+        if sealed < batch:
+            break
+    return total
+
+
+@transaction.atomic
+def _seal_batch(batch: int) -> int:
+    head = _head_for_sealing()
+    if head is None:
+        return 0  # another sealer holds the head: it will seal what waits
+    waiting = list(AuditEntry.objects.waiting().order_by("id")[:batch])
+    if not waiting:
+        return 0
+    key_id, key = keys.sealing_key()
+    now = timezone.now()
+    seq, prev = head.last_seq, head.last_mac
+    rows = []
+    for entry in waiting:
+        seq += 1
+        entry.seq, entry.prev_mac, entry.key_id = seq, prev, key_id
+        entry.mac = prev = entry.compute_mac(key)
+        rows.append((seq, entry.prev_mac, entry.mac, key_id, now, entry.pk))
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        # Raw SQL: the application's own update() refuses audit entries; this is the one
+        # write an entry ever receives after its insert (the PostgreSQL trigger allows it
+        # once, on a waiting entry, with its content unchanged).
+        cursor.executemany(
+            f"UPDATE {table} SET seq = %s, prev_mac = %s, mac = %s, key_id = %s, "  # noqa: S608
+            "sealed_at = %s WHERE id = %s AND seq IS NULL",
+            rows,
+        )
+    head.last_seq, head.last_mac, head.sealed_at = seq, prev, now
+    head.save(update_fields=["last_seq", "last_mac", "sealed_at"])
+    return len(rows)
+
+
+# --- Verification ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -64,36 +121,130 @@ class ChainReport:
     broken_seq: int | None = None
     broken_id: int | None = None
     problem: str = ""
+    anchors_checked: int = 0
+    waiting: int = 0
+    oldest_waiting: datetime | None = None
+    warnings: tuple = field(default=())
+
+    @property
+    def sealing_behind(self) -> bool:
+        """Entries wait longer than AUDIT_SEAL_LAG_ALERT_SECONDS: is the sealer running?"""
+        if self.oldest_waiting is None:
+            return False
+        lag = (timezone.now() - self.oldest_waiting).total_seconds()
+        return lag > settings.AUDIT_SEAL_LAG_ALERT_SECONDS
 
     def __str__(self):
         if self.ok:
-            return f"Audit chain intact: {self.checked} entries verified."
+            text = (f"Audit chain intact: {self.checked} entries verified, "
+                    f"{self.anchors_checked} anchors matched.")  # fmt: skip
+            if self.waiting:
+                text += f" {self.waiting} newer entries wait to be sealed."
+            return text
         where = f"entry #{self.broken_seq} (id {self.broken_id})" if self.broken_seq else "chain"
         return f"Audit chain BROKEN at {where}: {self.problem}"
 
 
-def audit_chain_verify() -> ChainReport:
-    """Recompute every hash in order; name the first entry that does not match."""
-    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
+class _Broken(Exception):
+    def __init__(self, problem, entry=None):
+        super().__init__(problem)
+        self.problem, self.entry = problem, entry
 
-        def broken(problem, entry=entry, checked=checked):
-            return ChainReport(False, checked, entry.seq, entry.pk, problem)
 
-        if entry.seq != expected_seq:
-            return broken(f"expected #{expected_seq} here: entries are missing before it")
-        if entry.prev_hash != expected_prev:
-            return broken("its previous-hash does not match the entry before it")
-        if entry.compute_hash() != entry.hash:
-            return broken("its content does not match its hash (it was altered)")
-        expected_prev, expected_seq, checked = entry.hash, entry.seq + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    last_seq = head.last_seq if head else 0
-    if last_seq != checked or (head and head.last_hash != expected_prev):
+@contextlib.contextmanager
+def _read_snapshot():
+    """One consistent view of the trail for the whole verification: the entries, the head and
+    the anchors read in separate snapshots would race with the sealer and report entries
+    "removed from the end" that were only being sealed (a false tamper alarm).
+
+    Inside a transaction already (a test) that transaction is the snapshot."""
+    if connection.in_atomic_block:
+        yield
+    elif connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+    else:
+        # A deferred read transaction (WAL: a snapshot that does not block writers). Django's
+        # atomic() would BEGIN IMMEDIATE here (settings: transaction_mode) and stop every
+        # writer for the length of the verification.
+        connection.ensure_connection()
+        connection.connection.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            connection.connection.execute("COMMIT")
+
+
+def audit_chain_verify(*, anchors=None) -> ChainReport:
+    """Recompute every seal in order and compare the chain with every anchor kept outside it
+    (the anchor file, the daily summaries, and `anchors` given by the caller); name the first
+    entry or anchor that does not match. Reads one snapshot; writes nothing."""
+    from core.audit import anchors as anchor_sources
+
+    with _read_snapshot():
+        return _verify(list(anchors or []), anchor_sources)
+
+
+def _verify(given, anchor_sources) -> ChainReport:
+    found = sorted(anchor_sources.all_anchors() + given, key=lambda a: a.seq)
+    configured = keys.keys()
+    expected_prev, expected_seq, checked = GENESIS_MAC, 1, 0
+    anchors = iter(found)
+    anchor = next(anchors, None)
+    matched = 0
+    last_good_anchor_seq = 0
+    # The genesis: an anchor of an empty chain.
+    while anchor is not None and anchor.seq == 0:
+        if anchor.mac != GENESIS_MAC:
+            return ChainReport(False, 0, problem=f"{anchor.source} records a MAC for #0")
+        matched, anchor = matched + 1, next(anchors, None)
+    entries = AuditEntry.objects.sealed().order_by("seq").iterator(chunk_size=2000)
+    try:
+        for entry in entries:
+            if entry.seq != expected_seq:
+                raise _Broken(f"expected #{expected_seq} here: entries are missing before it",
+                              entry)  # fmt: skip
+            if entry.prev_mac != expected_prev:
+                raise _Broken("its previous-MAC does not match the entry before it", entry)
+            key = configured.get(entry.key_id)
+            if key is None:
+                raise _Broken(f"it was sealed with key {entry.key_id!r}, which is not among "
+                              "AUDIT_KEYS (a forged entry, or an old key removed too soon)",
+                              entry)  # fmt: skip
+            if entry.compute_mac(key) != entry.mac:
+                raise _Broken("its content does not match its MAC (it was altered)", entry)
+            while anchor is not None and anchor.seq == entry.seq:
+                if anchor.mac != entry.mac:
+                    raise _Broken(
+                        f"{anchor.source} recorded a different MAC for #{entry.seq} "
+                        f"({anchor.mac[:16]}…, chain now {entry.mac[:16]}…): entries between "
+                        f"#{last_good_anchor_seq + 1} and #{entry.seq} were rewritten and "
+                        "resealed since that anchor",
+                        entry,
+                    )
+                matched, last_good_anchor_seq = matched + 1, entry.seq
+                anchor = next(anchors, None)
+            expected_prev, expected_seq, checked = entry.mac, entry.seq + 1, checked + 1
+    except _Broken as broken:
+        e = broken.entry
+        return ChainReport(False, checked, e.seq, e.pk, broken.problem, anchors_checked=matched)
+    if anchor is not None:
         return ChainReport(
-            False,
-            checked,
+            False, checked, anchors_checked=matched,
+            problem=f"{anchor.source} records #{anchor.seq} but the chain ends at #{checked}: "
+            "entries were removed from its end (and the head rewound)",
+        )  # fmt: skip
+    head = AuditChainHead.objects.filter(pk=1).first()
+    last_seq, last_mac = (head.last_seq, head.last_mac) if head else (0, GENESIS_MAC)
+    if last_seq != checked or last_mac != expected_prev:
+        return ChainReport(
+            False, checked, anchors_checked=matched,
             problem=f"the chain ends at #{checked} but the head records #{last_seq}: "
             "entries were removed from its end",
-        )
-    return ChainReport(True, checked)
+        )  # fmt: skip
+    waiting = AuditEntry.objects.waiting()
+    oldest = waiting.order_by("id").values_list("at", flat=True).first()
+    return ChainReport(True, checked, anchors_checked=matched, waiting=waiting.count(),
+                       oldest_waiting=oldest)  # fmt: skip

@@ -110,7 +110,7 @@ def admin_pages(records):
         "core_forwardbase": ForwardBase.objects.get(name="Jermuk"),
         "core_restrictedzone": records["zone"],
         "core_user": User.objects.get(username="t-monitor"),
-        "core_auditentry": AuditEntry.objects.order_by("-seq").first(),
+        "core_auditentry": AuditEntry.objects.order_by("-id").first(),
         "patrols_patrolplan": records["plan"],
         "reports_incidentreport": records["report"],
     }
@@ -171,7 +171,7 @@ def test_people_who_are_not_staff_are_sent_to_the_admin_login(client, users, rol
 def test_no_one_can_add_change_or_delete_audit_entries_through_the_admin(
     client, administrator, mission_records
 ):
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.order_by("-id").first()
     superuser = User.objects.create_superuser("t-root", "root@mission.test", "x" * 20)
     model_admin = admin.site._registry[AuditEntry]
     for user in (superuser, administrator):

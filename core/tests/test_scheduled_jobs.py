@@ -7,6 +7,7 @@ from django.db import connection
 
 from conftest import wait_for
 from core.audit.models import AuditChainHead, AuditEntry
+from core.audit.services import audit_seal
 from core.tasks import audit_chain_verify, device_tokens_purge_expired
 
 
@@ -44,7 +45,8 @@ def test_a_real_worker_verifies_the_chain_and_records_the_first_broken_entry(
     )
     assert head.verified_problem == ""
 
-    victim = AuditEntry.objects.order_by("seq")[7]
+    # The task sealed what waited before verifying.
+    victim = AuditEntry.objects.sealed().order_by("seq")[7]
     break_entry(victim)
     audit_chain_verify.delay()
     head = wait_for(
@@ -83,6 +85,7 @@ def test_a_broken_chain_alerts_the_administrators_once_however_often_the_job_run
     geography, settings, django_capture_on_commit_callbacks
 ):
     settings.ADMINS = [("Mission IT", "it@mission.test")]
+    audit_seal()
     break_entry(AuditEntry.objects.order_by("seq")[3])
     for _ in range(3):
         with django_capture_on_commit_callbacks(execute=True):

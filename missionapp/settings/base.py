@@ -152,6 +152,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.audit_chain_verify",
         "schedule": env.float("AUDIT_VERIFY_INTERVAL_SECONDS", default=3600.0),
     },
+    # Backstop of the sealer process (`manage.py audit_seal --loop`): if it is not running,
+    # entries are still sealed within this interval. Both take the head row, so never twice.
+    "audit-seal": {
+        "task": "core.tasks.audit_seal",
+        "schedule": env.float("AUDIT_SEAL_BACKSTOP_SECONDS", default=15.0),
+        "options": {"expires": 15.0},
+    },
+    # Appends the sealed chain head to AUDIT_ANCHOR_FILE when it moved (idempotent).
+    "audit-anchor": {
+        "task": "core.tasks.audit_anchor",
+        "schedule": env.float("AUDIT_ANCHOR_INTERVAL_SECONDS", default=60.0),
+    },
     "device-tokens-purge-expired": {
         "task": "core.tasks.device_tokens_purge_expired",
         "schedule": 3600.0,
@@ -272,6 +284,17 @@ LIAISON_RETENTION_DAYS = env.int("LIAISON_RETENTION_DAYS", default=730)
 # Keys of the encryption at rest of contacts' phone numbers and e-mail addresses (core.crypto):
 # comma-separated, the first encrypts, all decrypt (rotation). Required in production.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Keys of the audit chain's HMAC seals (core.audit.keys): comma-separated key_id:secret, the
+# first seals, all verify (rotation). Kept out of the database on purpose. Required in
+# production; dev and test make one under var/.
+AUDIT_KEYS = env.list("AUDIT_KEYS", default=[])
+# Where beat appends the chain head (one JSON line per anchor); ship this file off the machine
+# (or let it be copied by the backups): an anchor outside the database is what shows that no
+# entry was rewritten or cut off the end since.
+AUDIT_ANCHOR_FILE = Path(env.str("AUDIT_ANCHOR_FILE", default=str(VAR_DIR / "audit-anchors.jsonl")))
+# How often the sealer process looks for new entries, and when waiting entries mean trouble.
+AUDIT_SEAL_INTERVAL_SECONDS = env.float("AUDIT_SEAL_INTERVAL_SECONDS", default=0.5)
+AUDIT_SEAL_LAG_ALERT_SECONDS = env.float("AUDIT_SEAL_LAG_ALERT_SECONDS", default=300.0)
 # The public address of this server, for links in messages to the parties.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

@@ -49,6 +49,28 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
     _machine_field_encryption_key()
 ]
 
+
+def _machine_audit_key():
+    # The audit chain's HMAC key, made once per machine like the field key (same race).
+    from core.audit.keys import generate_key
+
+    path = VAR_DIR / "audit_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        aside = VAR_DIR / f".audit_key.{os.getpid()}"
+        aside.write_text(generate_key("dev"))
+        aside.chmod(0o600)
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    return path.read_text().strip()
+
+
+AUDIT_KEYS = env.list("AUDIT_KEYS", default=[]) or [_machine_audit_key()]
+
 # The demo's mail (itinerary notifications to the parties, escalations) is written to files
 # under var/mail/, one file per connection, instead of being sent anywhere.
 if not env.str("EMAIL_URL", default=""):

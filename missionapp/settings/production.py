@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.audit.keys import parse_keys
 from core.crypto import decode_key
 
 from .base import *  # noqa: F403
@@ -26,6 +27,8 @@ ALLOWED_HOSTS = _required("ALLOWED_HOSTS", cast=list)
 FIELD_ENCRYPTION_KEYS = _required("FIELD_ENCRYPTION_KEYS", cast=list)
 for _key in FIELD_ENCRYPTION_KEYS:
     decode_key(_key)  # refuses a placeholder or a key that is not 32 random bytes
+AUDIT_KEYS = _required("AUDIT_KEYS", cast=list)
+parse_keys(AUDIT_KEYS)  # refuses a placeholder, a short secret or a repeated key id
 if not env.str("DATABASE_URL", default=""):
     raise ImproperlyConfigured("DATABASE_URL must point at PostGIS in production.")
 

@@ -117,6 +117,7 @@ def as_geojson(content: dict) -> bytes:
         })  # fmt: skip
     collection = {"type": "FeatureCollection", "name": content["title"],
                   "level": content["level"], "period": content["period"],
+                  "audit_anchor": content.get("audit_anchor", {}),
                   "features": features}  # fmt: skip
     return json.dumps(collection, ensure_ascii=False, sort_keys=True).encode()
 

@@ -200,6 +200,14 @@ class TrendSchema(serializers.Serializer):
     Meta = _meta("SummaryTrend")
 
 
+class AuditAnchorSchema(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="The last sealed audit entry when it was built.")
+    mac = serializers.CharField(help_text="That entry's HMAC-SHA256 seal, hex.")
+    key_id = serializers.CharField(help_text="The id of the key that sealed it (not the key).")
+    at = serializers.DateTimeField(help_text="When the anchor was read (UTC).")
+    Meta = _meta("SummaryAuditAnchor")
+
+
 class DailySummaryContentSchema(serializers.Serializer):
     """The daily situation summary as JSON (`schema`: missionapp.daily-summary/1)."""
 
@@ -217,4 +225,9 @@ class DailySummaryContentSchema(serializers.Serializer):
     notifications = NotificationsSchema()
     liaison = LiaisonSchema()
     trend = TrendSchema()
+    audit_anchor = AuditAnchorSchema(
+        help_text="The audit chain's head when this revision was built: anyone holding this "
+        "file can have the chain checked against it (`manage.py audit_verify --anchor "
+        "SEQ:MAC`), which shows no record up to it was rewritten or removed since."
+    )
     Meta = _meta("DailySummaryContent")

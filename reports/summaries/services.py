@@ -18,6 +18,8 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.audit.anchors import head_anchor
+from core.audit.services import audit_seal
 from reports.models import (
     DailySummary,
     SummaryArtefact,
@@ -125,9 +127,10 @@ BUILD_STEPS = 1 + len(Level.values) * len(Format.values)  # the content, then ea
 def _artefacts(revision: SummaryRevision, step) -> list[SummaryArtefact]:
     made = []
     info = {"number": revision.number, "content_sha256": revision.content_sha256,
-            "changes": revision.changes}  # fmt: skip
+            "changes": revision.changes, "audit_anchor": revision.audit_anchor}  # fmt: skip
     for level in Level.values:
-        content = documents.level_content(revision.content, level)
+        content = {**documents.level_content(revision.content, level),
+                   "audit_anchor": revision.audit_anchor}  # fmt: skip
         files = {}
         for fmt, render in documents.RENDERERS.items():
             files[fmt] = render(content)
@@ -177,6 +180,7 @@ def summary_produce(*, period_end: datetime, step=None) -> SummaryRevision | Non
                 summary=summary, number=latest.number + 1 if latest else 1, content=content,
                 content_sha256=sha,
                 changes=describe_changes(latest.content, content) if latest else [],
+                audit_anchor=head_anchor(),
             )  # fmt: skip
     except IntegrityError:
         return None  # another builder made this revision a moment ago
@@ -193,7 +197,9 @@ def summary_produce(*, period_end: datetime, step=None) -> SummaryRevision | Non
 
 
 def summaries_catch_up(*, now: datetime | None = None) -> list[SummaryRevision]:
-    """Build every period due, oldest first, each in its own transaction."""
+    """Build every period due, oldest first, each in its own transaction (after sealing the
+    audit entries waiting, so that the anchor each revision states is up to date)."""
+    audit_seal()
     made = []
     for end in periods_due(now or timezone.now()):
         revision = summary_produce(period_end=end)

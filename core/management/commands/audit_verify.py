@@ -1,13 +1,33 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.audit import anchors
 from core.audit.services import audit_chain_verify
 
 
 class Command(BaseCommand):
-    help = "Verify the whole audit hash chain; name the first broken entry (exit 1 if broken)."
+    help = (
+        "Verify the whole audit chain: every seal with its key, every link, the head, and every "
+        "anchor (the anchor file, the daily summaries, and each --anchor given); name the first "
+        "entry or anchor that does not match (exit 1 if broken)."
+    )
 
-    def handle(self, *args, **options):
-        report = audit_chain_verify()
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--anchor", action="append", default=[], metavar="SEQ:MAC",
+            help="An anchor read off a document that left the system (a daily summary's "
+            "'Audit anchor' line); may be given several times.",
+        )  # fmt: skip
+
+    def handle(self, *args, anchor, **options):
+        try:
+            given = [anchors.parse(text, f"--anchor {text[:24]}") for text in anchor]
+            report = audit_chain_verify(anchors=given)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         if not report.ok:
             raise CommandError(str(report))
         self.stdout.write(self.style.SUCCESS(str(report)))
+        if report.sealing_behind:
+            self.stderr.write(f"Warning: {report.waiting} entries wait to be sealed, the oldest "
+                              f"since {report.oldest_waiting:%Y-%m-%d %H:%M:%S %Z}: is "
+                              "`manage.py audit_seal --loop` running?")  # fmt: skip
