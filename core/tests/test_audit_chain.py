@@ -47,6 +47,13 @@ def tamper(sql, params=()):
             cursor.execute("SET session_replication_role = DEFAULT")
 
 
+def rewrite(entry):
+    tamper(
+        "UPDATE core_auditentry SET object_repr = %s, prev_mac = %s, mac = %s WHERE id = %s",
+        [entry.object_repr, entry.prev_mac, entry.mac, entry.pk],
+    )
+
+
 def sealed_chain(zones=5):
     for i in range(zones):
         make_zone(f"Zone {i}")
@@ -121,8 +128,7 @@ def test_an_entry_resealed_without_the_key_is_named():
             entry.object_repr = "forged"
         entry.prev_mac = prev
         entry.mac = prev = entry.compute_mac(forger_key)
-        tamper("UPDATE core_auditentry SET object_repr = %s, prev_mac = %s, mac = %s "
-               "WHERE id = %s", [entry.object_repr, entry.prev_mac, entry.mac, entry.pk])  # fmt: skip
+        rewrite(entry)
     tamper("UPDATE core_auditchainhead SET last_mac = %s", [prev])
     report = audit_chain_verify()
     assert (report.broken_seq, report.broken_id) == (victim.seq, victim.pk)
@@ -169,8 +175,7 @@ def test_rewriting_an_entry_and_resealing_the_rest_with_the_key_is_caught_by_an_
             entry.object_repr = "nothing happened here"
         entry.prev_mac = prev
         entry.mac = prev = entry.compute_mac(key)  # the application's own sealing code
-        tamper("UPDATE core_auditentry SET object_repr = %s, prev_mac = %s, mac = %s "
-               "WHERE id = %s", [entry.object_repr, entry.prev_mac, entry.mac, entry.pk])  # fmt: skip
+        rewrite(entry)
     tamper("UPDATE core_auditchainhead SET last_mac = %s", [prev])
 
     report = audit_chain_verify()

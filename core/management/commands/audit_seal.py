@@ -20,8 +20,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="Run until SIGTERM/SIGINT.")
-        parser.add_argument("--interval", type=float, default=None,
-                            help="Seconds between looks (AUDIT_SEAL_INTERVAL_SECONDS).")  # fmt: skip
+        parser.add_argument(
+            "--interval", type=float, default=None,
+            help="Seconds between looks (default: AUDIT_SEAL_INTERVAL_SECONDS).",
+        )  # fmt: skip
 
     def handle(self, *args, loop, interval, **options):
         interval = interval if interval is not None else settings.AUDIT_SEAL_INTERVAL_SECONDS
