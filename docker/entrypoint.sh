@@ -4,6 +4,7 @@
 #   web      wait for the database, migrate, collect static files, then run gunicorn
 #   worker   Celery worker
 #   beat     Celery beat (schedule file under $MISSIONAPP_VAR_DIR, a named volume)
+#   sealer   the audit sealer: chains the audit entries the others insert (one is enough)
 #   manage   shortcut: `manage createsuperuser` runs `python manage.py createsuperuser`
 #   *        any other command is run as given (e.g. `python manage.py shell`, `sh`)
 #
@@ -62,6 +63,10 @@ case "$role" in
     beat)
         exec celery -A missionapp beat --loglevel "${LOG_LEVEL:-INFO}" \
             --schedule "$VAR_DIR/celerybeat-schedule"
+        ;;
+    sealer)
+        # No wait for the database: the loop retries until it answers.
+        exec python manage.py audit_seal --loop
         ;;
     manage)
         shift

@@ -29,13 +29,15 @@ ENV_EXAMPLE = BASE_DIR / ".env.example"
 
 PYTHON = sys.executable
 PRODUCTION = "missionapp.settings.production"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "beat", "sealer")
 BACKING_SERVICES = ("db", "redis")
 VAR_DIR = "/var/lib/missionapp"
 BEAT_SCHEDULE = f"{VAR_DIR}/celerybeat-schedule"
 
 # What the production settings refuse to start without.
-REQUIRED_BY_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "FIELD_ENCRYPTION_KEYS")
+REQUIRED_BY_PRODUCTION = (
+    "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "FIELD_ENCRYPTION_KEYS", "AUDIT_KEYS",
+)  # fmt: skip
 # What the deployment must decide (documented in .env.example or set by docker-compose.yml).
 DEPLOYMENT_VARIABLES = {
     *REQUIRED_BY_PRODUCTION,
@@ -50,6 +52,7 @@ DEPLOYMENT_VARIABLES = {
     "CONN_MAX_AGE",
     "GUNICORN_WORKERS",
     "LOG_LEVEL",
+    "AUDIT_ANCHOR_FILE",
 }
 
 
@@ -117,11 +120,16 @@ def _field_key():
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
+def _audit_key():
+    return "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
 def _production_env(**values):
     env = _scrubbed_env(
         DJANGO_SETTINGS_MODULE=PRODUCTION,
         SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
         FIELD_ENCRYPTION_KEYS=_field_key(),
+        AUDIT_KEYS=_audit_key(),
         ALLOWED_HOSTS="mission.example.org",
         DATABASE_URL="postgis://u:p@127.0.0.1:5432/missionapp",
     )
@@ -166,6 +174,7 @@ def stack_env():
     env.update(
         SECRET_KEY=secrets.token_urlsafe(50),
         FIELD_ENCRYPTION_KEYS=_field_key(),
+        AUDIT_KEYS=_audit_key(),
         POSTGRES_PASSWORD=secrets.token_hex(24),
     )
     return env
@@ -226,6 +235,7 @@ def test_web_worker_and_beat_run_one_image_built_from_the_dockerfile(stack_dir, 
         "web": ["web"],
         "worker": ["worker"],
         "beat": ["beat"],
+        "sealer": ["sealer"],
     }
 
 
@@ -236,7 +246,7 @@ def test_db_is_postgis_15_and_redis_is_redis_7_with_append_only_file(services):
 
 
 def test_every_service_but_beat_has_a_healthcheck(services):
-    for name in ("db", "redis", "web", "worker"):
+    for name in ("db", "redis", "web", "worker"):  # beat and sealer: see below
         healthcheck = services[name].get("healthcheck", {})
         assert not healthcheck.get("disable"), name
         assert healthcheck.get("test", [])[0] in ("CMD", "CMD-SHELL"), name
@@ -246,6 +256,7 @@ def test_beat_has_no_healthcheck_and_starts_only_after_healthy_db_and_redis(serv
     # Beat answers no ping and serves no port: a health check could only test that the
     # process exists. It is restarted by its restart policy instead.
     assert services["beat"]["healthcheck"] == {"disable": True}
+    assert services["sealer"]["healthcheck"] == {"disable": True}  # the same holds for it
     for name in APP_SERVICES:
         depends_on = services[name]["depends_on"]
         assert set(depends_on) == set(BACKING_SERVICES), name
@@ -274,7 +285,7 @@ def test_worker_healthcheck_pings_its_own_celery_node(services):
     )
 
 
-def test_state_lives_in_named_volumes(config, services):
+def test_state_lives_in_named_volumes(config, services, stack_env):
     def mounts(name):
         return {
             volume["target"]: volume["source"]
@@ -282,11 +293,18 @@ def test_state_lives_in_named_volumes(config, services):
             if volume["type"] == "volume"
         }
 
-    assert set(config["volumes"]) == {"db-data", "redis-data", "media", "beat-schedule"}
+    assert set(config["volumes"]) == {
+        "db-data", "redis-data", "media", "beat-schedule", "audit-anchors",
+    }  # fmt: skip
     assert mounts("db") == {"/var/lib/postgresql/data": "db-data"}
     assert mounts("redis") == {"/data": "redis-data"}
     # Web and worker share the uploaded and generated files.
-    assert mounts("web") == mounts("worker") == {f"{VAR_DIR}/media": "media"}
+    # The worker appends the audit anchors; web reads them for `manage audit_verify`.
+    assert mounts("web") == mounts("worker") == {
+        f"{VAR_DIR}/media": "media", f"{VAR_DIR}/anchors": "audit-anchors",
+    }  # fmt: skip
+    assert Path(stack_env["AUDIT_ANCHOR_FILE"]).parent == Path(f"{VAR_DIR}/anchors")
+    assert mounts("sealer") == {}  # it needs the database only
     # The beat schedule file sits at the root of its volume.
     assert mounts("beat") == {str(Path(BEAT_SCHEDULE).parent): "beat-schedule"}
 
@@ -500,6 +518,7 @@ def test_entrypoint_web_waits_for_db_migrates_collects_static_then_execs_gunicor
     [
         ("worker", "celery -A missionapp worker --loglevel INFO"),
         ("beat", f"celery -A missionapp beat --loglevel INFO --schedule {BEAT_SCHEDULE}"),
+        ("sealer", "python manage.py audit_seal --loop"),
         ("manage", "python manage.py createsuperuser --noinput"),
         ("gunicorn", "gunicorn --version"),
     ],
@@ -598,6 +617,8 @@ def test_env_example_secret_key_is_a_placeholder_production_refuses():
         ("DATABASE_URL", "empty"),
         ("FIELD_ENCRYPTION_KEYS", "empty"),
         ("FIELD_ENCRYPTION_KEYS", "placeholder"),
+        ("AUDIT_KEYS", "empty"),
+        ("AUDIT_KEYS", "placeholder"),
     ],
 )
 def test_production_settings_refuse_to_start_without(variable, how):

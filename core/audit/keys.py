@@ -29,7 +29,7 @@ def parse_keys(entries) -> dict[str, bytes]:
     keys = {}
     for entry in entries:
         key_id, _, secret = str(entry).partition(":")
-        if not KEY_ID.match(key_id):
+        if not secret or not KEY_ID.match(key_id):
             raise ImproperlyConfigured(
                 "Each AUDIT_KEYS entry must be key_id:secret (key id: letters, digits, _ . -)."
             )

@@ -1,6 +1,7 @@
-"""Run web + Celery worker + Celery beat together in the foreground (the demo).
+"""Run web + Celery worker + Celery beat + the audit sealer together in the foreground (the
+demo).
 
-Ctrl-C (SIGINT) or SIGTERM stops all three; if one of them dies, the others are stopped too
+Ctrl-C (SIGINT) or SIGTERM stops all four; if one of them dies, the others are stopped too
 and the command exits with an error, so a half-running demo never looks healthy.
 """
 
@@ -17,7 +18,7 @@ GRACE_SECONDS = 15
 
 
 class Command(BaseCommand):
-    help = "Run the web server, a Celery worker and Celery beat; Ctrl-C stops them all."
+    help = "Run web, a Celery worker, Celery beat and the audit sealer; Ctrl-C stops all."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -37,6 +38,7 @@ class Command(BaseCommand):
                 python, "-m", "celery", "-A", "missionapp", "beat", "--loglevel=INFO",
                 f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
             ],
+            "sealer": [python, manage, "audit_seal", "--loop"],
         }  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         procs = {}
@@ -54,7 +56,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"missionapp is running at http://{host}:{port}/ "
                 f"(web pid {procs['web'].pid}, worker pid {procs['worker'].pid}, "
-                f"beat pid {procs['beat'].pid}). Press Ctrl-C to stop all of them."
+                f"beat pid {procs['beat'].pid}, sealer pid {procs['sealer'].pid}). "
+                "Press Ctrl-C to stop all of them."
             )
         )
         failed = None
@@ -68,7 +71,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{failed} exited with code {procs[failed].returncode}; stopped all."
             )
-        self.stdout.write("Stopped web, worker and beat.")
+        self.stdout.write("Stopped web, worker, beat and sealer.")
 
     def _stop_all(self, procs):
         for proc in procs.values():
