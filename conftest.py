@@ -115,19 +115,53 @@ def _database_url_for_worker():
     return f"postgis://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(log_path, mail_dir, *, hostname="pytest@%h", queues=None, new_session=False):
-    """Start a real `celery worker` process on the configured broker and the test database;
-    return it once it says "ready." (`queues`: only those; `new_session`: its own process
-    group, so that a test can kill it and its pool at once)."""
-    env = {
+def _process_env(mail_dir):
+    """The environment of a process the tests start (worker, sealer): the test database, the
+    test broker, the same audit keys and anchor file, and mail into files."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "missionapp.settings.test",
         "DATABASE_URL": _database_url_for_worker(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "MISSIONAPP_TEST_BROKER_DIR": str(settings.CELERY_BROKER_DIR),
+        "AUDIT_KEYS": ",".join(settings.AUDIT_KEYS),
+        "AUDIT_ANCHOR_FILE": str(settings.AUDIT_ANCHOR_FILE),
         # The worker's mail goes to files: read them with worker_mail().
         "EMAIL_URL": f"filemail:///{mail_dir}",  # environ drops one leading slash
     }
+
+
+def start_sealer(log_path, mail_dir, *, interval=0.2):
+    """Start the real audit sealer process (`manage.py audit_seal --loop`) on the test
+    database; return it once it runs. Stop it with stop_process()."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "audit_seal", "--loop", f"--interval={interval}"],
+            cwd=BASE_DIR, env={**_process_env(mail_dir), "PYTHONUNBUFFERED": "1"}, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    wait_for(lambda: "sealer running" in log_path.read_text() or proc.poll() is not None,
+             timeout=60, message="the sealer to start")  # fmt: skip
+    if proc.poll() is not None:
+        pytest.fail(f"the sealer did not start:\n{log_path.read_text()[-3000:]}")
+    proc.log_path = log_path
+    return proc
+
+
+def stop_process(proc, timeout=20):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def start_worker(log_path, mail_dir, *, hostname="pytest@%h", queues=None, new_session=False):
+    """Start a real `celery worker` process on the configured broker and the test database;
+    return it once it says "ready." (`queues`: only those; `new_session`: its own process
+    group, so that a test can kill it and its pool at once)."""
+    env = _process_env(mail_dir)
     command = [
         sys.executable, "-m", "celery", "-A", "missionapp", "worker",
         "--loglevel=INFO", "--concurrency=2", "--purge", "--without-gossip",

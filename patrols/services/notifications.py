@@ -178,12 +178,18 @@ def _mark_sent(notification_id: int):
 
 
 def _plan_notified_if_all_sent(version):
+    # The plan row is locked before the siblings are read: two workers marking the two
+    # parties' notifications sent at the same moment would otherwise each still see the
+    # other's as "sending" and neither would move the plan (seen on PostgreSQL under load:
+    # the plan stayed "approved" with both parties told). The second one now waits for the
+    # first to commit, then reads its "sent". Lock order: notification row, then plan row
+    # (approval takes the plan and only inserts notifications, so no cycle).
+    plan = PatrolPlan.objects.select_for_update().get(pk=version.plan_id)
     siblings = ItineraryNotification.objects.filter(
         version=version, purpose=ItineraryNotification.Purpose.ITINERARY
     )
     if siblings.exclude(status__in=[Status.SENT, Status.ACKNOWLEDGED]).exists():
         return
-    plan = PatrolPlan.objects.select_for_update().get(pk=version.plan_id)
     if plan.status == PatrolPlan.Status.APPROVED and plan.version == version.number:
         plan.move_to(PatrolPlan.Status.NOTIFIED)
         plan.save(update_fields=["status"])
@@ -342,7 +348,9 @@ def notifications_escalate(*, now: datetime | None = None) -> int:
     for pk in list(candidates):
         with transaction.atomic():
             row = (
-                ItineraryNotification.objects.select_for_update()
+                # of=self: lock the notification only, not the plan, base and user rows the
+                # join reads (they would deadlock with writers locking those in another order).
+                ItineraryNotification.objects.select_for_update(of=("self",))
                 .select_related("version__plan__forward_base", "version__approved_by", "party")
                 .get(pk=pk)
             )
