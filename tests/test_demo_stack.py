@@ -1,4 +1,5 @@
-"""`make demo` end to end: bin/demo sets up and runs web + worker + beat on the embedded stack
+"""`make demo` end to end: bin/demo sets up and runs web + worker + beat + the audit sealer on
+the embedded stack
 (SpatiaLite and kombu's filesystem broker under its own var/ folder), the login page and the
 admin map work in Chromium, Ctrl-C stops every process, and a second run duplicates nothing.
 """
@@ -40,9 +41,10 @@ def demo_env(var_dir, port):
         if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
         and not k.startswith("PYTEST")
     }
-    # Beat fires the audit verification every 2 s instead of hourly, so the test sees it.
+    # Beat fires the audit verification and the anchor every 2 s instead of hourly and every
+    # minute, so the test sees them.
     return {**env, "MISSIONAPP_VAR_DIR": str(var_dir), "PORT": str(port),
-            "AUDIT_VERIFY_INTERVAL_SECONDS": "2"}  # fmt: skip
+            "AUDIT_VERIFY_INTERVAL_SECONDS": "2", "AUDIT_ANCHOR_INTERVAL_SECONDS": "2"}  # fmt: skip
 
 
 class Demo:
@@ -119,6 +121,10 @@ def test_make_demo_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(browser, t
             lambda: demo.query("SELECT verified_ok FROM core_auditchainhead") == [(1,)],
             60, "beat and the worker to verify the audit chain",
         )  # fmt: skip
+        # The sealer process sealed everything the setup commands wrote, and beat anchored it.
+        wait_for(lambda: demo.query("SELECT count(*) FROM core_auditentry WHERE seq IS NULL")
+                 == [(0,)], 60, "the sealer to seal the demo's entries")  # fmt: skip
+        wait_for(lambda: (var_dir / "audit-anchors.jsonl").exists(), 60, "an audit anchor")
         logins = read_logins(var_dir / "demo-logins.txt")
         roles = {name for (name,) in demo.query("SELECT name FROM auth_group")}
         assert roles == {"monitor", "team_leader", "coordinator", "duty_officer",
@@ -157,7 +163,7 @@ def test_make_demo_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(browser, t
         assert errors == []
     finally:
         demo.ctrl_c()
-    assert "Stopped web, worker and beat." in demo.log()
+    assert "Stopped web, worker, beat and sealer." in demo.log()
 
     # A second run is harmless: nothing is duplicated, the same logins come back.
     counts = demo.query(COUNTS)
