@@ -326,3 +326,23 @@ def test_writers_a_sealer_and_verifications_at_once_never_fork_nor_false_alarm(g
 def test_an_anchor_of_the_empty_chain_is_the_genesis():
     report = audit_chain_verify(anchors=[anchors.Anchor("genesis", 0, GENESIS_MAC)])
     assert report.ok
+
+
+@pytest.mark.django_db
+def test_the_seal_lag_is_measured_from_write_to_seal():
+    from datetime import timedelta
+
+    import time_machine
+
+    from core.audit.selectors import audit_seal_lag
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        make_zone("Written now")
+    with time_machine.travel(start + timedelta(seconds=2), tick=False):
+        make_zone("Written later")
+        assert audit_seal_lag(since=start)["waiting"] == 2
+        audit_seal()
+    lag = audit_seal_lag(since=start)
+    assert (lag["sealed"], lag["waiting"], lag["max"]) == (2, 0, 2.0)
+    assert lag["p50"] == 2.0  # the upper median of two
