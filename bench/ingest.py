@@ -36,12 +36,12 @@ Figures:
                  its parent's cutime at the end, so nothing is lost or counted twice.
     db           the PostgreSQL cluster is shared with other users on this machine, so the
                  postmaster's cutime (all backends of all databases) is not ours. Instead a
-                 sampler thread reads, every 0.25 s, utime+stime of every `postgres` process
+                 sampler thread reads, every 0.5 s, utime+stime of every `postgres` process
                  whose title names this database (backends, autovacuum workers) and of the
                  cluster's auxiliary processes (checkpointer, background and WAL writer,
                  launchers), keyed by (pid, start time); a process that exits keeps its last
                  reading. Backends are long-lived here (CONN_MAX_AGE), so the loss is at most
-                 0.25 s of a backend that ends inside a window. The harness's own connection
+                 0.5 s of a backend that ends inside a window. The harness's own connection
                  is left out. The whole cluster's figure (postmaster tree) is kept in the JSON
                  as a cross-check.
     generator    the load generator's own CPU (separate processes), reported apart: on two
@@ -219,7 +219,7 @@ PG_AUX = (
 class PostgresSampler(threading.Thread):
     """CPU of this database's backends and the cluster's auxiliary processes (see docstring)."""
 
-    def __init__(self, database, interval=0.25):
+    def __init__(self, database, interval=0.5):
         super().__init__(daemon=True)
         self.database, self.interval = database, interval
         self.exclude = set()  # the harness's own backend
@@ -824,12 +824,10 @@ class Run:
             found["count"] += len(starts)
             if starts and not found["first"]:
                 end = starts[0] + 1
-                # To the next log line (a timestamp), past chained exceptions.
-                while (
-                    end < len(lines)
-                    and end - starts[0] < 150
-                    and not re.match(r"^\[?\d{4}-\d\d-\d\d", lines[end])
-                ):
+                # To the next log or access-log line, past chained exceptions.
+                while end < len(lines) and end - starts[0] < 150:
+                    if re.match(r"^(\[?\d{4}-\d\d-\d\d|\S+ - \S+ \[)", lines[end]):
+                        break
                     end += 1
                 found["first"] = f"{name}.log:\n" + "\n".join(lines[max(0, starts[0] - 1) : end])
         return found
@@ -918,6 +916,8 @@ def render(run):
         f" ms | (info) |",
         f"| 5xx / other refusals | {b['5xx']} / {b['refused']} "
         f"| 0: {verdict(b['5xx'] == 0 and b['refused'] == 0)} |",
+        f"| other load on the machine (not this run's processes) "
+        f"| {b['other_cores']:.2f} cores | (noise) |",
         f"| CPU ms per stored report (web+worker+db, photos included) "
         f"| {b['cpu_ms_per_report']:.2f} | (info) |",
         f"| resend of a sample (same bytes) | {json.dumps(b['resend'])} "
@@ -1086,7 +1086,9 @@ def main(argv=None):
     def on_signal(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
+    # SIGINT explicitly too: a shell starts background jobs with it ignored.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     status = 0
     try:
         import psycopg
