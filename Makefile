@@ -1,4 +1,4 @@
-.PHONY: demo test test-postgis setup lint bench clean
+.PHONY: demo test test-postgis setup lint bench bench-ingest bench-quick clean
 
 # Set up everything and run the demo (web + worker + beat) on the embedded stack.
 demo:
@@ -22,8 +22,22 @@ test-postgis:
 	DATABASE_URL=postgis://postgres@127.0.0.1:5432/missionapp \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/1 $(MAKE) test
 
+# Both benchmarks: reads and the daily summary (bench/run.py, SpatiaLite), then ingest.
 bench: setup
 	.venv/bin/python bench/run.py
+	$(MAKE) bench-ingest
+
+# Ingest on the production stack (gunicorn + Celery worker, PostGIS, Redis DB 5): 1-32
+# clients, the minimal-create floor, the backlog flush. Writes bench/RESULTS.md (~6 min).
+bench-ingest:
+	bin/setup-postgis
+	.venv/bin/python bench/ingest.py $(BENCH_ARGS)
+
+# A short ingest run (CI): fails if the harness or the application breaks (a 5xx, a report
+# lost or stored twice, a deadlock), never on speed.
+bench-quick:
+	bin/setup-postgis
+	.venv/bin/python bench/ingest.py --quick
 
 clean:
 	rm -rf var/test_* var/test-broker*
