@@ -276,14 +276,16 @@ class PostgresSampler(threading.Thread):
 
 
 class Accounting:
-    def __init__(self, sampler, web_pid, worker_pid):
+    def __init__(self, sampler, web_pid, worker_pid, sealer_pid):
         self.sampler, self.web_pid, self.worker_pid = sampler, web_pid, worker_pid
+        self.sealer_pid = sealer_pid
 
     def snapshot(self, generator_pids=()):
         return {
             "t": time.monotonic(),
             "web": tree_ticks(self.web_pid),
             "worker": tree_ticks(self.worker_pid),
+            "sealer": tree_ticks(self.sealer_pid),
             "db": self.sampler.total(),
             "cluster": tree_ticks(self.sampler.postmaster) if self.sampler.postmaster else 0,
             "generator": sum(tree_ticks(pid) for pid in generator_pids),
@@ -294,7 +296,7 @@ class Accounting:
 
 def cpu_delta(s0, s1):
     ms = {k: (s1[k] - s0[k]) * 1000 / CLK_TCK for k in s0 if k != "t"}
-    ms["server"] = ms["web"] + ms["worker"] + ms["db"]
+    ms["server"] = ms["web"] + ms["worker"] + ms["sealer"] + ms["db"]
     # The cluster's own figure may include other databases: "other" counts only what is
     # certainly not ours.
     ours = ms["server"] + ms["generator"] + ms["harness"]
@@ -444,6 +446,7 @@ class Run:
             "DJANGO_SETTINGS_MODULE": "bench.settings",  # production's, plus bench.floor
             "SECRET_KEY": secrets.token_urlsafe(50),
             "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "AUDIT_KEYS": "bench:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgis://postgres@127.0.0.1:5432/{a.database}",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{a.broker_db}",
@@ -521,10 +524,17 @@ class Run:
             env,
             self.dir / "worker.log",
         )
+        # The audit sealer, as the `sealer` service runs it: its CPU is part of each report's.
+        self.sealer = self.processes.start(
+            "sealer",
+            [PYTHON, "manage.py", "audit_seal", "--loop"],
+            env,
+            self.dir / "sealer.log",
+        )
         deadline = time.monotonic() + 90
         web_ok = worker_ok = False
         while time.monotonic() < deadline and not (web_ok and worker_ok):
-            self.processes.check_alive("gunicorn", "celery")
+            self.processes.check_alive("gunicorn", "celery", "sealer")
             if not web_ok:
                 try:
                     url = f"http://127.0.0.1:{self.port}/healthz"
@@ -593,6 +603,7 @@ class Run:
         tablets = self.tablets[:clients]
         groups = [g for g in (tablets[i :: a.gen_procs] for i in range(a.gen_procs)) if g]
         rows_a, s_a = self.db.one(count)[0], self.accounting.snapshot()
+        level_started = self.db.one("SELECT now()")[0]
         generators = []
         try:
             for i, group in enumerate(groups):
@@ -622,7 +633,7 @@ class Run:
         finally:
             for g in generators:
                 g.finish()
-        self.processes.check_alive("gunicorn", "celery")
+        self.processes.check_alive("gunicorn", "celery", "sealer")
         drained = self.drain()
         rows_b, s_b = self.db.one(count)[0], self.accounting.snapshot()
         records = [r for o in outputs for r in o["records"]]
@@ -635,7 +646,7 @@ class Run:
         # still queued when the window closed. The generator's over the window.
         per_report = {
             k: cpu_level[k] / level_stored if level_stored else float("nan")
-            for k in ("web", "worker", "db", "server")
+            for k in ("web", "worker", "sealer", "db", "server")
         }
         per_report["generator"] = cpu_window["generator"] / stored if stored else float("nan")
         figures = {
@@ -654,6 +665,7 @@ class Run:
             "cpu_ms_per_report_window_only": cpu_window["server"] / stored if stored else None,
             "other_cores": cpu_window["other"] / 1000 / window,
             "samples": samples,
+            "seal_lag_s": self.seal_lag(level_started),
         }
         if figures["5xx"] or figures["refused"]:
             self.fail(
@@ -669,6 +681,27 @@ class Run:
             f"in {drained:.1f} s), other load {figures['other_cores']:.2f} cores"
         )
         return figures
+
+    def seal_lag(self, since, timeout=30.0):
+        """How long the audit entries written since `since` waited for the sealer (seconds
+        from the write to its seal: p50, p95, max), once every one of them is sealed."""
+        deadline = time.monotonic() + timeout
+        waiting_sql = "SELECT count(*) FROM core_auditentry WHERE seq IS NULL AND at >= %s"
+        while self.db.one(waiting_sql, since)[0] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        waiting = self.db.one(waiting_sql, since)[0]
+        if waiting:
+            self.fail(f"{waiting} audit entries still waiting to be sealed after {timeout:g} s")
+        row = self.db.one(
+            "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),"
+            " percentile_cont(0.95) WITHIN GROUP (ORDER BY lag), max(lag) FROM ("
+            "SELECT extract(epoch FROM sealed_at - at) AS lag FROM core_auditentry"
+            " WHERE seq IS NOT NULL AND at >= %s) AS lags",
+            since,
+        )
+        return {"entries": row[0], "waiting": waiting,
+                "p50": row[1] and float(row[1]), "p95": row[2] and float(row[2]),
+                "max": row[3] and float(row[3])}  # fmt: skip
 
     def backlog(self):
         a = self.args
@@ -714,7 +747,7 @@ class Run:
             )[0]
         finally:
             gen.finish()
-        self.processes.check_alive("gunicorn", "celery")
+        self.processes.check_alive("gunicorn", "celery", "sealer")
         drained = self.drain()
         s2 = self.accounting.snapshot()
         cpu = cpu_delta(s0, s2)  # until the worker is done too
@@ -841,7 +874,7 @@ class Run:
         self.sampler.exclude.add(self.db.connect())
         self.sampler.sample()
         self.sampler.start()
-        self.accounting = Accounting(self.sampler, self.web.pid, self.worker.pid)
+        self.accounting = Accounting(self.sampler, self.web.pid, self.worker.pid, self.sealer.pid)
         try:
             for clients in a.clients:
                 self.results["levels"].append(self.level("ingest", clients))
@@ -876,8 +909,9 @@ def render(run):
     at16 = next((lv for lv in r["levels"] if lv["clients"] == 16), None)
     lines = [
         "| endpoint | clients | stored/s | p50 ms | p95 ms (< 100) | 5xx (0) | "
-        "CPU ms/report (≤ 6) | web | worker | db | generator | other load |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "CPU ms/report (≤ 6) | web | worker | sealer | db | generator | other load "
+        "| audit seal lag p50 / p95 / max s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for lv in [*r["levels"], floor]:
         per = lv["cpu_ms_per_report"]
@@ -894,8 +928,9 @@ def render(run):
             f"| {'floor (minimal DRF create)' if is_floor else 'POST /api/reports/'} "
             f"| {lv['clients']} | {stored} | {fmt(lv['p50_ms'], 1)} | {p95} "
             f"| {lv['5xx']} {verdict(lv['5xx'] == 0)} | {cpu} | {fmt(per['web'], 2)} "
-            f"| {fmt(per['worker'], 2)} | {fmt(per['db'], 2)} | {fmt(per['generator'], 2)} "
-            f"| {lv['other_cores']:.2f} cores |"
+            f"| {fmt(per['worker'], 2)} | {fmt(per['sealer'], 2)} | {fmt(per['db'], 2)} "
+            f"| {fmt(per['generator'], 2)} | {lv['other_cores']:.2f} cores "
+            f"| {' / '.join(fmt(lv['seal_lag_s'][k], 2) for k in ('p50', 'p95', 'max'))} |"
         )
     b = r["backlog"]
     lines += [
@@ -991,7 +1026,8 @@ def header(run):
         f"- commit: {git_commit()}",
         f"- cores (nproc): {os.cpu_count()}; load average before the run: {run.load_before}",
         f"- stack: gunicorn {a.workers} sync workers + celery worker (concurrency "
-        f"{a.concurrency}), production settings (bench.settings), PostgreSQL "
+        f"{a.concurrency}) + audit sealer (audit_seal --loop), production settings "
+        f"(bench.settings), PostgreSQL "
         f"{run.pg_version}, Redis DB {a.broker_db}",
         f"- levels: {', '.join(map(str, a.clients))} clients (floor at {a.floor_clients}), "
         f"{a.warmup:g} s warm-up + {a.duration:g} s measured each; backlog {a.tablets} tablets"

@@ -1,11 +1,21 @@
 from celery import shared_task
+from django.db import OperationalError
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
 from reports.review import report_flash_alert_send
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=30)
+# OperationalError: the database's transient refusals (a deadlock victim, a serialisation
+# failure, a dropped connection) must delay a flash alert, never lose it; the task is
+# idempotent (flash_alerted_at is claimed), so a retry sends at most once.
+@shared_task(
+    acks_late=True,
+    autoretry_for=(ConnectionError, TimeoutError, OperationalError),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    max_retries=20,
+)
 def report_flash_alert(report_id: int):
     with acting_as(client=AuditEntry.Client.TASK, client_ref=f"flash {report_id}"):
         return report_flash_alert_send(report_id=report_id)
