@@ -122,12 +122,19 @@ def nearest_settlement(point: Point) -> RelativeLocation | None:
     )
 
 
-def describe_location(point: Point) -> str:
-    """The phrase reports and the digest use: "about 6 km SE of Jermuk, Vayots Dzor"."""
+_UNKNOWN = object()
+
+
+def describe_location(point: Point, *, province=_UNKNOWN) -> str:
+    """The phrase reports and the digest use: "about 6 km SE of Jermuk, Vayots Dzor".
+
+    `province`: province_at(point) when the caller has it already (None for none), which
+    saves looking it up again.
+    """
     relative = nearest_settlement(point)
     if relative is None:
         return f"{point.y:.4f}N {point.x:.4f}E"
-    return relative.phrase(province_at(point))
+    return relative.phrase(province_at(point) if province is _UNKNOWN else province)
 
 
 def restricted_zones_active(at=None):
