@@ -341,8 +341,11 @@ def notifications_escalate(*, now: datetime | None = None) -> int:
     escalated = 0
     for pk in list(candidates):
         with transaction.atomic():
+            # The notification (the claim on escalated_at) and its plan (an amendment, which
+            # locks the plan, waits or is waited for) are locked; of= keeps FOR UPDATE off the
+            # forward base, the approver's user row and the party, which it locked as well.
             row = (
-                ItineraryNotification.objects.select_for_update()
+                ItineraryNotification.objects.select_for_update(of=("self", "version__plan"))
                 .select_related("version__plan__forward_base", "version__approved_by", "party")
                 .get(pk=pk)
             )
