@@ -162,6 +162,35 @@ class User(AbstractUser):
     def role_names(self):
         return sorted(g.name for g in self.groups.all())
 
+    # Permission checks read the role names and all permissions in one query (core.roles)
+    # instead of ModelBackend's two, then ModelBackend answers from its cache as usual.
+    def _load_permissions(self, obj):
+        wanted = obj is None and self.is_active and not self.is_superuser
+        if wanted and not hasattr(self, "_perm_cache"):
+            from core.roles import load_roles_and_permissions
+
+            load_roles_and_permissions(self)
+
+    def has_perm(self, perm, obj=None):
+        self._load_permissions(obj)
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label):
+        self._load_permissions(None)
+        return super().has_module_perms(app_label)
+
+    def get_all_permissions(self, obj=None):
+        self._load_permissions(obj)
+        return super().get_all_permissions(obj)
+
+    def get_user_permissions(self, obj=None):
+        self._load_permissions(obj)
+        return super().get_user_permissions(obj)
+
+    def get_group_permissions(self, obj=None):
+        self._load_permissions(obj)
+        return super().get_group_permissions(obj)
+
 
 @audited(redact=("digest",), key="token_key")
 class DeviceToken(AbstractAuthToken):

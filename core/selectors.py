@@ -36,12 +36,15 @@ def province_at(point: Point) -> Province | None:
     The reference border is generalised (errors of hundreds of metres up to 1–2 km), so a
     village on the line, like Kornidzor, may fall just outside every polygon.
     """
-    province = Province.objects.filter(geom__intersects=point).first()
+    # The outline is not read back (a few kilobytes to send and parse per lookup); it loads
+    # on access, like any deferred field.
+    provinces = Province.objects.defer("geom")
+    province = provinces.filter(geom__intersects=point).first()
     if province is not None:
         return province
     tolerance = D(km=settings.PROVINCE_TOLERANCE_KM)
     return (
-        Province.objects.filter(geom__distance_lte=(point, tolerance))
+        provinces.filter(geom__distance_lte=(point, tolerance))
         .annotate(distance=Distance("geom", point))
         .order_by("distance")
         .first()
@@ -109,6 +112,7 @@ class RelativeLocation:
 def nearest_settlement(point: Point) -> RelativeLocation | None:
     settlement = (
         Settlement.objects.select_related("province")
+        .defer("province__geom")  # only its name is used (and it loads on access)
         .annotate(distance=Distance("location", point))
         .order_by("distance")
         .first()
@@ -122,12 +126,19 @@ def nearest_settlement(point: Point) -> RelativeLocation | None:
     )
 
 
-def describe_location(point: Point) -> str:
-    """The phrase reports and the digest use: "about 6 km SE of Jermuk, Vayots Dzor"."""
+_UNKNOWN = object()
+
+
+def describe_location(point: Point, *, province=_UNKNOWN) -> str:
+    """The phrase reports and the digest use: "about 6 km SE of Jermuk, Vayots Dzor".
+
+    `province`: province_at(point) when the caller has it already (None for none), which
+    saves looking it up again.
+    """
     relative = nearest_settlement(point)
     if relative is None:
         return f"{point.y:.4f}N {point.x:.4f}E"
-    return relative.phrase(province_at(point))
+    return relative.phrase(province_at(point) if province is _UNKNOWN else province)
 
 
 def restricted_zones_active(at=None):

@@ -13,6 +13,7 @@ from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core.api.fields import PointField
+from core.api.serializers import FieldsBuiltOnce
 from core.roles import Role, has_role
 from patrols.models import PatrolPlan
 from reports import review, selectors, services
@@ -21,7 +22,7 @@ from reports.filters import IncidentReportFilter
 from reports.models import Attachment, IncidentReport
 
 
-class IncidentReportOutput(serializers.ModelSerializer):
+class IncidentReportOutput(FieldsBuiltOnce, serializers.ModelSerializer):
     author = serializers.CharField(source="author.username")
     sector = serializers.CharField(source="sector.name")
     location = GeometryField()
@@ -76,7 +77,7 @@ class IncidentReportListApi(generics.ListAPIView):
 # --- Filing from the tablet ---------------------------------------------------------------
 
 
-class ReportInput(serializers.Serializer):
+class ReportInput(FieldsBuiltOnce, serializers.Serializer):
     """What the tablet sends. `uuid` is made on the tablet when the monitor starts the report."""
 
     uuid = serializers.UUIDField()

@@ -121,8 +121,11 @@ def report_flash_alert_send(*, report_id: int) -> bool:
     """E-mail duty officers and headquarters about a serious report, once per report:
     `flash_alerted_at` is claimed in the same transaction that decides to send."""
     with transaction.atomic():
+        # Only the report row is locked (the claim on flash_alerted_at): without of=, FOR
+        # UPDATE also locked the author's user row and the sector's province row, blocking
+        # unrelated writes to them. (SQLite has no row locks: Django leaves the clause out.)
         report = (
-            IncidentReport.objects.select_for_update()
+            IncidentReport.objects.select_for_update(of=("self",))
             .select_related("sector", "author")
             .filter(pk=report_id)
             .first()

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from core.models import User
-from core.selectors import as_wgs84, describe_location, sector_at
+from core.selectors import as_wgs84, describe_location, province_at
 from patrols.models import PatrolPlan
-from reports.models import IncidentReport, ReportRevision
+from reports.models import Attachment, IncidentReport, ReportRevision
 from reports.review import flash_alert_enqueue_if_needed
 from reports.selectors import patrols_linkable
 
@@ -37,6 +38,13 @@ FILED_FIELDS = {
     "patrol",
     "status",
 } | DETAIL_FIELDS
+
+
+BETWEEN_NEEDS_AN_END = next(
+    c.violation_error_message
+    for c in IncidentReport._meta.constraints
+    if c.name == "incident_between_has_an_end_after_the_start"
+)
 
 
 class ReportConflict(Exception):
@@ -85,19 +93,21 @@ def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
     requests racing with one UUID are settled by the database's unique constraint, not by a
     check-then-insert: the loser's insert fails and it compares with the winner's row.
     """
-    existing = IncidentReport.objects.filter(uuid=uuid).first()
-    if existing is None:
+    # No lookup of the UUID first (it cost a query on every new report): the insert is tried
+    # and the unique constraint says when the UUID is already stored. A resend pays for the
+    # derivations of the failed insert instead, and a resend that no longer validates (its
+    # patrol was closed since) is still answered with the stored report.
+    try:
         _check_patrol(author=author, patrol=fields.get("patrol"))
-        try:
-            with transaction.atomic():
-                defaults = {"patrol": None, "status": IncidentReport.Status.DRAFT}
-                report = _insert(author=author, uuid=uuid, **(defaults | fields))
-                flash_alert_enqueue_if_needed(report)
-                return report, True
-        except IntegrityError:
-            existing = IncidentReport.objects.filter(uuid=uuid).first()
-            if existing is None:
-                raise
+        with transaction.atomic():
+            defaults = {"patrol": None, "status": IncidentReport.Status.DRAFT}
+            report = _insert(author=author, uuid=uuid, **(defaults | fields))
+            flash_alert_enqueue_if_needed(report)
+            return report, True
+    except (IntegrityError, ValidationError):
+        existing = IncidentReport.objects.filter(uuid=uuid).first()
+        if existing is None:
+            raise
     if existing.author_id != author.pk:
         raise ValidationError({"uuid": ["This report identifier is already in use."]})
     location = fields.get("location")
@@ -149,7 +159,9 @@ def incident_report_create(
 def _insert(*, author, observed_at, location, category, severity, description, patrol, status,
             uuid, **details) -> IncidentReport:  # fmt: skip
     location = as_wgs84(location)
-    sector = sector_at(location)
+    # One province lookup serves the sector and the location phrase (it was made twice).
+    province = province_at(location)
+    sector = province if province is not None and province.is_sector else None
     if sector is None:
         raise ValidationError(
             {
@@ -163,6 +175,11 @@ def _insert(*, author, observed_at, location, category, severity, description, p
         raise ValidationError({"observed_at": ["The observation time must carry a time zone."]})
     if observed_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"observed_at": ["The observation time cannot be in the future."]})
+    if details.get("time_precision") == IncidentReport.TimePrecision.BETWEEN and not (
+        details.get("observed_until") and details["observed_until"] > observed_at
+    ):
+        # The check constraint's own message, said of the field (see full_clean below).
+        raise ValidationError({"observed_until": [BETWEEN_NEEDS_AN_END]})
 
     unknown = set(details) - DETAIL_FIELDS
     if unknown:
@@ -179,7 +196,7 @@ def _insert(*, author, observed_at, location, category, severity, description, p
         patrol=patrol,
         status=status,
         sector=sector,
-        location_phrase=describe_location(location)[:160],
+        location_phrase=describe_location(location, province=province)[:160],
         submitted_at=timezone.now() if status == IncidentReport.Status.SUBMITTED else None,
         **details,
     )
@@ -187,8 +204,16 @@ def _insert(*, author, observed_at, location, category, severity, description, p
         report.uuid = uuid
     # Uniqueness of the UUID is left to the database: a concurrent resend must fail on the
     # constraint (and be answered with the stored report), not pass a check and then fail.
-    report.full_clean(validate_unique=False)
+    # The check constraints are left to the database too (validating them cost a query and a
+    # savepoint each): severity 1–5 is checked by the field's validators here, the 'between'
+    # window above. So are the foreign keys (a query each): the author is the authenticated
+    # user, the sector was just read, the patrol was read and checked by _check_patrol.
+    report.full_clean(
+        exclude=["author", "sector", "patrol"], validate_unique=False, validate_constraints=False
+    )
     report.save()
+    # A new report has no attachments: say so, so that the response does not ask (a query).
+    prefetch_related_objects([report], Prefetch("attachments", Attachment.objects.none()))
     return report
 
 
@@ -253,11 +278,11 @@ def incident_report_edit(
         setattr(report, name, value)
     if "location" in fields:
         report.location = as_wgs84(report.location)
-        sector = sector_at(report.location)
-        if sector is None:
+        province = province_at(report.location)  # once, for the sector and the phrase
+        if province is None or not province.is_sector:
             raise ValidationError({"location": ["This place is outside the mission area."]})
-        report.sector = sector
-        report.location_phrase = describe_location(report.location)[:160]
+        report.sector = province
+        report.location_phrase = describe_location(report.location, province=province)[:160]
     report.version += 1
     report.full_clean()
     report.save()

@@ -94,6 +94,11 @@ else:
     # keep connections and check them before reuse.
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     _db["CONN_HEALTH_CHECKS"] = True
+    if _db["CONN_MAX_AGE"]:
+        # The Celery worker keeps its connections too (missionapp/celery.py): Celery's Django
+        # fixup closes them around every task only while this is unset. It still closes them
+        # every CELERY_DB_REUSE_MAX tasks; CONN_MAX_AGE decides long before that.
+        CELERY_DB_REUSE_MAX = 100_000
 SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

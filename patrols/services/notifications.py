@@ -349,7 +349,8 @@ def notifications_escalate(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             row = (
                 # of=self: lock the notification only, not the plan, base and user rows the
-                # join reads (they would deadlock with writers locking those in another order).
+                # join reads (they would deadlock with writers locking those in another order;
+                # a plan amended meanwhile is caught by the version check below).
                 ItineraryNotification.objects.select_for_update(of=("self",))
                 .select_related("version__plan__forward_base", "version__approved_by", "party")
                 .get(pk=pk)

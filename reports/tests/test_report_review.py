@@ -3,6 +3,8 @@
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conftest import wait_for, worker_mail
@@ -64,6 +66,25 @@ def test_two_reports_of_one_event_are_linked_once(users):
     assert set(event.reports.values_list("pk", flat=True)) == {a.pk, b.pk, c.pk}
     with pytest.raises(ValidationError, match="at least two"):
         review.reports_link_as_one_event(reports=[a], by=officer)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_the_flash_alert_locks_the_report_row_only(users, django_capture_on_commit_callbacks):
+    # Not the author's user row nor the sector's province row, which it reads with the report.
+    report = filed(users, severity=4)
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert review.report_flash_alert_send(report_id=report.pk)
+    locks = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "FOR UPDATE" in q["sql"] and 'FROM "reports_incidentreport"' in q["sql"]
+    ]  # (the audit trail's own lock, being designed away, is not this test's business)
+    assert len(locks) == 1
+    assert locks[0].endswith('FOR UPDATE OF "reports_incidentreport"'), locks[0]
 
 
 @pytest.mark.django_db
