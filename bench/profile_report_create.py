@@ -47,6 +47,7 @@ ENV = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "mission.test",
     "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    "AUDIT_KEYS": "profile:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     "EMAIL_URL": "memorymail://",
     "LOG_LEVEL": "WARNING",
 }
