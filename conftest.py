@@ -45,7 +45,11 @@ def _fresh_cache():
     # must not throttle the next test's.
     from django.core.cache import cache
 
+    from core.selectors import geography_in_memory
+
     cache.clear()
+    # The geography held in memory: a test's rolled-back provinces must not outlive it.
+    geography_in_memory.clear_now()
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,18 @@ bare number in `dwithin` would be metres on one and degrees on the other.
 """
 
 import math
+import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from geographiclib.geodesic import Geodesic
 
 from core.models import BorderSegment, Province, RestrictedZone, Settlement
 
@@ -30,18 +35,68 @@ def as_wgs84(geom):
     return geom if geom.srid == 4326 else geom.transform(4326, clone=True)
 
 
+class _GeographyInMemory:
+    """The provinces (with prepared outlines) and settlements, held in this process's memory.
+
+    Every report asks which province holds its point and which settlement is nearest: two or
+    three spatial queries per report, about a quarter of the web process's CPU for a new
+    report (and a share of the database's). The geography changes only through
+    `load_geography` or the admin, so it is read once and kept: a save or delete of a
+    province or settlement in this process empties the copy at once and again at commit (a
+    rolled-back edit is not kept either); other processes read it again within
+    GEOGRAPHY_CACHE_SECONDS.
+    """
+
+    def __init__(self):
+        self._loaded = None  # (when, [(province, prepared outline)], [settlement])
+        self._lock = threading.Lock()
+
+    def clear(self, **kwargs):
+        self._loaded = None
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(self.clear_now)
+
+    def clear_now(self):
+        self._loaded = None
+
+    def get(self):
+        loaded = self._loaded
+        if loaded is None or time.monotonic() - loaded[0] > settings.GEOGRAPHY_CACHE_SECONDS:
+            with self._lock:
+                provinces = [(p, p.geom.prepared) for p in Province.objects.order_by("name")]
+                by_pk = {p.pk: p for p, _ in provinces}
+                settlements = list(Settlement.objects.order_by("name"))
+                for settlement in settlements:
+                    # The province objects above: their names are used, never re-read.
+                    if settlement.province_id in by_pk:
+                        settlement.province = by_pk[settlement.province_id]
+                loaded = self._loaded = (time.monotonic(), provinces, settlements)
+        return loaded
+
+
+geography_in_memory = _GeographyInMemory()
+for _model in (Province, Settlement):
+    post_save.connect(geography_in_memory.clear, sender=_model, dispatch_uid=f"geo-{_model}")
+    post_delete.connect(geography_in_memory.clear, sender=_model, dispatch_uid=f"geo-d-{_model}")
+
+
+def _in_wgs84(point: Point) -> Point:
+    return point if point.srid in (None, 4326) else point.transform(4326, clone=True)
+
+
 def province_at(point: Point) -> Province | None:
     """The province containing `point`, else the nearest one within the tolerance.
 
     The reference border is generalised (errors of hundreds of metres up to 1–2 km), so a
     village on the line, like Kornidzor, may fall just outside every polygon.
     """
-    # The outline is not read back (a few kilobytes to send and parse per lookup); it loads
-    # on access, like any deferred field.
+    point = _in_wgs84(point)
+    # In memory first (prepared outlines: microseconds, no query), in the database's order.
+    for province, outline in geography_in_memory.get()[1]:
+        if outline.intersects(point):
+            return province
+    # Outside every outline: the database measures the geodesic distance to each one.
     provinces = Province.objects.defer("geom")
-    province = provinces.filter(geom__intersects=point).first()
-    if province is not None:
-        return province
     tolerance = D(km=settings.PROVINCE_TOLERANCE_KM)
     return (
         provinces.filter(geom__distance_lte=(point, tolerance))
@@ -109,19 +164,42 @@ class RelativeLocation:
         return f"{text}, {province.name}" if province is not None else text
 
 
-def nearest_settlement(point: Point) -> RelativeLocation | None:
-    settlement = (
-        Settlement.objects.select_related("province")
-        .defer("province__geom")  # only its name is used (and it loads on access)
-        .annotate(distance=Distance("location", point))
-        .order_by("distance")
-        .first()
+EARTH_MEAN_RADIUS_KM = 6371.0088
+
+
+def _great_circle_km(a: Point, b: Point) -> float:
+    lon1, lat1, lon2, lat2 = map(math.radians, (a.x, a.y, b.x, b.y))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     )
-    if settlement is None:
+    return 2 * EARTH_MEAN_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def geodesic_km(a: Point, b: Point) -> float:
+    """Distance on the WGS84 spheroid (Karney's algorithm, as PostGIS measures it)."""
+    return Geodesic.WGS84.Inverse(a.y, a.x, b.y, b.x, Geodesic.DISTANCE)["s12"] / 1000
+
+
+def nearest_settlement(point: Point) -> RelativeLocation | None:
+    point = _in_wgs84(point)
+    settlements = geography_in_memory.get()[2]
+    if not settlements:
         return None
+    # The sphere ranks them (fast); the spheroid, which differs from it by well under 1 %,
+    # decides between those that could still be nearest and gives the distance.
+    rough = sorted(
+        ((_great_circle_km(s.location, point), s.name, s) for s in settlements),
+        key=lambda found: found[:2],
+    )
+    bound = rough[0][0] * 1.01 + 0.01
+    distance_km, _, settlement = min(
+        ((geodesic_km(s.location, point), s.name, s) for km, _, s in rough if km <= bound),
+        key=lambda found: found[:2],
+    )
     return RelativeLocation(
         settlement=settlement,
-        distance_km=settlement.distance.km,
+        distance_km=distance_km,
         bearing=bearing_degrees(settlement.location, point),
     )
 

@@ -108,3 +108,29 @@ def test_restricted_zones_apply_only_within_their_validity(users):
     assert not selectors.restricted_zones_hit(jermuk).exists()
     assert not selectors.restricted_zones_hit(inside, at=now + timedelta(days=2)).exists()
     assert not selectors.restricted_zones_hit(inside, at=now - timedelta(days=2)).exists()
+
+
+@pytest.mark.django_db
+def test_the_geography_held_in_memory_follows_an_edit_made_in_this_process(geography):
+    from core.selectors import describe_location, geography_in_memory
+
+    near_tegh = Point(46.478, 39.556, srid=4326)
+    before = describe_location(near_tegh)
+    assert "Tegh" in before
+    tegh = Settlement.objects.get(name="Tegh")
+    Settlement.objects.create(name="Test hamlet", province=tegh.province, location=near_tegh)
+    assert describe_location(near_tegh).startswith("in Test hamlet")  # no stale copy
+    Settlement.objects.filter(name="Test hamlet").delete()
+    assert describe_location(near_tegh) == before
+    assert geography_in_memory.get()[2]  # still loaded, from the database
+
+
+@pytest.mark.django_db
+def test_distances_are_on_the_spheroid_on_both_databases():
+    from core.selectors import _great_circle_km, geodesic_km
+
+    # Yerevan – Kapan: 195.21 km on the WGS84 spheroid (Karney), a few hundred metres off the
+    # sphere's figure, which only ranks the candidates.
+    yerevan, kapan = Point(44.5152, 40.1872, srid=4326), Point(46.4053, 39.2076, srid=4326)
+    assert abs(geodesic_km(yerevan, kapan) - 195.21) < 0.01
+    assert 0.05 < abs(_great_circle_km(yerevan, kapan) - geodesic_km(yerevan, kapan)) < 1

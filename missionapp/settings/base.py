@@ -284,6 +284,9 @@ ATTACHMENT_DISPLAY_PX = 2048
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Reports with casualties or at least this severity alert duty officers and HQ at once.
 FLASH_ALERT_SEVERITY = env.int("FLASH_ALERT_SEVERITY", default=4)
+# Provinces and settlements are kept in each process's memory for the per-report lookups
+# (core.selectors): a process re-reads them after this long (its own edits at once).
+GEOGRAPHY_CACHE_SECONDS = env.float("GEOGRAPHY_CACHE_SECONDS", default=60.0)
 # Liaison contacts not contacted (and not edited) for this long are anonymised by a daily job.
 LIAISON_RETENTION_DAYS = env.int("LIAISON_RETENTION_DAYS", default=730)
 # Keys of the encryption at rest of contacts' phone numbers and e-mail addresses (core.crypto):
