@@ -39,21 +39,13 @@ def load_roles_and_permissions(user) -> set[str]:
     object, which the token or the session loads afresh for every request (as Django's own
     permission cache does). Returns the role names.
     """
-    from django.contrib.auth.models import Group, Permission
-    from django.db.models import CharField, Value
+    from django.db import connection
 
-    in_groups = (
-        Group.objects.filter(user=user)
-        .order_by()
-        .values_list("name", "permissions__content_type__app_label", "permissions__codename")
-    )
-    own = (
-        Permission.objects.filter(user=user)
-        .order_by()
-        .values_list(Value(None, output_field=CharField()), "content_type__app_label", "codename")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_roles_and_permissions_sql(), [user.pk, user.pk])
+        rows = cursor.fetchall()
     names, group_perms, user_perms = set(), set(), set()
-    for group, app_label, codename in in_groups.union(own, all=True):
+    for group, app_label, codename in rows:
         if group is not None:
             names.add(group)
         if codename is not None:
@@ -63,6 +55,39 @@ def load_roles_and_permissions(user) -> set[str]:
         user._user_perm_cache, user._group_perm_cache = user_perms, group_perms
         user._perm_cache = user_perms | group_perms
     return names
+
+
+_SQL = []
+
+
+def _roles_and_permissions_sql() -> str:
+    """The user's groups with their permissions, and the user's own permissions, as one
+    statement. Written once as SQL (table names from the models): building the same ORM
+    union on every request cost about a tenth of a filing request's CPU."""
+    if not _SQL:
+        from django.contrib.auth.models import Group, Permission
+        from django.contrib.contenttypes.models import ContentType
+
+        from core.models import User
+
+        group, perm = Group._meta.db_table, Permission._meta.db_table
+        ctype = ContentType._meta.db_table
+        user_groups = User.groups.through._meta.db_table
+        group_perms = Group.permissions.through._meta.db_table
+        user_perms = User.user_permissions.through._meta.db_table
+        _SQL.append(
+            f"SELECT g.name, ct.app_label, p.codename FROM {group} g"  # noqa: S608 - names
+            f" JOIN {user_groups} ug ON ug.group_id = g.id"
+            f" LEFT JOIN {group_perms} gp ON gp.group_id = g.id"
+            f" LEFT JOIN {perm} p ON p.id = gp.permission_id"
+            f" LEFT JOIN {ctype} ct ON ct.id = p.content_type_id"
+            " WHERE ug.user_id = %s"
+            f" UNION ALL SELECT NULL, ct.app_label, p.codename FROM {perm} p"
+            f" JOIN {user_perms} up ON up.permission_id = p.id"
+            f" JOIN {ctype} ct ON ct.id = p.content_type_id"
+            " WHERE up.user_id = %s"
+        )
+    return _SQL[0]
 
 
 def grant_permissions(apps, grants: dict[str, list[str]]):

@@ -70,6 +70,10 @@ class _GeographyInMemory:
                     # The province objects above: their names are used, never re-read.
                     if settlement.province_id in by_pk:
                         settlement.province = by_pk[settlement.province_id]
+                    # Its coordinates in radians, read once: each .x/.y is a call into GEOS.
+                    settlement.lon_lat_radians = (
+                        math.radians(settlement.location.x), math.radians(settlement.location.y)
+                    )  # fmt: skip
                 loaded = self._loaded = (time.monotonic(), provinces, settlements)
         return loaded
 
@@ -168,7 +172,10 @@ EARTH_MEAN_RADIUS_KM = 6371.0088
 
 
 def _great_circle_km(a: Point, b: Point) -> float:
-    lon1, lat1, lon2, lat2 = map(math.radians, (a.x, a.y, b.x, b.y))
+    return _haversine_km(*map(math.radians, (a.x, a.y, b.x, b.y)))
+
+
+def _haversine_km(lon1, lat1, lon2, lat2) -> float:
     h = (
         math.sin((lat2 - lat1) / 2) ** 2
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
@@ -188,8 +195,9 @@ def nearest_settlement(point: Point) -> RelativeLocation | None:
         return None
     # The sphere ranks them (fast); the spheroid, which differs from it by well under 1 %,
     # decides between those that could still be nearest and gives the distance.
+    lon, lat = math.radians(point.x), math.radians(point.y)
     rough = sorted(
-        ((_great_circle_km(s.location, point), s.name, s) for s in settlements),
+        ((_haversine_km(*s.lon_lat_radians, lon, lat), s.name, s) for s in settlements),
         key=lambda found: found[:2],
     )
     bound = rough[0][0] * 1.01 + 0.01
