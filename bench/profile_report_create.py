@@ -262,7 +262,7 @@ def main():
         profiler.disable()
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
         print(f"\ncProfile, {args.profile} reports, cumulative CPU (process_time):")
         print(out.getvalue().split("\n", 6)[-1])
 

@@ -69,6 +69,8 @@ class AuditEntry(models.Model):
         "core.User",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        # audit_actor_idx (actor, at) serves lookups by actor; one index fewer per write.
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
