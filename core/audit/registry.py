@@ -31,11 +31,11 @@ def object_key(instance) -> str:
     return str(getattr(instance, _registry.get(type(instance), {}).get("key", "pk")))
 
 
-def _snapshot(instance):
+def _snapshot(instance, only=None):
     options = _registry[type(instance)]
     values = {}
     for field in instance._meta.concrete_fields:
-        if field.name in options["exclude"]:
+        if field.name in options["exclude"] or (only is not None and field.name not in only):
             continue
         value = field.value_from_object(instance)
         if isinstance(value, GEOSGeometry):
@@ -55,23 +55,35 @@ def _diff(before, after, redact):
     return changes
 
 
-def _on_pre_save(sender, instance, raw=False, **kwargs):
+def _saved_fields(instance, update_fields):
+    """The names of the fields a save(update_fields=...) writes; None for a whole save."""
+    if update_fields is None:
+        return None
+    return {instance._meta.get_field(name).name for name in update_fields}
+
+
+def _on_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
     if sender not in _registry or raw:
         return
     before = None
     if instance.pk is not None and not instance._state.adding:
-        old = sender._default_manager.filter(pk=instance.pk).first()
-        before = _snapshot(old) if old is not None else None
+        only = _saved_fields(instance, update_fields)
+        old = sender._default_manager.filter(pk=instance.pk)
+        # save(update_fields=...) writes only those: read only those back (a flash alert's
+        # claim no longer reads the whole report, its geometries included).
+        old = (old.only(*only) if only else old).first()
+        before = _snapshot(old, only) if old is not None else None
     instance._audit_before = before
 
 
-def _on_post_save(sender, instance, created, raw=False, **kwargs):
+def _on_post_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
     if sender not in _registry or raw:
         return
     from core.audit.services import audit_append
 
     before = getattr(instance, "_audit_before", None) or {}
-    changes = _diff(before, _snapshot(instance), _registry[sender]["redact"])
+    after = _snapshot(instance, None if created else _saved_fields(instance, update_fields))
+    changes = _diff(before, after, _registry[sender]["redact"])
     if not changes and not created:
         return  # a save that changed nothing is not a write worth a record
     action = AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE

@@ -116,3 +116,16 @@ def test_the_valid_until_constraint_names_the_problem(users):
     )
     with pytest.raises(Exception, match="must end after it starts"):
         zone.full_clean()
+
+
+@pytest.mark.django_db
+def test_a_save_of_some_fields_records_exactly_what_changed_in_them(users):
+    zone = make_zone()
+    zone.reason = RestrictedZone.Reason.MINES
+    zone.name = "Renamed in memory only"  # not saved: must not appear in the trail
+    zone.save(update_fields=["reason"])
+    entry = entries_for(zone).order_by("-id").first()
+    assert entry.action == "update"
+    assert entry.changes == {"reason": ["security", "mines"]}
+    zone.save(update_fields=["reason"])  # nothing changed in that field
+    assert entries_for(zone).count() == 2
