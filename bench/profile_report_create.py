@@ -262,6 +262,8 @@ def main():
         profiler.disable()
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
+        if os.environ.get("PROFILE_OUT"):
+            profiler.dump_stats(os.environ["PROFILE_OUT"])  # for pstats callers/callees
         stats.sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
         print(f"\ncProfile, {args.profile} reports, cumulative CPU (process_time):")
         print(out.getvalue().split("\n", 6)[-1])

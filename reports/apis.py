@@ -51,6 +51,8 @@ class IncidentReportOutput(FieldsBuiltOnce, serializers.ModelSerializer):
 
     def get_attachments(self, report) -> list[str]:
         """The SHA-256 of each attachment the server holds (the tablet compares its own)."""
+        if self.context.get("just_filed"):
+            return []  # a report filed by this very request has none: no query to ask
         return [a.sha256 for a in report.attachments.all()]
 
     def get_editable(self, report) -> bool:
@@ -178,7 +180,7 @@ class IncidentReportsApi(IncidentReportListApi):
             )
         except services.ReportConflict as exc:
             return _conflict(exc)
-        out = IncidentReportOutput(report, context={"request": request}).data
+        out = IncidentReportOutput(report, context={"request": request, "just_filed": created}).data
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return _with_etag(Response(out, status=code), report)
 

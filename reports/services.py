@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from core.models import User
 from core.selectors import as_wgs84, describe_location, province_at
 from patrols.models import PatrolPlan
-from reports.models import Attachment, IncidentReport, ReportRevision
+from reports.models import IncidentReport, ReportRevision
 from reports.review import flash_alert_enqueue_if_needed
 from reports.selectors import patrols_linkable
 
@@ -212,8 +211,6 @@ def _insert(*, author, observed_at, location, category, severity, description, p
         exclude=["author", "sector", "patrol"], validate_unique=False, validate_constraints=False
     )
     report.save()
-    # A new report has no attachments: say so, so that the response does not ask (a query).
-    prefetch_related_objects([report], Prefetch("attachments", Attachment.objects.none()))
     return report
 
 

@@ -70,6 +70,20 @@ def test_an_expired_token_is_refused_and_logged(users, caplog):
 
 
 @pytest.mark.django_db
+def test_a_forged_token_under_a_real_key_and_a_deactivated_user_are_refused(users, caplog):
+    token = login(APIClient(), "t-monitor").json()["token"]
+    assert with_token(token).get(reverse("api-me")).status_code == 200
+    # The key (the token's first characters) is right; the rest is not: the digest differs.
+    forged = token[:15] + ("0" if token[15] != "0" else "1") + token[16:]
+    assert with_token(forged).get(reverse("api-me")).status_code == 401
+    users["monitor"].is_active = False
+    users["monitor"].save()
+    refused = with_token(token).get(reverse("api-me"))
+    assert refused.status_code == 401 and "inactive" in refused.json()["detail"].lower()
+    assert sum("refused API token" in r.getMessage() for r in caplog.records) == 2
+
+
+@pytest.mark.django_db
 def test_tokens_expire_after_the_configured_lifetime(users):
     login(APIClient(), "t-monitor")
     token = DeviceToken.objects.get()
