@@ -7,7 +7,7 @@ Editorial status (submitted → reviewed / returned / rejected) and verification
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -119,7 +119,30 @@ def flash_alert_enqueue_if_needed(report: IncidentReport) -> None:
 
 def report_flash_alert_send(*, report_id: int) -> bool:
     """E-mail duty officers and headquarters about a serious report, once per report:
-    `flash_alerted_at` is claimed in the same transaction that decides to send."""
+    `flash_alerted_at` is claimed in the same transaction that decides to send, and given
+    back if the mail could not be handed to the mail server, so that the task's retry sends
+    it (a lost flash alert is worse than a second one). Raises the mail error for the retry."""
+    message = _flash_alert_claim(report_id)
+    if message is None:
+        return False
+    try:
+        message.send(fail_silently=False)
+    except Exception:
+        _flash_alert_unclaim(report_id, message.claimed_at)
+        raise
+    return True
+
+
+def _flash_alert_unclaim(report_id, claimed_at):
+    with transaction.atomic():
+        report = IncidentReport.objects.select_for_update(of=("self",)).filter(pk=report_id).first()
+        if report is not None and report.flash_alerted_at == claimed_at:
+            report.flash_alerted_at = None
+            report.save(update_fields=["flash_alerted_at"])
+
+
+def _flash_alert_claim(report_id):
+    """Claim the report's flash alert and build its message; None when it is not due."""
     with transaction.atomic():
         # Only the report row is locked (the claim on flash_alerted_at): without of=, FOR
         # UPDATE also locked the author's user row and the sector's province row, blocking
@@ -131,9 +154,9 @@ def report_flash_alert_send(*, report_id: int) -> bool:
             .first()
         )
         if report is None or report.flash_alerted_at is not None:
-            return False
+            return None
         if not qualifies_for_flash_alert(report):
-            return False
+            return None
         report.flash_alerted_at = timezone.now()
         report.save(update_fields=["flash_alerted_at"])
         recipients = sorted(
@@ -153,21 +176,21 @@ def report_flash_alert_send(*, report_id: int) -> bool:
             f"{report.civilians_killed} civilians killed, {report.civilians_injured} injured; "
             f"{report.military_killed} military killed, {report.military_injured} injured"
         )
-        transaction.on_commit(
-            lambda: send_mail(
-                f"FLASH: {report.get_category_display()} {report.location_phrase} "
-                f"(severity {report.severity})",
-                f"{report.get_category_display()} {report.location_phrase}, observed "
-                f"{local:%d %b %Y %H:%M} ({settings.TIME_ZONE}).\n"
-                f"Severity {report.severity}. Casualties: {casualties}.\n\n"
-                f"{report.description}\n\nReported by {report.author.get_full_name()} "
-                f"({report.get_observation_means_display().lower()}). Unreviewed, "
-                f"{report.get_verification_display().lower()}.\n"
-                f"Review it: {settings.SITE_URL}"
-                f"{reverse('incident-detail', args=[report.uuid])}",
-                settings.DEFAULT_FROM_EMAIL,
-                recipients,
-                fail_silently=False,
-            )
+        message = EmailMessage(
+            f"FLASH: {report.get_category_display()} {report.location_phrase} "
+            f"(severity {report.severity})",
+            f"{report.get_category_display()} {report.location_phrase}, observed "
+            f"{local:%d %b %Y %H:%M} ({settings.TIME_ZONE}).\n"
+            f"Severity {report.severity}. Casualties: {casualties}.\n\n"
+            f"{report.description}\n\nReported by {report.author.get_full_name()} "
+            f"({report.get_observation_means_display().lower()}). Unreviewed, "
+            f"{report.get_verification_display().lower()}.\n"
+            f"Review it: {settings.SITE_URL}"
+            f"{reverse('incident-detail', args=[report.uuid])}",
+            settings.DEFAULT_FROM_EMAIL,
+            recipients,
         )
-    return True
+        message.claimed_at = report.flash_alerted_at
+    # Sent after the claim is committed: a worker killed in between leaves the claim (the
+    # alert then needs a duty officer's eye, as before); a refused mail gives it back.
+    return message

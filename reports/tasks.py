@@ -6,12 +6,14 @@ from core.audit.models import AuditEntry
 from reports.review import report_flash_alert_send
 
 
-# OperationalError: the database's transient refusals (a deadlock victim, a serialisation
-# failure, a dropped connection) must delay a flash alert, never lose it; the task is
-# idempotent (flash_alerted_at is claimed), so a retry sends at most once.
+# Transient errors delay a flash alert, never lose it: OSError is the mail server refusing or
+# unreachable (smtplib's errors, connection refused or reset, timeouts), OperationalError the
+# database's transient refusals (a deadlock victim, a serialisation failure, a dropped
+# connection). The claim on flash_alerted_at is given back when the mail fails, so the retry
+# sends it; once sent, a retry or a second task finds it claimed and sends nothing.
 @shared_task(
     acks_late=True,
-    autoretry_for=(ConnectionError, TimeoutError, OperationalError),
+    autoretry_for=(OSError, OperationalError),
     retry_backoff=5,
     retry_backoff_max=120,
     max_retries=20,

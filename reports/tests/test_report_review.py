@@ -88,6 +88,27 @@ def test_the_flash_alert_locks_the_report_row_only(users, django_capture_on_comm
 
 
 @pytest.mark.django_db
+def test_a_flash_alert_the_mail_server_refused_is_sent_by_the_retry(users, settings):
+    report = filed(users, severity=4)
+    # A real refusal: nothing listens on port 1 of this machine.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 5
+    with pytest.raises(OSError):
+        review.report_flash_alert_send(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.flash_alerted_at is None  # the claim was given back
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert review.report_flash_alert_send(report_id=report.pk)  # the retry
+    assert not review.report_flash_alert_send(report_id=report.pk)  # and never twice
+    assert len(mail.outbox) == 1 and mail.outbox[0].subject.startswith("FLASH:")
+    report.refresh_from_db()
+    assert report.flash_alerted_at is not None
+    from reports.tasks import report_flash_alert
+
+    assert OSError in report_flash_alert.autoretry_for
+
+
+@pytest.mark.django_db
 def test_a_serious_report_alerts_duty_officers_and_hq_once(
     users, django_capture_on_commit_callbacks
 ):
