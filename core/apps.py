@@ -1,4 +1,18 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+
+def _sqlite_busy_timeout(sender, connection, **kwargs):
+    """Loading mod_spatialite resets SQLite's busy timeout to 5 s, after Django has set the
+    configured one (OPTIONS "timeout", 30 s) and run init_command: web, worker, beat and the
+    sealer share one file, and a writer waiting more than 5 s for another one failed with
+    "database is locked". Set it again once the connection is made."""
+    if connection.vendor != "sqlite":
+        return
+    timeout = connection.settings_dict.get("OPTIONS", {}).get("timeout")
+    if timeout:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {int(float(timeout) * 1000)}")
 
 
 class CoreConfig(AppConfig):
@@ -11,3 +25,4 @@ class CoreConfig(AppConfig):
 
         registry.connect_signals()
         security.connect_signals()
+        connection_created.connect(_sqlite_busy_timeout, dispatch_uid="sqlite-busy-timeout")

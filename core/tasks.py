@@ -27,7 +27,7 @@ def audit_seal():
 @shared_task(ignore_result=True)
 def audit_anchor():
     """Beat: seal what waits, then append the chain head to the anchor file if it moved."""
-    audit.audit_seal()
+    audit.audit_seal_or_log()
     anchor = anchors.anchor_file_append()
     return anchor and anchor["seq"]
 
@@ -39,7 +39,7 @@ def audit_chain_verify():
     Idempotent: the alert goes out only when the verdict changes to broken (or the broken
     entry changes), so a schedule that fires twice, or a retry, alerts once.
     """
-    audit.audit_seal()  # verify what was written up to now, not what waited for the sealer
+    audit.audit_seal_or_log()  # verify what was written up to now, not what waited to be sealed
     report = verify_chain()
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)

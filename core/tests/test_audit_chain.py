@@ -346,3 +346,33 @@ def test_the_seal_lag_is_measured_from_write_to_seal():
     lag = audit_seal_lag(since=start)
     assert (lag["sealed"], lag["waiting"], lag["max"]) == (2, 0, 2.0)
     assert lag["p50"] == 2.0  # the upper median of two
+
+
+@pytest.mark.django_db
+def test_a_row_planted_in_the_sealers_way_is_reported_and_blinds_no_job(
+    settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from core import tasks
+
+    settings.ADMINS = [("Mission IT", "it@mission.test")]
+    chain = sealed_chain(1)
+    make_zone("Waiting behind the planted row")
+    # An attacker inserts a "sealed" row at the next place: the sealer cannot take that place.
+    tamper(
+        "INSERT INTO core_auditentry (seq, at, actor_label, client, client_ref, action, model,"
+        " object_pk, object_repr, changes, prev_mac, mac, key_id) VALUES (%s, %s, '', 'system',"
+        " '', 'delete', 'reports.incidentreport', '1', 'x', '{}', %s, %s, 'dev')",
+        [chain[-1].seq + 1, timezone.now(), "b" * 64, "a" * 64],
+    )
+    with pytest.raises(Exception):  # noqa: B017 - the unique seq refuses, whatever its class
+        with transaction.atomic():
+            audit_seal()
+    # The jobs that seal first still do their work: the check names the break and alerts.
+    assert tasks.audit_anchor() in (None, chain[-1].seq)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = tasks.audit_chain_verify()
+    assert f"BROKEN at entry #{chain[-1].seq + 1}" in result
+    assert AuditChainHead.objects.get(pk=1).verified_ok is False
+    assert len(mail.outbox) == 1 and "BROKEN" in mail.outbox[0].body

@@ -134,3 +134,15 @@ def test_distances_are_on_the_spheroid_on_both_databases():
     yerevan, kapan = Point(44.5152, 40.1872, srid=4326), Point(46.4053, 39.2076, srid=4326)
     assert abs(geodesic_km(yerevan, kapan) - 195.21) < 0.01
     assert 0.05 < abs(_great_circle_km(yerevan, kapan) - geodesic_km(yerevan, kapan)) < 1
+
+
+@pytest.mark.django_db
+def test_sqlite_waits_as_long_as_configured_for_a_lock_even_with_spatialite_loaded():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        assert connection.vendor == "postgresql"  # PostgreSQL waits for locks without a timeout
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] == 30_000

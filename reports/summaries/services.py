@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit.anchors import head_anchor
-from core.audit.services import audit_seal
+from core.audit.services import audit_seal_or_log
 from reports.models import (
     DailySummary,
     SummaryArtefact,
@@ -199,7 +199,7 @@ def summary_produce(*, period_end: datetime, step=None) -> SummaryRevision | Non
 def summaries_catch_up(*, now: datetime | None = None) -> list[SummaryRevision]:
     """Build every period due, oldest first, each in its own transaction (after sealing the
     audit entries waiting, so that the anchor each revision states is up to date)."""
-    audit_seal()
+    audit_seal_or_log()
     made = []
     for end in periods_due(now or timezone.now()):
         revision = summary_produce(period_end=end)
