@@ -124,30 +124,22 @@ def describe_changes(old: dict, new: dict) -> list[str]:
 BUILD_STEPS = 1 + len(Level.values) * len(Format.values)  # the content, then each file
 
 
-def _artefacts(revision: SummaryRevision, step) -> list[SummaryArtefact]:
+def _render(info: dict, content: dict, step) -> list[tuple[str, str, bytes]]:
+    """Every file of a revision: (level, format, bytes). Reads nothing, writes nothing."""
     made = []
-    info = {"number": revision.number, "content_sha256": revision.content_sha256,
-            "changes": revision.changes, "audit_anchor": revision.audit_anchor}  # fmt: skip
     for level in Level.values:
-        content = {**documents.level_content(revision.content, level),
-                   "audit_anchor": revision.audit_anchor}  # fmt: skip
+        level_content = {**documents.level_content(content, level),
+                         "audit_anchor": info["audit_anchor"]}  # fmt: skip
         files = {}
         for fmt, render in documents.RENDERERS.items():
-            files[fmt] = render(content)
+            files[fmt] = render(level_content)
             step(f"{level} {fmt}")
-        files[Format.PDF] = documents.as_pdf(content, revision=info)
+        files[Format.PDF] = documents.as_pdf(level_content, revision=info)
         step(f"{level} pdf")
-        for fmt, data in files.items():
-            made.append(SummaryArtefact(
-                revision=revision, level=level, format=fmt, data=data,
-                sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-            ))  # fmt: skip
-    for artefact in made:
-        artefact.save()
+        made.extend((level, fmt, data) for fmt, data in files.items())
     return made
 
 
-@transaction.atomic
 def summary_produce(*, period_end: datetime, step=None) -> SummaryRevision | None:
     """Build the summary of the period ending at `period_end` (a cut-off).
 
@@ -155,36 +147,64 @@ def summary_produce(*, period_end: datetime, step=None) -> SummaryRevision | Non
     latest one (stating what changed); None when nothing changed or another builder got
     there first. Queues the e-mail of a new revision to the distribution list. `step(name)`
     is called after each of the BUILD_STEPS (a progress bar).
+
+    The content and the eight files are made before any write, then stored in one short
+    transaction: on SQLite a transaction holds the database's only write lock for its whole
+    length, and rendering took tens of seconds, during which every tablet's report failed
+    with "database is locked". The audit entries waiting are sealed first, so the anchor the
+    revision states is up to date.
     """
     step = step or (lambda name: None)
+    audit_seal_or_log()
     start, end = period_ending(period_end)
     local_end = timezone.localtime(end)
-    summary, _ = DailySummary.objects.get_or_create(
-        period_end=end,
-        defaults={"period_start": start, "year": local_end.year,
-                  "number": local_end.timetuple().tm_yday, "time_zone": settings.TIME_ZONE},
-    )  # fmt: skip
-    # One builder at a time per period (PostgreSQL); SQLite serialises writers anyway, and the
-    # unique revision number stops a second copy on both.
-    summary = DailySummary.objects.select_for_update().get(pk=summary.pk)
-    latest = summary.revisions.order_by("-number").first()
-    content = build_content(title=summary.title, number=summary.number, year=summary.year,
-                            start=summary.period_start, end=summary.period_end)  # fmt: skip
+    year, number = local_end.year, local_end.timetuple().tm_yday
+    title = DailySummary(year=year, number=number).title
+    existing = DailySummary.objects.filter(period_end=end).first()
+    latest = existing.revisions.order_by("-number").first() if existing else None
+    period_start = existing.period_start if existing else start
+    content = build_content(title=title, number=number, year=year, start=period_start, end=end)
     sha = canonical_sha256(content)
     step("content")
     if latest is not None and latest.content_sha256 == sha:
         return None
+    info = {
+        "number": latest.number + 1 if latest else 1, "content_sha256": sha,
+        "changes": describe_changes(latest.content, content) if latest else [],
+        "audit_anchor": head_anchor(),
+    }  # fmt: skip
+    files = _render(info, content, step)
+    return _store(end=end, start=start, year=year, number=number, latest=latest, info=info,
+                  content=content, files=files)  # fmt: skip
+
+
+@transaction.atomic
+def _store(*, end, start, year, number, latest, info, content, files):
+    summary, _ = DailySummary.objects.get_or_create(
+        period_end=end,
+        defaults={"period_start": start, "year": year, "number": number,
+                  "time_zone": settings.TIME_ZONE},
+    )  # fmt: skip
+    # One builder at a time per period (PostgreSQL); SQLite serialises writers anyway, and the
+    # unique revision number stops a second copy on both.
+    summary = DailySummary.objects.select_for_update().get(pk=summary.pk)
+    now_latest = summary.revisions.order_by("-number").first()
+    if (now_latest and now_latest.pk) != (latest and latest.pk):
+        return None  # another builder stored a revision while this one rendered
     try:
         with transaction.atomic():
             revision = SummaryRevision.objects.create(
-                summary=summary, number=latest.number + 1 if latest else 1, content=content,
-                content_sha256=sha,
-                changes=describe_changes(latest.content, content) if latest else [],
-                audit_anchor=head_anchor(),
+                summary=summary, number=info["number"], content=content,
+                content_sha256=info["content_sha256"], changes=info["changes"],
+                audit_anchor=info["audit_anchor"],
             )  # fmt: skip
     except IntegrityError:
         return None  # another builder made this revision a moment ago
-    _artefacts(revision, step)
+    for level, fmt, data in files:
+        SummaryArtefact.objects.create(
+            revision=revision, level=level, format=fmt, data=data,
+            sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+        )  # fmt: skip
     recipients = list(SummaryRecipient.objects.filter(active=True))
     for recipient in recipients:
         SummaryDelivery.objects.create(revision=revision, recipient=recipient,
@@ -199,7 +219,6 @@ def summary_produce(*, period_end: datetime, step=None) -> SummaryRevision | Non
 def summaries_catch_up(*, now: datetime | None = None) -> list[SummaryRevision]:
     """Build every period due, oldest first, each in its own transaction (after sealing the
     audit entries waiting, so that the anchor each revision states is up to date)."""
-    audit_seal_or_log()
     made = []
     for end in periods_due(now or timezone.now()):
         revision = summary_produce(period_end=end)

@@ -129,6 +129,13 @@ def test_headquarters_find_the_last_three_daily_summaries(demo_data):
         status__in=["submitted", "reviewed", "returned"],
     ).count()  # fmt: skip
     assert latest.revisions.get().content["incidents"]["reports"] == in_period
+    # Each states the audit chain's head when it was built (sealed first: never the genesis).
+    for revision in SummaryRevision.objects.all():
+        assert revision.audit_anchor["seq"] > 0
+        assert (
+            AuditEntry.objects.get(seq=revision.audit_anchor["seq"]).mac
+            == (revision.audit_anchor["mac"])
+        )
 
 
 def test_load_incidents_adds_exactly_the_number_asked_with_a_progress_bar(demo_data):
