@@ -127,6 +127,10 @@ class ReportInput(FieldsBuiltOnce, serializers.Serializer):
     def validate_location(self, point):
         if point.geom_type != "Point":
             raise serializers.ValidationError("The location must be a Point.")
+        if point.hasz:
+            raise serializers.ValidationError(
+                "Give longitude and latitude only: the height is not recorded."
+            )
         point.srid = point.srid or 4326
         return point
 

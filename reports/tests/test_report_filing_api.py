@@ -169,3 +169,19 @@ def test_between_needs_an_end_after_the_start(users):
     response = as_user(users["monitor"]).post(reverse("api-incident-reports"), body, format="json")
     assert response.status_code == 400
     assert "end of the time window" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_hostile_bodies_get_a_400_naming_the_problem_and_store_nothing(users):
+    client = as_user(users["monitor"])
+    url = reverse("api-incident-reports")
+    with_height = report_body(location={"type": "Point", "coordinates": [46.5311, 39.5481, 100]})
+    response = client.post(url, with_height, format="json")
+    assert response.status_code == 400 and "location" in response.json()["errors"]
+    observer = report_body(observer_position={"type": "Point", "coordinates": [46.5, 39.5, 9]})
+    response = client.post(url, observer, format="json")
+    assert response.status_code == 400 and "observer_position" in response.json()["errors"]
+    nested = "[" * 100_000
+    response = client.generic("POST", url, nested, content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+    assert not IncidentReport.objects.exists()
