@@ -67,12 +67,18 @@ def head_key_id(seq: int) -> str:
 def parse(text: str, source: str) -> Anchor:
     """`seq:mac` (as printed in a summary) → an Anchor; ValueError names what is wrong."""
     seq, _, mac = text.strip().partition(":")
+    mac = mac.lower()
     if not seq.isdigit() or len(mac) != 64 or any(c not in "0123456789abcdef" for c in mac):
         raise ValueError(f"{source}: an anchor is <seq>:<64 hex digits of the MAC>, not {text!r}")
     return Anchor(source=source, seq=int(seq), mac=mac)
 
 
-def file_anchors(path: Path | None = None) -> list[Anchor]:
+def file_anchors(path: Path | None = None, unreadable: list | None = None) -> list[Anchor]:
+    """The anchors of the file. A line that cannot be read (one cut short when the machine
+    stopped while it was written, or damaged) is no anchor and stops nothing: it is named in
+    `unreadable` for the verifier to report, and appending goes on on a new line. (Whoever can
+    edit this file could delete lines just as well: its copies off the machine are what
+    count.)"""
     path = Path(path or settings.AUDIT_ANCHOR_FILE)
     if not path.exists():
         return []
@@ -84,15 +90,16 @@ def file_anchors(path: Path | None = None) -> list[Anchor]:
         try:
             data = json.loads(line)
             found.append(Anchor(source=f"{source} ({data.get('at', '?')})", seq=int(data["seq"]),
-                                mac=str(data["mac"]), key_id=str(data.get("key_id", "")),
+                                mac=str(data["mac"]).lower(), key_id=str(data.get("key_id", "")),
                                 at=str(data.get("at", ""))))  # fmt: skip
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{source} is not an anchor: {exc}") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            if unreadable is not None:
+                unreadable.append(f"{source} is not an anchor ({exc}); it was skipped")
     return found
 
 
-def all_anchors() -> list[Anchor]:
-    found = file_anchors()
+def all_anchors(anchor_file: Path | None = None, unreadable: list | None = None) -> list[Anchor]:
+    found = file_anchors(anchor_file, unreadable)
     for source in _sources:
         found.extend(source())
     return found
@@ -111,7 +118,8 @@ def anchor_file_append(path: Path | None = None) -> dict | None:
         existing = file_anchors(path)
         if existing and existing[-1].seq >= anchor["seq"]:
             return None
-        out.write(json.dumps(anchor, sort_keys=True) + "\n")
+        torn = path.stat().st_size and not path.read_bytes().endswith(b"\n")
+        out.write(("\n" if torn else "") + json.dumps(anchor, sort_keys=True) + "\n")
         out.flush()
         os.fsync(out.fileno())
     return anchor

@@ -153,8 +153,8 @@ class ChainReport:
             if self.waiting:
                 text += f" {self.waiting} newer entries wait to be sealed."
             return text
-        where = f"entry #{self.broken_seq} (id {self.broken_id})" if self.broken_seq else "chain"
-        return f"Audit chain BROKEN at {where}: {self.problem}"
+        where = f" at entry #{self.broken_seq} (id {self.broken_id})" if self.broken_seq else ""
+        return f"Audit chain BROKEN{where}: {self.problem}"
 
 
 class _Broken(Exception):
@@ -189,18 +189,21 @@ def _read_snapshot():
             connection.connection.execute("COMMIT")
 
 
-def audit_chain_verify(*, anchors=None) -> ChainReport:
+def audit_chain_verify(*, anchors=None, anchor_file=None) -> ChainReport:
     """Recompute every seal in order and compare the chain with every anchor kept outside it
-    (the anchor file, the daily summaries, and `anchors` given by the caller); name the first
-    entry or anchor that does not match. Reads one snapshot; writes nothing."""
+    (the anchor file, or `anchor_file`, the daily summaries, and `anchors` given by the
+    caller); name the first entry or anchor that does not match. Reads one snapshot; writes
+    nothing."""
     from core.audit import anchors as anchor_sources
 
     with _read_snapshot():
-        return _verify(list(anchors or []), anchor_sources)
+        return _verify(list(anchors or []), anchor_sources, anchor_file)
 
 
-def _verify(given, anchor_sources) -> ChainReport:
-    found = sorted(anchor_sources.all_anchors() + given, key=lambda a: a.seq)
+def _verify(given, anchor_sources, anchor_file) -> ChainReport:
+    unreadable = []
+    found = sorted(anchor_sources.all_anchors(anchor_file, unreadable) + given,
+                   key=lambda a: a.seq)  # fmt: skip
     configured = keys.keys()
     expected_prev, expected_seq, checked = GENESIS_MAC, 1, 0
     anchors = iter(found)
@@ -226,37 +229,60 @@ def _verify(given, anchor_sources) -> ChainReport:
                               "AUDIT_KEYS (a forged entry, or an old key removed too soon)",
                               entry)  # fmt: skip
             if entry.compute_mac(key) != entry.mac:
-                raise _Broken("its content does not match its MAC (it was altered)", entry)
+                raise _Broken(
+                    "its content does not match its MAC (it was altered; or AUDIT_KEYS holds "
+                    f"another secret under key id {entry.key_id!r} than the one that sealed it)",
+                    entry,
+                )
+            matched_here = []
             while anchor is not None and anchor.seq == entry.seq:
-                if anchor.mac != entry.mac:
+                if anchor.mac == entry.mac:
+                    matched_here.append(anchor)
+                    matched, anchor = matched + 1, next(anchors, None)
+                    continue
+                if matched_here or any(a.seq == entry.seq and a.mac == entry.mac for a in found):
                     raise _Broken(
-                        f"{anchor.source} recorded a different MAC for #{entry.seq} "
-                        f"({anchor.mac[:16]}…, chain now {entry.mac[:16]}…): entries between "
-                        f"#{last_good_anchor_seq + 1} and #{entry.seq} were rewritten and "
-                        "resealed since that anchor",
+                        f"{anchor.source} records MAC {anchor.mac} for #{entry.seq}, but the "
+                        f"chain and another anchor of #{entry.seq} agree on {entry.mac}: that "
+                        "anchor is mistyped or forged",
                         entry,
                     )
-                matched, last_good_anchor_seq = matched + 1, entry.seq
-                anchor = next(anchors, None)
+                raise _Broken(
+                    f"{anchor.source} recorded MAC {anchor.mac} for #{entry.seq}, the chain "
+                    f"now has {entry.mac}: entries between #{last_good_anchor_seq + 1} and "
+                    f"#{entry.seq} were rewritten and resealed since that anchor",
+                    entry,
+                )
+            if matched_here:
+                last_good_anchor_seq = entry.seq
             expected_prev, expected_seq, checked = entry.mac, entry.seq + 1, checked + 1
     except _Broken as broken:
         e = broken.entry
         return ChainReport(False, checked, e.seq, e.pk, broken.problem, anchors_checked=matched)
+    head = AuditChainHead.objects.filter(pk=1).first()
+    last_seq, last_mac = (head.last_seq, head.last_mac) if head else (0, GENESIS_MAC)
     if anchor is not None:
+        rewound = ("and the head was rewound to match" if last_seq == checked
+                   else f"the head still records #{last_seq}")  # fmt: skip
         return ChainReport(
             False, checked, anchors_checked=matched,
             problem=f"{anchor.source} records #{anchor.seq} but the chain ends at #{checked}: "
-            "entries were removed from its end (and the head rewound)",
+            f"entries were removed from its end, {rewound} (or this database is a backup "
+            "older than that anchor: verify it with the anchors kept with it, --anchor-file)",
         )  # fmt: skip
-    head = AuditChainHead.objects.filter(pk=1).first()
-    last_seq, last_mac = (head.last_seq, head.last_mac) if head else (0, GENESIS_MAC)
-    if last_seq != checked or last_mac != expected_prev:
+    if last_seq != checked:
         return ChainReport(
             False, checked, anchors_checked=matched,
             problem=f"the chain ends at #{checked} but the head records #{last_seq}: "
             "entries were removed from its end",
         )  # fmt: skip
+    if last_mac != expected_prev:
+        return ChainReport(
+            False, checked, anchors_checked=matched,
+            problem=f"the head records MAC {last_mac} for #{last_seq}, the chain ends with "
+            f"{expected_prev}: the head row was edited",
+        )  # fmt: skip
     waiting = AuditEntry.objects.waiting()
     oldest = waiting.order_by("id").values_list("at", flat=True).first()
     return ChainReport(True, checked, anchors_checked=matched, waiting=waiting.count(),
-                       oldest_waiting=oldest)  # fmt: skip
+                       oldest_waiting=oldest, warnings=tuple(unreadable))  # fmt: skip

@@ -193,8 +193,16 @@ def test_a_third_party_checks_an_anchor_read_off_a_document():
     call_command("audit_verify", "--anchor", f"{last.seq}:{last.mac}", stdout=out)
     assert "1 anchors matched" in out.getvalue()
     wrong = f"{last.seq}:{'0' * 64}"
-    with pytest.raises(CommandError, match=r"--anchor .* recorded a different MAC"):
+    with pytest.raises(CommandError, match=r"--anchor .* recorded MAC 0{64} for #"):
         call_command("audit_verify", "--anchor", wrong)
+    out = StringIO()  # a MAC copied in capitals is the same MAC
+    call_command("audit_verify", "--anchor", f"{last.seq}:{last.mac.upper()}", stdout=out)
+    assert "1 anchors matched" in out.getvalue()
+    # Mistyped where the anchor file has the right one: the anchor is named, not the chain.
+    anchors.anchor_file_append()
+    typo = f"{last.seq}:{last.mac[:-1]}{'0' if last.mac[-1] != '0' else '1'}"
+    with pytest.raises(CommandError, match="agree on .*: that anchor is mistyped or forged"):
+        call_command("audit_verify", "--anchor", typo)
     with pytest.raises(CommandError, match="an anchor is <seq>:<64 hex digits"):
         call_command("audit_verify", "--anchor", "12:abc")
 
@@ -210,6 +218,43 @@ def test_the_anchor_file_gets_a_line_only_when_the_head_moved(anchor_file):
     lines = [json.loads(line) for line in anchor_file.read_text().splitlines()]
     assert [set(line) for line in lines] == [{"seq", "mac", "key_id", "at"}] * 2
     assert lines[1]["seq"] > lines[0]["seq"]
+
+
+@pytest.mark.django_db
+def test_a_line_cut_short_stops_neither_anchoring_nor_verifying(anchor_file):
+    sealed_chain(1)
+    anchors.anchor_file_append()
+    with anchor_file.open("a") as out:
+        out.write('{"at": "2026-12-01T19:1')  # the machine stopped mid-write
+    report = audit_chain_verify()
+    assert report.ok and "line 2 is not an anchor" in report.warnings[0]
+    make_zone("After the cut")
+    audit_seal()
+    assert anchors.anchor_file_append() is not None
+    lines = anchor_file.read_text().splitlines()
+    assert len(lines) == 3 and json.loads(lines[2])["seq"] > json.loads(lines[0])["seq"]
+    assert audit_chain_verify().anchors_checked == 2
+
+
+@pytest.mark.django_db
+def test_a_backup_is_checked_against_the_anchors_kept_with_it(anchor_file, tmp_path):
+    chain = sealed_chain(1)
+    anchors.anchor_file_append()
+    kept = tmp_path / "kept-with-the-backup.jsonl"
+    kept.write_text(anchor_file.read_text())
+    make_zone("After the backup")  # the live file moves on; the restored database does not
+    audit_seal()
+    anchors.anchor_file_append()
+    tamper("DELETE FROM core_auditentry WHERE seq > %s", [chain[-1].seq])
+    tamper("UPDATE core_auditchainhead SET last_seq = %s, last_mac = %s",
+           [chain[-1].seq, chain[-1].mac])  # fmt: skip
+    with pytest.raises(CommandError, match="or this database is a backup older than that"):
+        call_command("audit_verify")
+    out = StringIO()
+    call_command("audit_verify", "--anchor-file", str(kept), stdout=out)
+    assert "intact" in out.getvalue()
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("audit_verify", "--anchor-file", str(tmp_path / "missing.jsonl"))
 
 
 @pytest.mark.django_db
