@@ -79,6 +79,19 @@ def audit_seal(*, batch: int = SEAL_BATCH) -> int:
     return total
 
 
+def _waiting_behind_the_chain(head):
+    """On SQLite, the id of the last sealed entry: every waiting entry must come after it.
+
+    SQLite runs one writing transaction at a time and never reuses an id, so entries become
+    visible in id order: one that waits with a smaller id than a sealed one was inserted, or
+    put back (its seal erased), behind the application's back, and is not sealed (the
+    verifier names it). On PostgreSQL a transaction may commit after a later-numbered one, so
+    no such rule holds there (its trigger refuses erasing a seal instead). None: no rule."""
+    if connection.vendor != "sqlite" or not head.last_seq:
+        return None
+    return AuditEntry.objects.filter(seq=head.last_seq).values_list("id", flat=True).first()
+
+
 def audit_seal_or_log() -> int | None:
     """audit_seal for the jobs that seal before they read the chain (the anchor, the hourly
     check, the daily summary): a failure to seal (a row planted behind the application's
@@ -96,7 +109,11 @@ def _seal_batch(batch: int) -> int:
     head = _head_for_sealing()
     if head is None:
         return 0  # another sealer holds the head: it will seal what waits
-    waiting = list(AuditEntry.objects.waiting().order_by("id")[:batch])
+    waiting = AuditEntry.objects.waiting()
+    behind = _waiting_behind_the_chain(head)
+    if behind is not None:
+        waiting = waiting.filter(id__gt=behind)
+    waiting = list(waiting.order_by("id")[:batch])
     if not waiting:
         return 0
     key_id, key = keys.sealing_key()
@@ -283,6 +300,14 @@ def _verify(given, anchor_sources, anchor_file) -> ChainReport:
             f"{expected_prev}: the head row was edited",
         )  # fmt: skip
     waiting = AuditEntry.objects.waiting()
+    behind = _waiting_behind_the_chain(head) if head else None
+    planted = waiting.filter(id__lt=behind).order_by("id").first() if behind else None
+    if planted is not None:
+        return ChainReport(
+            False, checked, anchors_checked=matched,
+            problem=f"entry id {planted.pk} waits to be sealed although later entries are: it "
+            "was inserted, or its seal erased, behind the application's back",
+        )  # fmt: skip
     oldest = waiting.order_by("id").values_list("at", flat=True).first()
     return ChainReport(True, checked, anchors_checked=matched, waiting=waiting.count(),
                        oldest_waiting=oldest, warnings=tuple(unreadable))  # fmt: skip

@@ -421,3 +421,29 @@ def test_a_row_planted_in_the_sealers_way_is_reported_and_blinds_no_job(
     assert f"BROKEN at entry #{chain[-1].seq + 1}" in result
     assert AuditChainHead.objects.get(pk=1).verified_ok is False
     assert len(mail.outbox) == 1 and "BROKEN" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_on_sqlite_an_erased_seal_is_not_resealed_but_named(settings):
+    """SQLite has no trigger: an attacker with the database file can erase an entry's seal,
+    hoping the sealer reseals the edited entry with the key. It does not: entries become
+    visible in id order there, so a waiting entry older than a sealed one is named."""
+    chain = sealed_chain(2)
+    victim = chain[-3]
+    if connection.vendor != "sqlite":
+        # PostgreSQL refuses to erase a seal at all (the trigger; see the test above).
+        assert connection.vendor == "postgresql"
+        return
+    tamper(
+        "UPDATE core_auditentry SET object_repr = 'FORGED', seq = NULL, mac = '', prev_mac = '',"
+        " key_id = '', sealed_at = NULL WHERE id = %s",
+        [victim.pk],
+    )
+    make_zone("Written after the attack")  # a genuine entry still gets sealed
+    audit_seal()
+    assert AuditEntry.objects.get(pk=victim.pk).seq is None
+    assert AuditEntry.objects.get(object_repr="Written after the attack").seq is not None
+    report = audit_chain_verify()
+    assert not report.ok
+    # The hole in the chain is found first; the verdict names the erased entry's neighbour.
+    assert report.broken_seq == victim.seq + 1 and "missing before it" in report.problem
