@@ -7,6 +7,10 @@ the HMAC key (which a migration must not need to know). On PostgreSQL the append
 is replaced by one that also allows that single sealing update, and nothing else.
 """
 
+import hashlib
+import json
+import os
+
 from django.db import migrations, models
 
 TRIGGER = """
@@ -52,10 +56,38 @@ def on_postgresql(sql):
     return run
 
 
+def old_chain_break(apps):
+    """The first entry the old SHA-256 chain (before this migration) does not vouch for, or
+    None: resealing must not launder tampering done before the upgrade."""
+    entry_model = apps.get_model("core", "AuditEntry")
+    expected_prev, expected_seq = "0" * 64, 1
+    for entry in entry_model.objects.order_by("seq").iterator(chunk_size=2000):
+        content = {
+            "seq": entry.seq, "at": entry.at.isoformat(), "actor_id": entry.actor_id,
+            "actor_label": entry.actor_label, "client": entry.client,
+            "client_ref": entry.client_ref, "action": entry.action, "model": entry.model,
+            "object_pk": entry.object_pk, "object_repr": entry.object_repr,
+            "changes": entry.changes,
+        }  # fmt: skip
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256((entry.prev_mac + canonical).encode()).hexdigest()
+        if entry.seq != expected_seq or entry.prev_mac != expected_prev or digest != entry.mac:
+            return entry.seq
+        expected_prev, expected_seq = entry.mac, entry.seq + 1
+    return None
+
+
 def requeue(apps, schema_editor):
-    table = "core_auditentry"
+    broken = old_chain_break(apps)
+    if broken is not None and os.environ.get("AUDIT_RESEAL_BROKEN_CHAIN") != "1":
+        raise RuntimeError(
+            f"The audit chain is already broken at entry #{broken} (old SHA-256 chain): it "
+            "would be resealed as genuine. Investigate first (manage.py audit_verify on the "
+            "previous version); to upgrade anyway, knowing the break is then no longer "
+            "visible, run the migration with AUDIT_RESEAL_BROKEN_CHAIN=1."
+        )
     schema_editor.execute(
-        f"UPDATE {table} SET seq = NULL, prev_mac = '', mac = '', key_id = ''", params=None
+        "UPDATE core_auditentry SET seq = NULL, prev_mac = '', mac = '', key_id = ''", params=None
     )
     schema_editor.execute(
         "UPDATE core_auditchainhead SET last_seq = 0, last_mac = %s", params=["0" * 64]

@@ -447,3 +447,29 @@ def test_on_sqlite_an_erased_seal_is_not_resealed_but_named(settings):
     assert not report.ok
     # The hole in the chain is found first; the verdict names the erased entry's neighbour.
     assert report.broken_seq == victim.seq + 1 and "missing before it" in report.problem
+
+
+@pytest.mark.django_db
+def test_the_upgrade_refuses_to_reseal_an_old_chain_that_was_already_broken():
+    """The migration to sealed entries checks the old SHA-256 chain first: resealing must not
+    launder tampering done before the upgrade."""
+    import hashlib
+    import importlib
+
+    from django.apps import apps as registry
+
+    migration = importlib.import_module("core.migrations.0005_audit_sealed_by_one_sealer")
+    chain = sealed_chain(1)
+    prev = GENESIS_MAC
+    for entry in chain:  # written as the old version chained them
+        content = {k: v for k, v in entry.content().items() if k != "key_id"}
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256((prev + canonical).encode()).hexdigest()
+        tamper("UPDATE core_auditentry SET prev_mac = %s, mac = %s WHERE id = %s",
+               [prev, digest, entry.pk])  # fmt: skip
+        prev = digest
+    assert migration.old_chain_break(registry) is None
+    tamper("UPDATE core_auditentry SET object_repr = 'edited' WHERE id = %s", [chain[5].pk])
+    assert migration.old_chain_break(registry) == chain[5].seq
+    with pytest.raises(RuntimeError, match=rf"already broken at entry #{chain[5].seq}"):
+        migration.requeue(registry, None)
