@@ -207,6 +207,24 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         shutil.rmtree(settings.CELERY_BROKER_DIR, ignore_errors=True)
 
 
+def in_thread(target, errors, *args):
+    """A thread running target(*args) that records an exception in `errors` (for the test to
+    assert on) and closes the database connections it opened (each thread has its own)."""
+    import threading
+
+    from django.db import connections
+
+    def run():
+        try:
+            target(*args)
+        except Exception as exc:  # noqa: BLE001 - reported by the test through `errors`
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run)
+
+
 def wait_for(predicate, timeout=30.0, interval=0.2, message="condition"):
     """Poll until predicate() is truthy (for work done by another process)."""
     deadline = time.monotonic() + timeout

@@ -1,4 +1,5 @@
 import binascii
+import functools
 import logging
 from hmac import compare_digest
 
@@ -59,10 +60,7 @@ class DeviceTokenAuthentication(TokenAuthentication):
         from core.models import DeviceToken, User
 
         connection = connections[DeviceToken.objects.db]
-        prepared = _TOKEN_SQL.get(connection.alias)
-        if prepared is None:
-            prepared = _TOKEN_SQL[connection.alias] = _token_sql(connection, DeviceToken, User)
-        sql, n_token, converters = prepared
+        sql, n_token, converters = _token_sql(connection.alias)
         with connection.cursor() as cursor:
             cursor.execute(sql, [token_key])
             rows = cursor.fetchall()
@@ -90,12 +88,15 @@ class DeviceTokenAuthentication(TokenAuthentication):
         return False
 
 
-_TOKEN_SQL = {}
-
-
-def _token_sql(connection, token_model, user_model):
+@functools.cache
+def _token_sql(alias):
     """SELECT every concrete column of the token and of its user, by token key prefix (the
-    index knox uses), newest first as DeviceToken's ordering says."""
+    index knox uses), newest first as DeviceToken's ordering says; with the fields' database
+    converters. Built once per database."""
+    from core.models import DeviceToken as token_model
+    from core.models import User as user_model
+
+    connection = connections[alias]
     qn = connection.ops.quote_name
     token_fields = token_model._meta.concrete_fields
     user_fields = user_model._meta.concrete_fields

@@ -171,10 +171,6 @@ class RelativeLocation:
 EARTH_MEAN_RADIUS_KM = 6371.0088
 
 
-def _great_circle_km(a: Point, b: Point) -> float:
-    return _haversine_km(*map(math.radians, (a.x, a.y, b.x, b.y)))
-
-
 def _haversine_km(lon1, lat1, lon2, lat2) -> float:
     h = (
         math.sin((lat2 - lat1) / 2) ** 2

@@ -48,20 +48,14 @@ def register_source(function):
 def head_anchor() -> dict:
     """The sealed head as an anchor to put in a document: seq, MAC, key id, time (UTC)."""
     from core.audit import keys
+    from core.audit.models import AuditEntry
 
     head = AuditChainHead.objects.filter(pk=1).first()
     seq, mac = (head.last_seq, head.last_mac) if head else (0, GENESIS_MAC)
-    key_id = keys.sealing_key()[0]
-    if head is not None and seq:
-        key_id = head_key_id(seq) or key_id
-    return {"seq": seq, "mac": mac, "key_id": key_id,
+    # The key that sealed the head entry (the genesis has none: the key that would seal #1).
+    sealed_by = AuditEntry.objects.filter(seq=seq).values_list("key_id", flat=True).first()
+    return {"seq": seq, "mac": mac, "key_id": sealed_by or keys.sealing_key()[0],
             "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
-
-
-def head_key_id(seq: int) -> str:
-    from core.audit.models import AuditEntry
-
-    return AuditEntry.objects.filter(seq=seq).values_list("key_id", flat=True).first() or ""
 
 
 def parse(text: str, source: str) -> Anchor:

@@ -3,23 +3,16 @@
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.db import connection
 
 from conftest import wait_for
 from core.audit.models import AuditChainHead, AuditEntry
 from core.audit.services import audit_seal
 from core.tasks import audit_chain_verify, device_tokens_purge_expired
+from core.tests.tampering import tamper
 
 
 def break_entry(entry):
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(
-            "UPDATE core_auditentry SET object_repr = 'edited' WHERE id = %s", [entry.pk]
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
+    tamper("UPDATE core_auditentry SET object_repr = 'edited' WHERE id = %s", [entry.pk])
 
 
 def test_beat_schedules_the_chain_verification_and_the_token_purge():

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0006_fewer_indexes_per_report'),
+        ('core', '0006_audit_actor_index_once'),
         ('reports', '0010_summary_audit_anchor'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

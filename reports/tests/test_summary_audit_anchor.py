@@ -5,21 +5,12 @@ import json
 import subprocess
 
 import pytest
-from django.db import connection
 
 from core.audit.models import AuditChainHead, AuditEntry
 from core.audit.services import audit_chain_verify, audit_seal
+from core.tests.tampering import tamper
 from reports.tests.test_daily_summary import period as period  # noqa: F401  (a fixture)
 from reports.tests.test_daily_summary import produce
-
-
-def tamper(sql, params=()):
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
 
 
 @pytest.mark.django_db
