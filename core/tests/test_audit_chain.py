@@ -428,3 +428,17 @@ def test_the_upgrade_refuses_to_reseal_an_old_chain_that_was_already_broken():
     assert migration.old_chain_break(registry) == chain[5].seq
     with pytest.raises(RuntimeError, match=rf"already broken at entry #{chain[5].seq}"):
         migration.requeue(registry, None)
+
+
+def test_audit_key_new_prints_a_key_the_settings_accept():
+    out = StringIO()
+    call_command("audit_key_new", "--key-id", "k2027", stdout=out)
+    assert list(keys.parse_keys([out.getvalue().strip()])) == ["k2027"]
+
+
+@pytest.mark.django_db
+def test_audit_seal_command_seals_what_waits():
+    make_zone("Waiting for the command")
+    out = StringIO()
+    call_command("audit_seal", stdout=out)
+    assert out.getvalue().startswith("Sealed ") and not AuditEntry.objects.waiting().exists()

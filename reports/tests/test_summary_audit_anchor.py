@@ -51,3 +51,16 @@ def test_a_chain_cut_back_behind_a_summary_is_named_by_that_summary(period):
     assert not report.ok
     assert "Daily Report 320/2026, revision 1 (its audit anchor)" in report.problem
     assert f"records #{anchor['seq']} but the chain ends at #{keep.seq}" in report.problem
+
+
+@pytest.mark.django_db
+def test_the_summary_page_shows_the_anchor_to_read_off(period, users):
+    from django.test import Client
+    from django.urls import reverse
+
+    audit_seal()
+    anchor = produce().audit_anchor
+    client = Client()
+    client.force_login(users["headquarters"])
+    page = client.get(reverse("summary-detail", args=[2026, 320])).content.decode()
+    assert f"{anchor['seq']}:{anchor['mac']}" in page and 'data-testid="audit-anchor"' in page
