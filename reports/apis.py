@@ -8,7 +8,6 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -25,8 +24,8 @@ from reports.models import Attachment, IncidentReport
 class IncidentReportOutput(FieldsBuiltOnce, serializers.ModelSerializer):
     author = serializers.CharField(source="author.username")
     sector = serializers.CharField(source="sector.name")
-    location = GeometryField()
-    observer_position = GeometryField(allow_null=True)
+    location = PointField()
+    observer_position = PointField(allow_null=True)
     editable = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
     acled_event_type = serializers.CharField(read_only=True)
@@ -123,19 +122,6 @@ class ReportInput(FieldsBuiltOnce, serializers.Serializer):
 
     class Meta:
         ref_name = "IncidentReportInput"
-
-    def validate_location(self, point):
-        if point.geom_type != "Point":
-            raise serializers.ValidationError("The location must be a Point.")
-        if point.hasz:
-            raise serializers.ValidationError(
-                "Give longitude and latitude only: the height is not recorded."
-            )
-        point.srid = point.srid or 4326
-        return point
-
-    def validate_observer_position(self, point):
-        return None if point is None else self.validate_location(point)
 
 
 def _etag(report):

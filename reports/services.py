@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.db import insert_new
 from core.models import User
 from core.selectors import as_wgs84, describe_location, province_at
 from patrols.models import PatrolPlan
@@ -210,7 +211,7 @@ def _insert(*, author, observed_at, location, category, severity, description, p
     report.full_clean(
         exclude=["author", "sector", "patrol"], validate_unique=False, validate_constraints=False
     )
-    report.save()
+    insert_new(report)  # save() without compiling its 40-column INSERT anew (~0.3 ms)
     return report
 
 
