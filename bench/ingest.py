@@ -921,7 +921,7 @@ def render(run):
             stored += f" (≥ {TARGET_STORED_AT_16:.0f}: {verdict(lv['stored_per_s'] >= 300)})"
         p95 = fmt(lv["p95_ms"], 1)
         cpu = fmt(per["server"], 2)
-        if not is_floor:
+        if not is_floor and lv["clients"] == 16:  # the load the issue's targets are set for
             p95 += f" {verdict(lv['p95_ms'] < TARGET_P95_MS)}"
             cpu += f" {verdict(per['server'] <= TARGET_CPU_MS)}"
         lines.append(
@@ -983,14 +983,14 @@ def render(run):
             None if floor_share is None else floor_share >= TARGET_FLOOR_SHARE,
         ),
         (
-            "p95 < 100 ms (every level)",
-            " / ".join(fmt(lv["p95_ms"], 0) for lv in r["levels"]),
-            all(lv["p95_ms"] < TARGET_P95_MS for lv in r["levels"]),
+            "p95 < 100 ms at 16 clients",
+            fmt(at16 and at16["p95_ms"], 0),
+            None if at16 is None else at16["p95_ms"] < TARGET_P95_MS,
         ),
         (
-            "≤ 6 ms CPU per stored report (every level)",
-            " / ".join(fmt(lv["cpu_ms_per_report"]["server"], 2) for lv in r["levels"]),
-            all(lv["cpu_ms_per_report"]["server"] <= TARGET_CPU_MS for lv in r["levels"]),
+            "≤ 6 ms CPU per stored report at 16 clients",
+            fmt(at16 and at16["cpu_ms_per_report"]["server"], 2),
+            None if at16 is None else at16["cpu_ms_per_report"]["server"] <= TARGET_CPU_MS,
         ),
         (
             f"backlog of {b['expected']:,} stored exactly once in < 60 s",
@@ -1035,6 +1035,10 @@ def header(run):
         f"- generator: {a.gen_procs} process(es), one thread and connection per client",
         "- CPU from /proc process accounting (method: `bench/ingest.py` docstring); "
         "'other load' is the rest of the machine's busy CPU during the window (other users)",
+        "- targets are judged at 16 clients, the load the issue sets them for; the other "
+        "levels are shown for the shape of the curve: at 1 client the idle processes' "
+        "wake-ups fall on few reports, at 32 closed-loop clients the latency is the queue "
+        "(Little's law: 32 clients / N reports/s)",
     ]
 
 

@@ -21,10 +21,12 @@ CPU time, not wall time: the machine is shared. The figures are per request, aft
 import argparse
 import base64
 import cProfile
+import functools
 import io
 import json
 import os
 import pstats
+import random
 import secrets
 import signal
 import subprocess
@@ -127,7 +129,23 @@ class Wsgi:
         return int(status[0].split()[0]), content
 
 
+RUN = uuid.uuid4()  # a run's reports get new UUIDs (the seed of each report's random numbers)
+
+
+@functools.cache
+def _tablet_points():
+    from bench.floor.management.commands.bench_users import Command
+
+    return list(Command()._points(list(ForwardBase.objects.order_by("name"))).values())
+
+
 def report_body(i):
+    if os.environ.get("PROFILE_PAYLOAD") == "tablet":
+        # What the ingest benchmark's tablets send (bench/loadgen.py): all submitted, one in
+        # ten serious enough for a flash alert, points near the forward bases.
+        from bench.loadgen import report_payload
+
+        return report_payload(random.Random(f"{RUN}-{i}"), _tablet_points(), timezone.now(), 120)
     lon, lat = POINTS[i % len(POINTS)]
     flash = i % 3 == 0
     return {
@@ -283,12 +301,19 @@ def measure_worker(wsgi, token, n):
         IncidentReport.objects.filter(uuid__in=uuids, severity=4).values_list("pk", flat=True)
     )
     counts = []
+    profiler = cProfile.Profile(time.process_time) if os.environ.get("PROFILE_TASK_OUT") else None
     cpu0 = time.process_time()
     for pk in ids:
         with CaptureQueriesContext(connection) as ctx:
+            if profiler:
+                profiler.enable()
             assert report_flash_alert.run(pk) is True
+            if profiler:
+                profiler.disable()
         counts.append(len(ctx.captured_queries))
     cpu = time.process_time() - cpu0
+    if profiler:
+        profiler.dump_stats(os.environ["PROFILE_TASK_OUT"])  # PROFILE_TASK_OUT: the task's own
     print(f"\nflash-alert task in-process, {len(ids)} alerts: {cpu / len(ids) * 1000:.2f} ms "
           f"CPU and {max(counts)} statements each (with CaptureQueriesContext on)")  # fmt: skip
 

@@ -11,7 +11,7 @@ pre_save (auto_now_add, defaults), the same value preparation, pre_save/post_sav
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import signals
 
 
@@ -43,37 +43,38 @@ def insert_new(instance, *, send_signals: bool = True) -> None:
     in the caller's transaction. `send_signals=False` only for models nobody listens to."""
     model = type(instance)
     meta = model._meta
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up
     if (
         meta.parents  # multi-table inheritance: several inserts
         or meta.db_returning_fields != [meta.pk]  # database defaults or generated columns
         or instance.pk is not None  # a key chosen by the caller
-        or not connection.features.can_return_columns_from_insert
+        or not db.features.can_return_columns_from_insert
     ):
         instance.save(force_insert=True)  # outside what this shortcut covers: the ORM's way
         return
     instance._prepare_related_fields_for_save(operation_name="save")
     if send_signals:
         signals.pre_save.send(
-            sender=model, instance=instance, raw=False, using=connection.alias, update_fields=None
+            sender=model, instance=instance, raw=False, using=db.alias, update_fields=None
         )
     fields = _fields(model)
     placeholders, params = [], []
     for f in fields:
-        value = f.get_db_prep_save(f.pre_save(instance, True), connection)
+        value = f.get_db_prep_save(f.pre_save(instance, True), db)
         if hasattr(value, "as_sql"):
             raise TypeError(f"{meta.label}.{f.name}: insert_new takes values, not expressions.")
         # Geometry fields say how their value is written (PostGIS: as is; SpatiaLite:
         # GeomFromText(%s, 4326)); part of the cache key, so a change of form is still right.
         getter = getattr(f, "get_placeholder", None)
-        placeholders.append(getter(value, None, connection) if getter else "%s")
+        placeholders.append(getter(value, None, db) if getter else "%s")
         params.append(value)
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(model, connection.vendor, tuple(placeholders)), params)
+    with db.cursor() as cursor:
+        cursor.execute(_statement(model, db.vendor, tuple(placeholders)), params)
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
     if send_signals:
         signals.post_save.send(
             sender=model, instance=instance, created=True, update_fields=None, raw=False,
-            using=connection.alias,
+            using=db.alias,
         )  # fmt: skip

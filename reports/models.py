@@ -106,7 +106,9 @@ class IncidentReport(models.Model):
     location_precision = models.CharField(
         max_length=16, choices=LocationPrecision.choices, default=LocationPrecision.APPROXIMATE
     )
-    observer_position = models.PointField(srid=4326, null=True, blank=True)
+    # No spatial index: nothing searches by where the observer stood (it is shown with the
+    # report), and keeping an R-tree/GiST entry cost every new report an index insert.
+    observer_position = models.PointField(srid=4326, null=True, blank=True, spatial_index=False)
     direction_degrees = models.PositiveSmallIntegerField(
         null=True,
         blank=True,

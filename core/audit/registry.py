@@ -81,9 +81,17 @@ def _on_post_save(sender, instance, created, raw=False, update_fields=None, **kw
         return
     from core.audit.services import audit_append
 
-    before = getattr(instance, "_audit_before", None) or {}
+    redact = _registry[sender]["redact"]
     after = _snapshot(instance, None if created else _saved_fields(instance, update_fields))
-    changes = _diff(before, after, _registry[sender]["redact"])
+    if created:
+        # Every value the new row holds is a change: what _diff({}, after) gives, without
+        # comparing the string form of each of a report's 40 fields with None.
+        changes = {
+            name: [REDACTED, REDACTED] if name in redact else [None, value]
+            for name, value in after.items() if value is not None
+        }  # fmt: skip
+    else:
+        changes = _diff(getattr(instance, "_audit_before", None) or {}, after, redact)
     if not changes and not created:
         return  # a save that changed nothing is not a write worth a record
     action = AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE

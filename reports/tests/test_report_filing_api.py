@@ -185,3 +185,56 @@ def test_hostile_bodies_get_a_400_naming_the_problem_and_store_nothing(users):
     response = client.generic("POST", url, nested, content_type="application/json")
     assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
     assert not IncidentReport.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "geometry", "reason"),
+    [
+        # 1e300 once aborted the web process inside SpatiaLite: refused before it gets there.
+        ("location", {"type": "Point", "coordinates": [1e308, 1e308]}, "longitude must lie"),
+        ("location", {"type": "Point", "coordinates": [46.5, 1e300]}, "latitude must lie"),
+        ("location", {"type": "Point", "coordinates": [180.5, 39.5]}, "longitude must lie"),
+        ("location", {"type": "Point", "coordinates": [46.5, -90.01]}, "latitude must lie"),
+        ("location", {"type": "Point", "coordinates": [10**400, 39.5]}, "longitude must lie"),
+        ("location", {"type": "Point", "coordinates": ["46.5", 39.5]}, "must be a number"),
+        ("location", {"type": "Point", "coordinates": [True, 39.5]}, "must be a number"),
+        ("location", {"type": "Point", "coordinates": [46.5]}, "[longitude, latitude]"),
+        ("location", {"type": "Point", "coordinates": "46.5 39.5"}, "[longitude, latitude]"),
+        ("location", {"type": "LineString", "coordinates": [[46, 39], [46.1, 39]]}, "Point"),
+        ("location", "POINT (1e300 1e300)", "longitude must lie"),
+        ("location", "SRID=3857;POINT (5000000 4700000)", "WGS84"),
+        ("observer_position", {"type": "Point", "coordinates": [46.5, 91]}, "latitude must"),
+    ],
+)
+def test_a_point_out_of_range_or_malformed_is_refused_naming_the_field(
+    users, field, geometry, reason
+):
+    response = as_user(users["monitor"]).post(
+        reverse("api-incident-reports"), report_body(**{field: geometry}), format="json"
+    )
+    assert response.status_code == 400, response.content
+    messages = response.json()["errors"][field]
+    assert any(reason in message for message in messages), messages
+    assert not IncidentReport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_points_are_given_back_as_they_were_sent(users):
+    body = report_body(
+        location={"type": "Point", "coordinates": [46.531123, 39.548107]},
+        observer_position={"type": "Point", "coordinates": [46.52, 39.55]},
+    )
+    client = as_user(users["monitor"])
+    data = client.post(reverse("api-incident-reports"), body, format="json").json()
+    assert data["location"] == {"type": "Point", "coordinates": [46.531123, 39.548107]}
+    assert data["observer_position"] == {"type": "Point", "coordinates": [46.52, 39.55]}
+    stored = client.get(reverse("api-incident-report", args=[body["uuid"]])).json()
+    assert stored["location"] == data["location"]
+    assert stored["observer_position"] == data["observer_position"]
+    # WKT is still understood, and read as WGS84.
+    wkt = report_body(location="POINT (46.5311 39.5481)", observer_position=None)
+    response = client.post(reverse("api-incident-reports"), wkt, format="json")
+    assert response.status_code == 201
+    assert response.json()["location"]["coordinates"] == [46.5311, 39.5481]
+    assert response.json()["observer_position"] is None
