@@ -48,7 +48,7 @@ class _GeographyInMemory:
     """
 
     def __init__(self):
-        self._loaded = None  # (when, [(province, prepared outline)], [settlement])
+        self._loaded = None  # (when, [(province, prepared outline, extent)], [settlement])
         self._lock = threading.Lock()
 
     def clear(self, **kwargs):
@@ -63,8 +63,10 @@ class _GeographyInMemory:
         loaded = self._loaded
         if loaded is None or time.monotonic() - loaded[0] > settings.GEOGRAPHY_CACHE_SECONDS:
             with self._lock:
-                provinces = [(p, p.geom.prepared) for p in Province.objects.order_by("name")]
-                by_pk = {p.pk: p for p, _ in provinces}
+                provinces = [
+                    (p, p.geom.prepared, p.geom.extent) for p in Province.objects.order_by("name")
+                ]
+                by_pk = {p.pk: p for p, _, _ in provinces}
                 settlements = list(Settlement.objects.order_by("name"))
                 for settlement in settlements:
                     # The province objects above: their names are used, never re-read.
@@ -94,9 +96,12 @@ def province_at(point: Point) -> Province | None:
     village on the line, like Kornidzor, may fall just outside every polygon.
     """
     point = _in_wgs84(point)
-    # In memory first (prepared outlines: microseconds, no query), in the database's order.
-    for province, outline in geography_in_memory.get()[1]:
-        if outline.intersects(point):
+    # In memory first (prepared outlines: microseconds, no query), in the database's order;
+    # an outline whose bounding box does not hold the point is not asked (a call into GEOS
+    # each: 8 of the 11 were asked in vain for a report's point, on average).
+    x, y = point.coords[:2]
+    for province, outline, (xmin, ymin, xmax, ymax) in geography_in_memory.get()[1]:
+        if xmin <= x <= xmax and ymin <= y <= ymax and outline.intersects(point):
             return province
     # Outside every outline: the database measures the geodesic distance to each one.
     provinces = Province.objects.defer("geom")
