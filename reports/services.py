@@ -284,6 +284,9 @@ def incident_report_edit(
     report.version += 1
     report.full_clean()
     report.save()
+    # An amendment that makes a submitted report serious (severity, casualties) alerts as
+    # filing it so would have; one already alerted is not alerted again.
+    flash_alert_enqueue_if_needed(report)
     return report
 
 

@@ -150,3 +150,25 @@ def test_the_flash_alert_goes_out_once_through_the_real_worker(celery_worker, us
     alerts = [m for m in worker_mail(celery_worker) if "FLASH" in (m["Subject"] or "")
               and "Artillery" in m.get_payload()]  # fmt: skip
     assert len(alerts) == 1
+
+
+@pytest.mark.django_db
+def test_an_amendment_that_makes_a_report_serious_sends_the_flash_alert_once(
+    users, django_capture_on_commit_callbacks
+):
+    report = filed(users, severity=2)
+    client = as_user(users["monitor"])
+    url = reverse("api-incident-report", args=[report.uuid])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.patch(url, {"severity": 5, "civilians_killed": 2}, format="json",
+                                HTTP_IF_MATCH='"1"')  # fmt: skip
+    assert response.status_code == 200, response.content
+    assert len(callbacks) == 1  # the alert's task, enqueued after the commit
+    review.report_flash_alert_send(report_id=report.pk)
+    alerts = [m for m in mail.outbox if m.subject.startswith("FLASH")]
+    assert len(alerts) == 1 and "severity 5" in alerts[0].subject
+    # A later amendment of the alerted report does not alert again.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.patch(url, {"description": "Two civilians killed by shelling."},
+                                format="json", HTTP_IF_MATCH='"2"')  # fmt: skip
+    assert response.status_code == 200 and callbacks == []
