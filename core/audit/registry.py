@@ -47,6 +47,13 @@ def _snapshot(instance, only=None):
 
 
 def _diff(before, after, redact):
+    if not before:
+        # A new row: every value it holds is a change (what the loop below gives, without
+        # comparing the string form of each of a report's 40 fields with None's).
+        return {
+            name: [REDACTED, REDACTED] if name in redact else [None, value]
+            for name, value in after.items() if value is not None
+        }  # fmt: skip
     changes = {}
     for name in after.keys() | before.keys():
         old, new = before.get(name), after.get(name)
@@ -81,17 +88,9 @@ def _on_post_save(sender, instance, created, raw=False, update_fields=None, **kw
         return
     from core.audit.services import audit_append
 
-    redact = _registry[sender]["redact"]
+    before = getattr(instance, "_audit_before", None) or {}
     after = _snapshot(instance, None if created else _saved_fields(instance, update_fields))
-    if created:
-        # Every value the new row holds is a change: what _diff({}, after) gives, without
-        # comparing the string form of each of a report's 40 fields with None.
-        changes = {
-            name: [REDACTED, REDACTED] if name in redact else [None, value]
-            for name, value in after.items() if value is not None
-        }  # fmt: skip
-    else:
-        changes = _diff(getattr(instance, "_audit_before", None) or {}, after, redact)
+    changes = _diff(before, after, _registry[sender]["redact"])
     if not changes and not created:
         return  # a save that changed nothing is not a write worth a record
     action = AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE
