@@ -1,5 +1,6 @@
 import binascii
 import functools
+import json
 import logging
 from hmac import compare_digest
 
@@ -11,6 +12,8 @@ from knox.crypto import hash_token
 from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework import exceptions
+
+from core.roles import roles_and_permissions_apply, roles_and_permissions_column
 
 security_log = logging.getLogger("missionapp.security")
 
@@ -60,7 +63,7 @@ class DeviceTokenAuthentication(TokenAuthentication):
         from core.models import DeviceToken, User
 
         connection = connections[DeviceToken.objects.db]
-        sql, n_token, converters = _token_sql(connection.alias)
+        sql, n_token, n_user, converters = _token_sql(connection.alias)
         with connection.cursor() as cursor:
             cursor.execute(sql, [token_key])
             rows = cursor.fetchall()
@@ -71,7 +74,12 @@ class DeviceTokenAuthentication(TokenAuthentication):
                 for convert in field_converters:
                     values[index] = convert(values[index], expression, connection)
             token = DeviceToken.from_db(connection.alias, None, values[:n_token])
-            token.user = User.from_db(connection.alias, None, values[n_token:])
+            token.user = User.from_db(connection.alias, None, values[n_token:n_user])
+            if len(values) > n_user:  # the user's roles and permissions, read alongside
+                roles = values[n_user]
+                roles_and_permissions_apply(
+                    token.user, json.loads(roles) if isinstance(roles, str) else roles
+                )
             found.append(token)
         return found
 
@@ -92,7 +100,9 @@ class DeviceTokenAuthentication(TokenAuthentication):
 def _token_sql(alias):
     """SELECT every concrete column of the token and of its user, by token key prefix (the
     index knox uses), newest first as DeviceToken's ordering says; with the fields' database
-    converters. Built once per database."""
+    converters. Built once per database. The user's roles and permissions come in the same
+    statement, as a JSON column (one round trip less per request than asking for them after:
+    ~0.1 ms of the web process's CPU and as much of the database's)."""
     from core.models import DeviceToken as token_model
     from core.models import User as user_model
 
@@ -102,6 +112,9 @@ def _token_sql(alias):
     user_fields = user_model._meta.concrete_fields
     columns = [f"t.{qn(f.column)}" for f in token_fields]
     columns += [f"u.{qn(f.column)}" for f in user_fields]
+    roles = roles_and_permissions_column(connection.vendor, f"u.{qn(user_model._meta.pk.column)}")
+    if roles is not None:
+        columns.append(roles)
     user_fk = token_model._meta.get_field("user").column
     sql = (
         f"SELECT {', '.join(columns)} FROM {qn(token_model._meta.db_table)} t"  # noqa: S608
@@ -117,4 +130,4 @@ def _token_sql(alias):
         )
         if found:
             converters.append((index, expression, found))
-    return sql, len(token_fields), converters
+    return sql, len(token_fields), len(token_fields) + len(user_fields), converters

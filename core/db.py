@@ -15,6 +15,11 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import signals
 
 
+def insert_statement(model, placeholders: tuple[str, ...]) -> str:
+    """insert_new's INSERT ... RETURNING key for `model` with these placeholders."""
+    return _statement(model, connection.vendor, placeholders)
+
+
 @functools.cache
 def _statement(model, vendor: str, placeholders: tuple[str, ...]) -> str:
     ops = connection.ops
@@ -28,6 +33,11 @@ def _statement(model, vendor: str, placeholders: tuple[str, ...]) -> str:
     )
 
 
+def insert_fields(model) -> tuple:
+    """The columns insert_new writes for `model`, in the order of insert_values."""
+    return _fields(model)
+
+
 @functools.cache
 def _fields(model) -> tuple:
     """The columns an insert writes: every concrete field but an auto-generated key."""
@@ -38,18 +48,41 @@ def _fields(model) -> tuple:
     )  # fmt: skip
 
 
-def insert_new(instance, *, send_signals: bool = True) -> None:
-    """instance.save() for a new row of a plain model (an auto primary key, no parent model),
-    in the caller's transaction. `send_signals=False` only for models nobody listens to."""
-    model = type(instance)
-    meta = model._meta
-    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up
-    if (
+def insertable(instance, db) -> bool:
+    """Whether insert_new's statement can write this instance (else it uses save())."""
+    meta = instance._meta
+    return not (
         meta.parents  # multi-table inheritance: several inserts
         or meta.db_returning_fields != [meta.pk]  # database defaults or generated columns
         or instance.pk is not None  # a key chosen by the caller
         or not db.features.can_return_columns_from_insert
-    ):
+    )
+
+
+def insert_values(instance, db) -> tuple[list[str], list]:
+    """The placeholders and parameters of insert_new's statement for this instance, after
+    the fields' own pre_save (auto_now_add, defaults) and value preparation."""
+    placeholders, params = [], []
+    for f in _fields(type(instance)):
+        value = f.get_db_prep_save(f.pre_save(instance, True), db)
+        if hasattr(value, "as_sql"):
+            raise TypeError(
+                f"{instance._meta.label}.{f.name}: insert_new takes values, not expressions."
+            )
+        # Geometry fields say how their value is written (PostGIS: as is; SpatiaLite:
+        # GeomFromText(%s, 4326)); part of the cache key, so a change of form is still right.
+        getter = getattr(f, "get_placeholder", None)
+        placeholders.append(getter(value, None, db) if getter else "%s")
+        params.append(value)
+    return placeholders, params
+
+
+def insert_new(instance, *, send_signals: bool = True) -> None:
+    """instance.save() for a new row of a plain model (an auto primary key, no parent model),
+    in the caller's transaction. `send_signals=False` only for models nobody listens to."""
+    model = type(instance)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up
+    if not insertable(instance, db):
         instance.save(force_insert=True)  # outside what this shortcut covers: the ORM's way
         return
     instance._prepare_related_fields_for_save(operation_name="save")
@@ -57,17 +90,7 @@ def insert_new(instance, *, send_signals: bool = True) -> None:
         signals.pre_save.send(
             sender=model, instance=instance, raw=False, using=db.alias, update_fields=None
         )
-    fields = _fields(model)
-    placeholders, params = [], []
-    for f in fields:
-        value = f.get_db_prep_save(f.pre_save(instance, True), db)
-        if hasattr(value, "as_sql"):
-            raise TypeError(f"{meta.label}.{f.name}: insert_new takes values, not expressions.")
-        # Geometry fields say how their value is written (PostGIS: as is; SpatiaLite:
-        # GeomFromText(%s, 4326)); part of the cache key, so a change of form is still right.
-        getter = getattr(f, "get_placeholder", None)
-        placeholders.append(getter(value, None, db) if getter else "%s")
-        params.append(value)
+    placeholders, params = insert_values(instance, db)
     with db.cursor() as cursor:
         cursor.execute(_statement(model, db.vendor, tuple(placeholders)), params)
         instance.pk = cursor.fetchone()[0]

@@ -46,6 +46,13 @@ def load_roles_and_permissions(user) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(_roles_and_permissions_sql(), [user.pk, user.pk])
         rows = cursor.fetchall()
+    return roles_and_permissions_apply(user, rows)
+
+
+def roles_and_permissions_apply(user, rows) -> set[str]:
+    """Cache on `user` the roles and permissions read as (group name or None, app label,
+    codename) rows: by load_roles_and_permissions, or by the device-token lookup, which reads
+    them in the same statement as the token (roles_and_permissions_column)."""
     names, group_perms, user_perms = set(), set(), set()
     for group, app_label, codename in rows:
         if group is not None:
@@ -57,6 +64,20 @@ def load_roles_and_permissions(user) -> set[str]:
         user._user_perm_cache, user._group_perm_cache = user_perms, group_perms
         user._perm_cache = user_perms | group_perms
     return names
+
+
+def roles_and_permissions_column(vendor: str, user_id: str) -> str | None:
+    """The rows of _roles_and_permissions_sql for the user whose id is the SQL expression
+    `user_id`, as one JSON array column ([[group, app_label, codename], ...]) that another
+    statement can select; None on a database without the JSON aggregates used here."""
+    rows = _roles_and_permissions_sql().replace("%s", user_id)
+    if vendor == "postgresql":
+        aggregate = "COALESCE(json_agg(json_build_array(r.name, r.app_label, r.codename)), '[]')"
+    elif vendor == "sqlite":
+        aggregate = "json_group_array(json_array(r.name, r.app_label, r.codename))"
+    else:
+        return None
+    return f"(SELECT {aggregate} FROM ({rows}) r)"  # noqa: S608 - no user input
 
 
 @functools.cache

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit.registry import audit_read_locked
 from core.models import User
 from core.roles import Role, has_role
 from reports.models import IncidentEvent, IncidentReport
@@ -136,6 +137,7 @@ def _flash_alert_unclaim(report_id, claimed_at):
     with transaction.atomic():
         report = IncidentReport.objects.select_for_update(of=("self",)).filter(pk=report_id).first()
         if report is not None and report.flash_alerted_at == claimed_at:
+            audit_read_locked(report, ["flash_alerted_at"])
             report.flash_alerted_at = None
             report.save(update_fields=["flash_alerted_at"])
 
@@ -166,6 +168,7 @@ def _flash_alert_claim(report_id):
             return None
         if not qualifies_for_flash_alert(report):
             return None
+        audit_read_locked(report, ["flash_alerted_at"])
         report.flash_alerted_at = timezone.now()
         report.save(update_fields=["flash_alerted_at"])
         recipients = sorted(

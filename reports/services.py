@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.db import insert_new
+from core.audit.services import audited_insert
 from core.models import User
 from core.selectors import as_wgs84, describe_location, province_at
 from patrols.models import PatrolPlan
@@ -99,11 +99,13 @@ def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
     # patrol was closed since) is still answered with the stored report.
     try:
         _check_patrol(author=author, patrol=fields.get("patrol"))
-        with transaction.atomic():
-            defaults = {"patrol": None, "status": IncidentReport.Status.DRAFT}
-            report = _insert(author=author, uuid=uuid, **(defaults | fields))
-            flash_alert_enqueue_if_needed(report)
-            return report, True
+        # No transaction around it: the report and its audit entry are written together by
+        # one statement on PostgreSQL (in one transaction elsewhere), and the flash alert is
+        # enqueued once that has committed (on_commit runs at once outside a transaction).
+        defaults = {"patrol": None, "status": IncidentReport.Status.DRAFT}
+        report = _insert(author=author, uuid=uuid, **(defaults | fields))
+        flash_alert_enqueue_if_needed(report)
+        return report, True
     except (IntegrityError, ValidationError):
         existing = IncidentReport.objects.filter(uuid=uuid).first()
         if existing is None:
@@ -211,7 +213,9 @@ def _insert(*, author, observed_at, location, category, severity, description, p
     report.full_clean(
         exclude=["author", "sector", "patrol"], validate_unique=False, validate_constraints=False
     )
-    insert_new(report)  # save() without compiling its 40-column INSERT anew (~0.3 ms)
+    # save() without compiling its 40-column INSERT anew (~0.3 ms), with its audit entry in
+    # the same statement on PostgreSQL (three round trips fewer, ~0.4 ms).
+    audited_insert(report)
     return report
 
 

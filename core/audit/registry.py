@@ -27,6 +27,16 @@ def audited(exclude=(), redact=(), key="pk"):
     return register
 
 
+def options(model) -> dict | None:
+    """How `model` is audited (exclude, redact, key); None when it is not."""
+    return _registry.get(model)
+
+
+def changes_of_new(instance) -> dict:
+    """The changes a new row's audit entry records: what the post_save handler writes."""
+    return _diff({}, _snapshot(instance), _registry[type(instance)]["redact"])
+
+
 def object_key(instance) -> str:
     return str(getattr(instance, _registry.get(type(instance), {}).get("key", "pk")))
 
@@ -69,12 +79,26 @@ def _saved_fields(instance, update_fields):
     return {instance._meta.get_field(name).name for name in update_fields}
 
 
+def audit_read_locked(instance, fields) -> None:
+    """Say that `instance` was just read under its row lock (select_for_update): until this
+    transaction ends, its values of `fields` are the row's, so its next save(update_fields=)
+    of those fields is diffed against them instead of reading the row a second time (a
+    flash alert's claim read the report twice: ~0.4 ms of the task's CPU)."""
+    instance._audit_locked = _snapshot(instance, set(fields))
+
+
 def _on_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
     if sender not in _registry or raw:
         return
     before = None
     if instance.pk is not None and not instance._state.adding:
         only = _saved_fields(instance, update_fields)
+        locked = instance.__dict__.pop("_audit_locked", None)  # good for one save only
+        if only and locked is not None:
+            attnames = {instance._meta.get_field(name).attname for name in only}
+            if attnames <= locked.keys():
+                instance._audit_before = {name: locked[name] for name in attnames}
+                return
         old = sender._default_manager.filter(pk=instance.pk)
         # save(update_fields=...) writes only those: read only those back (a flash alert's
         # claim no longer reads the whole report, its geometries included).
@@ -86,6 +110,8 @@ def _on_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
 def _on_post_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
     if sender not in _registry or raw:
         return
+    if instance.__dict__.pop("_audit_recorded", False):
+        return  # written with the row, in the same statement (services.audited_insert)
     from core.audit.services import audit_append
 
     before = getattr(instance, "_audit_before", None) or {}

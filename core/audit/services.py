@@ -5,6 +5,7 @@ updates waiting entries, all in one short transaction. Writers take no audit loc
 """
 
 import contextlib
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -12,14 +13,15 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import signals
 from django.utils import timezone
 
-from core.audit import keys
+from core.audit import keys, registry
 from core.audit.context import current_origin
 from core.audit.models import GENESIS_MAC, AuditChainHead, AuditEntry
 from core.audit.registry import object_key
-from core.db import insert_new
+from core.db import insert_fields, insert_new, insert_statement, insert_values, insertable
 
 log = logging.getLogger(__name__)
 SEAL_BATCH = 2000
@@ -34,9 +36,16 @@ def audit_append(*, action: str, instance, changes: dict, origin=None) -> AuditE
     """Record one write to `instance`: a single INSERT in the caller's transaction, so the
     entry exists if and only if the write it records was committed. Takes no lock and waits
     for nobody; the sealer chains it within seconds (audit_seal)."""
+    entry = _entry(action=action, instance=instance, changes=changes, origin=origin)
+    # Nobody listens to AuditEntry's save signals: the row alone (~0.15 ms less than save()).
+    insert_new(entry, send_signals=False)
+    return entry
+
+
+def _entry(*, action, instance, changes, origin=None) -> AuditEntry:
     origin = origin or current_origin()
     actor = origin.actor
-    entry = AuditEntry(
+    return AuditEntry(
         at=timezone.now(),
         actor_id=actor.pk if actor is not None else None,
         actor_label=actor.get_username() if actor is not None else "",
@@ -48,9 +57,66 @@ def audit_append(*, action: str, instance, changes: dict, origin=None) -> AuditE
         object_repr=str(instance)[:200],
         changes=_json_safe(changes),
     )
-    # Nobody listens to AuditEntry's save signals: the row alone (~0.15 ms less than save()).
-    insert_new(entry, send_signals=False)
-    return entry
+
+
+def audited_insert(instance) -> None:
+    """Insert a new row of an audited model with its audit entry, committed together: what
+    `with transaction.atomic(): insert_new(instance)` does (signals included), in one
+    statement on PostgreSQL when it can be.
+
+    One statement (the row inserted in a WITH clause, the entry from its new key) commits on
+    its own: no BEGIN, no second INSERT, no COMMIT. Three round trips fewer per report filed,
+    ~0.3 ms of the web process's CPU and ~0.1 ms of the database's. The entry is the one the
+    post_save handler would write (the same content; the key put in by the database); where
+    it could differ (an entry keyed by another field, an object_repr that shows the key, a
+    key that is not recorded as is), or on another database, the two-statement way is taken.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    model = type(instance)
+    options = registry.options(model)
+    pk = model._meta.pk
+    if (
+        db.vendor != "postgresql"
+        or options is None
+        or options["key"] != "pk"
+        or pk.name in options["exclude"] | options["redact"]
+        or not insertable(instance, db)
+        or _str_shows_key(instance)
+    ):
+        with transaction.atomic(using=db.alias):
+            insert_new(instance)
+        return
+    instance._prepare_related_fields_for_save(operation_name="save")
+    signals.pre_save.send(
+        sender=model, instance=instance, raw=False, using=db.alias, update_fields=None
+    )
+    placeholders, params = insert_values(instance, db)
+    # The entry as the post_save handler builds it, before the row has its key: a new row's
+    # changes leave out what is None (the key, here), which the statement puts in.
+    changes = registry.changes_of_new(instance)
+    entry = _entry(action=AuditEntry.Action.CREATE, instance=instance, changes=changes)
+    entry_placeholders, entry_params = insert_values(entry, db)
+    key_at = [f.name for f in insert_fields(AuditEntry)].index("object_pk")
+    del entry_params[key_at]  # the database writes the new row's key there
+    sql = _insert_with_entry_sql(model, tuple(placeholders), tuple(entry_placeholders))
+    # Inside a caller's transaction, a savepoint as atomic() would make: a refused row (a
+    # UUID already stored, say) must leave the caller's transaction usable.
+    nested = transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext()
+    with nested, db.cursor() as cursor:
+        cursor.execute(sql, params + entry_params)
+        entry_id, key = cursor.fetchone()
+    instance.pk = pk.to_python(key)
+    instance._state.adding = False
+    instance._state.db = db.alias
+    entry.pk, entry.object_pk = entry_id, key
+    entry.changes = {**entry.changes, pk.attname: [None, instance.pk]}
+    entry._state.adding = False
+    entry._state.db = db.alias
+    instance._audit_recorded = True  # the post_save handler: already written
+    signals.post_save.send(
+        sender=model, instance=instance, created=True, update_fields=None, raw=False,
+        using=db.alias,
+    )  # fmt: skip
 
 
 def _head_for_sealing():
@@ -313,3 +379,40 @@ def _verify(given, anchor_sources, anchor_file) -> ChainReport:
     oldest = waiting.order_by("id").values_list("at", flat=True).first()
     return ChainReport(True, checked, anchors_checked=matched, waiting=waiting.count(),
                        oldest_waiting=oldest, warnings=tuple(unreadable))  # fmt: skip
+
+
+def _str_shows_key(instance) -> bool:
+    """Whether the object's name (the entry's object_repr) shows its key, which a new row
+    does not have yet."""
+    before = str(instance)
+    instance.pk = 0
+    try:
+        return str(instance) != before
+    finally:
+        instance.pk = None
+
+
+@functools.cache
+def _insert_with_entry_sql(model, placeholders: tuple, entry_placeholders: tuple) -> str:
+    """WITH new_row AS (INSERT the row RETURNING its key) INSERT its audit entry, the key
+    written into object_pk and into the changes ("id": [null, key]); PostgreSQL only."""
+    qn = connection.ops.quote_name
+    pk = qn(model._meta.pk.column)
+    values = []
+    for f, placeholder in zip(insert_fields(AuditEntry), entry_placeholders, strict=True):
+        if f.name == "object_pk":
+            values.append(f"new_row.{pk}::text")
+        elif f.name == "changes":
+            values.append(
+                f"({placeholder})::jsonb || jsonb_build_object("
+                f"'{model._meta.pk.attname}', jsonb_build_array(NULL, new_row.{pk}))"
+            )
+        else:
+            values.append(placeholder)
+    return (
+        f"WITH new_row AS ({insert_statement(model, placeholders)}) "  # noqa: S608
+        f"INSERT INTO {qn(AuditEntry._meta.db_table)} "
+        f"({', '.join(qn(f.column) for f in insert_fields(AuditEntry))}) "
+        f"SELECT {', '.join(values)} FROM new_row "
+        f"RETURNING {qn(AuditEntry._meta.pk.column)}, {qn('object_pk')}"
+    )  # names from the models' metadata; every value is a parameter

@@ -78,6 +78,10 @@ def test_the_flash_alert_locks_the_report_row_only(users, django_capture_on_comm
         django_capture_on_commit_callbacks(execute=True),
     ):
         assert review.report_flash_alert_send(report_id=report.pk)
+    reads = [
+        q["sql"] for q in queries.captured_queries if 'FROM "reports_incidentreport"' in q["sql"]
+    ]
+    assert len(reads) == 1, reads  # the claim's read under the lock, which the trail reuses
     locks = [
         q["sql"]
         for q in queries.captured_queries
@@ -103,6 +107,21 @@ def test_a_flash_alert_the_mail_server_refused_is_sent_by_the_retry(users, setti
     assert len(mail.outbox) == 1 and mail.outbox[0].subject.startswith("FLASH:")
     report.refresh_from_db()
     assert report.flash_alerted_at is not None
+    # The trail has the claim, its giving back and the claim of the retry, each diffed against
+    # the row as read under its lock (not read a second time).
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from core.audit.models import AuditEntry
+
+    claims = [
+        e.changes["flash_alerted_at"]
+        for e in AuditEntry.objects.filter(
+            model="reports.incidentreport", object_pk=str(report.pk), action="update"
+        ).order_by("id")
+    ]
+    assert [old is None for old, new in claims] == [True, False, True]
+    assert claims[1][1] is None and claims[1][0] == claims[0][1]
+    assert claims[2][1] == DjangoJSONEncoder().default(report.flash_alerted_at)
     from reports.tasks import report_flash_alert
 
     assert OSError in report_flash_alert.autoretry_for
