@@ -160,6 +160,9 @@ class IncidentReport(models.Model):
     )
     # Set when the flash alert went out: the claim that makes it go out once.
     flash_alerted_at = models.DateTimeField(null=True, blank=True)
+    # Set when the report became due for its flash alert (submitted and serious), in the same
+    # write; the worker sends every due alert in batches (reports.review).
+    flash_alert_due_at = models.DateTimeField(null=True, blank=True)
     # Optimistic concurrency: the ETag of the report; every change increments it.
     version = models.PositiveIntegerField(default=1)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -209,6 +212,13 @@ class IncidentReport(models.Model):
             models.Index(fields=["-observed_at"], name="incident_observed_idx"),
             # The review queue: submitted reports, longest waiting first.
             models.Index(fields=["status", "submitted_at"], name="incident_status_waiting_idx"),
+            # The flash alerts still to send, read by every drain of the worker: a few rows
+            # at most (partial), so keeping it costs a filing nothing once the alert is out.
+            models.Index(
+                fields=["flash_alert_due_at"],
+                name="incident_flash_alert_due_idx",
+                condition=Q(flash_alert_due_at__isnull=False, flash_alerted_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

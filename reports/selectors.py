@@ -228,7 +228,7 @@ def review_queue(*, user) -> QuerySet[IncidentReport]:
 
 # Fields whose change says nothing a reader needs (the timeline names who and when itself).
 BOOKKEEPING = {"version", "reviewed_by_id", "reviewed_at", "submitted_at", "sector_id",
-               "received_at", "id", "uuid", "author_id"}  # fmt: skip
+               "received_at", "id", "uuid", "author_id", "flash_alert_due_at"}  # fmt: skip
 DECISIONS = {
     IncidentReport.Status.SUBMITTED: "Submitted for review",
     IncidentReport.Status.REVIEWED: "Marked reviewed",

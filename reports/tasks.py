@@ -3,7 +3,7 @@ from django.db import OperationalError
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
-from reports.review import report_flash_alert_send
+from reports.review import flash_alerts_send_due, report_flash_alert_send
 
 
 # Transient errors delay a flash alert, never lose it: OSError is the mail server refusing or
@@ -11,6 +11,21 @@ from reports.review import report_flash_alert_send
 # database's transient refusals (a deadlock victim, a serialisation failure, a dropped
 # connection). The claim on flash_alerted_at is given back when the mail fails, so the retry
 # sends it; once sent, a retry or a second task finds it claimed and sends nothing.
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError, OperationalError),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    max_retries=20,
+)
+def flash_alerts_send():
+    """After filings made alerts due (batched, see review.flash_alerts_dispatch), and beat's
+    backstop every minute: send every flash alert due."""
+    with acting_as(client=AuditEntry.Client.TASK, client_ref="flash alerts"):
+        return flash_alerts_send_due()
+
+
+# One report's alert: what was queued before alerts were batched, and an operator's resend.
 @shared_task(
     acks_late=True,
     autoretry_for=(OSError, OperationalError),

@@ -160,6 +160,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "flash-alerts-backstop": {
+        # Alerts are sent in batches after the filings that made them due; this drain only
+        # catches what a lost task would have left (nothing due: nothing sent).
+        "task": "reports.tasks.flash_alerts_send",
+        "schedule": 60.0,
+    },
     "audit-chain-verify": {
         "task": "core.tasks.audit_chain_verify",
         "schedule": env.float("AUDIT_VERIFY_INTERVAL_SECONDS", default=3600.0),
@@ -296,6 +302,9 @@ ATTACHMENT_DISPLAY_PX = 2048
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Reports with casualties or at least this severity alert duty officers and HQ at once.
 FLASH_ALERT_SEVERITY = env.int("FLASH_ALERT_SEVERITY", default=4)
+# Flash alerts that fall due within this many seconds go out together, this long after the
+# first (one worker task and one mail connection per batch: reports.review).
+FLASH_ALERT_BATCH_SECONDS = env.float("FLASH_ALERT_BATCH_SECONDS", default=1.0)
 # Provinces and settlements are kept in each process's memory for the per-report lookups
 # (core.selectors): a process re-reads them after this long (its own edits at once).
 GEOGRAPHY_CACHE_SECONDS = env.float("GEOGRAPHY_CACHE_SECONDS", default=60.0)

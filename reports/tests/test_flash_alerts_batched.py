@@ -1,0 +1,108 @@
+"""Flash alerts fall due with the write that makes a report serious and go out in batches:
+each once, over one mail connection per batch, none lost when the mail server refuses."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from conftest import wait_for, worker_mail
+from core.audit.models import AuditEntry
+from reports import review
+from reports.models import IncidentReport
+from reports.tests.test_report_filing_api import as_user, report_body
+from reports.tests.test_report_review import filed
+
+
+def _due():
+    return IncidentReport.objects.filter(
+        flash_alert_due_at__isnull=False, flash_alerted_at__isnull=True
+    )
+
+
+@pytest.mark.django_db
+def test_a_serious_report_is_due_from_the_write_that_files_it(users):
+    serious, minor = filed(users, severity=4), filed(users, severity=2)
+    draft = IncidentReport.objects.get(
+        uuid=as_user(users["monitor"])
+        .post(reverse("api-incident-reports"), report_body(severity=5), format="json")
+        .json()["uuid"]
+    )
+    assert serious.flash_alert_due_at is not None
+    assert minor.flash_alert_due_at is None and draft.flash_alert_due_at is None
+    # The filing's audit entry holds it: no second write was needed.
+    entries = AuditEntry.objects.filter(model="reports.incidentreport", object_pk=str(serious.pk))
+    assert [e.action for e in entries] == ["create"]
+    assert entries[0].changes["flash_alert_due_at"][1] is not None
+
+
+@pytest.mark.django_db
+def test_every_due_alert_goes_out_once_in_one_batch(users):
+    reports = [
+        filed(users, severity=4),
+        filed(users, civilians_injured=1),
+        filed(users, severity=5),
+    ]
+    filed(users, severity=2)  # not serious: no alert
+    assert review.flash_alerts_send_due() == 3
+    assert review.flash_alerts_send_due() == 0  # idempotent: nothing is due any more
+    assert sorted(m.subject for m in mail.outbox) == sorted(
+        f"FLASH: Small-arms fire in Kornidzor, Syunik (severity {r.severity})" for r in reports
+    )
+    assert not _due().exists()
+    for report in reports:
+        report.refresh_from_db()
+        assert report.flash_alerted_at is not None
+
+
+@pytest.mark.django_db
+def test_a_report_amended_below_the_threshold_before_its_alert_is_not_alerted(users):
+    report = filed(users, severity=4)
+    url = reverse("api-incident-report", args=[report.uuid])
+    response = as_user(users["monitor"]).patch(
+        url, {"severity": 2}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert response.status_code == 200, response.content
+    assert review.flash_alerts_send_due() == 0 and mail.outbox == []
+    report.refresh_from_db()
+    assert report.flash_alert_due_at is None and report.flash_alerted_at is None
+
+
+@pytest.mark.django_db
+def test_alerts_the_mail_server_refused_are_due_again_and_sent_by_the_retry(users, settings):
+    reports = [filed(users, severity=4) for _ in range(3)]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 5
+    with pytest.raises(OSError):  # nothing listens on port 1: a real refusal
+        review.flash_alerts_send_due()
+    assert _due().count() == 3  # every claim was given back
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert review.flash_alerts_send_due() == 3  # the retry
+    assert len(mail.outbox) == 3 and not _due().exists()
+    assert {r.pk for r in reports} == set(
+        IncidentReport.objects.filter(flash_alerted_at__isnull=False).values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_alerts_filed_together_go_out_in_one_task_over_one_connection(
+    celery_worker, users, settings
+):
+    settings.FLASH_ALERT_BATCH_SECONDS = 3.0
+    review._dispatch["until"] = 0.0  # no window left open by an earlier test's filing
+    log_start = len(celery_worker.log_path.read_text())
+    mail_files = set(celery_worker.mail_dir.glob("*.log"))
+    reports = [filed(users, severity=4, description=f"Batch shelling {i}") for i in range(5)]
+    wait_for(lambda: not _due().filter(pk__in=[r.pk for r in reports]).exists(),
+             timeout=60, message="the worker to send the five alerts")  # fmt: skip
+    wait_for(lambda: len([m for m in worker_mail(celery_worker)
+                          if "Batch shelling" in m.get_payload()]) >= 5,
+             timeout=30, message="the five alerts in the worker's mail")  # fmt: skip
+    new_files = set(celery_worker.mail_dir.glob("*.log")) - mail_files
+    with_batch = [p for p in new_files if "Batch shelling" in p.read_text()]
+    assert len(with_batch) == 1  # one mail connection for the batch
+    assert with_batch[0].read_text().count("Batch shelling") == 5  # each alert once
+    log = celery_worker.log_path.read_text()[log_start:]
+    drains = [line for line in log.splitlines()
+              if "reports.tasks.flash_alerts_send" in line and "succeeded" in line]  # fmt: skip
+    assert drains and drains[0].endswith(": 5"), log[-3000:]  # one task sent all five
