@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from core.audit.registry import audit_read_locked
+from core.audit.registry import audited_save_locked
 from core.models import User
 from core.roles import Role, has_role
 from reports.models import IncidentEvent, IncidentReport
@@ -220,9 +220,7 @@ def _flash_alert_unclaim(report_id, claimed_at):
     with transaction.atomic():
         report = IncidentReport.objects.select_for_update(of=("self",)).filter(pk=report_id).first()
         if report is not None and report.flash_alerted_at == claimed_at:
-            audit_read_locked(report, ["flash_alerted_at"])
-            report.flash_alerted_at = None
-            report.save(update_fields=["flash_alerted_at"])
+            audited_save_locked(report, flash_alerted_at=None)
 
 
 def _flash_alerts_claim(reports, limit=None):
@@ -250,13 +248,9 @@ def _flash_alerts_claim(reports, limit=None):
         for report in locked:
             if not qualifies_for_flash_alert(report):
                 if report.flash_alert_due_at is not None:  # amended since: no longer due
-                    audit_read_locked(report, ["flash_alert_due_at"])
-                    report.flash_alert_due_at = None
-                    report.save(update_fields=["flash_alert_due_at"])
+                    audited_save_locked(report, flash_alert_due_at=None)
                 continue
-            audit_read_locked(report, ["flash_alerted_at"])
-            report.flash_alerted_at = now
-            report.save(update_fields=["flash_alerted_at"])
+            audited_save_locked(report, flash_alerted_at=now)
             claimed.append(report)
         if not claimed:
             return []

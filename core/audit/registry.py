@@ -7,8 +7,10 @@ them on audited models.
 """
 
 from django.contrib.gis.geos import GEOSGeometry
+from django.db import connection
 from django.db.models.fields.files import FieldFile
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.transaction import TransactionManagementError
 
 from core.audit.models import AuditEntry
 
@@ -79,12 +81,21 @@ def _saved_fields(instance, update_fields):
     return {instance._meta.get_field(name).name for name in update_fields}
 
 
-def audit_read_locked(instance, fields) -> None:
-    """Say that `instance` was just read under its row lock (select_for_update): until this
-    transaction ends, its values of `fields` are the row's, so its next save(update_fields=)
-    of those fields is diffed against them instead of reading the row a second time (a
-    flash alert's claim read the report twice: ~0.4 ms of the task's CPU)."""
-    instance._audit_locked = _snapshot(instance, set(fields))
+def audited_save_locked(instance, **values) -> None:
+    """Set `values` on an instance read under its row lock (select_for_update, in the
+    current transaction) and save just them, diffed against the values it was read with
+    instead of reading the row a second time (a flash alert's claim read the report twice:
+    ~0.4 ms of the task's CPU). Until the transaction ends the lock keeps those values the
+    row's, so the entry is the one a second read would give."""
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("audited_save_locked needs the transaction of the lock.")
+    instance._audit_locked = _snapshot(instance, set(values))
+    try:
+        for name, value in values.items():
+            setattr(instance, name, value)
+        instance.save(update_fields=list(values))
+    finally:
+        instance.__dict__.pop("_audit_locked", None)  # good for this save only
 
 
 def _on_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
@@ -110,7 +121,7 @@ def _on_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
 def _on_post_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
     if sender not in _registry or raw:
         return
-    if instance.__dict__.pop("_audit_recorded", False):
+    if created and getattr(instance, "_audit_recorded", False):
         return  # written with the row, in the same statement (services.audited_insert)
     from core.audit.services import audit_append
 

@@ -113,10 +113,13 @@ def audited_insert(instance) -> None:
     entry._state.adding = False
     entry._state.db = db.alias
     instance._audit_recorded = True  # the post_save handler: already written
-    signals.post_save.send(
-        sender=model, instance=instance, created=True, update_fields=None, raw=False,
-        using=db.alias,
-    )  # fmt: skip
+    try:
+        signals.post_save.send(
+            sender=model, instance=instance, created=True, update_fields=None, raw=False,
+            using=db.alias,
+        )  # fmt: skip
+    finally:
+        del instance._audit_recorded
 
 
 def _head_for_sealing():
@@ -383,13 +386,16 @@ def _verify(given, anchor_sources, anchor_file) -> ChainReport:
 
 def _str_shows_key(instance) -> bool:
     """Whether the object's name (the entry's object_repr) shows its key, which a new row
-    does not have yet."""
-    before = str(instance)
-    instance.pk = 0
+    does not have yet: its name without a key and with two keys no row has (not 0, which a
+    `self.pk or "new"` would not show)."""
+    names = set()
     try:
-        return str(instance) != before
+        for key in (None, -987654321, -987654322):
+            instance.pk = key
+            names.add(str(instance))
     finally:
         instance.pk = None
+    return len(names) > 1
 
 
 @functools.cache

@@ -93,3 +93,47 @@ def test_filing_with_a_token_outside_a_transaction_takes_two_statements_on_postg
     report = IncidentReport.objects.get(uuid=body["uuid"])
     assert _entry(report).actor_id == users["monitor"].pk
     assert _entry(report).client == AuditEntry.Client.TOKEN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_that_shows_the_key_only_once_set_is_given_after_the_insert(users, monkeypatch):
+    # "#new" before the insert, "#<pk>" after: probing with a key of 0 would not see it.
+    monkeypatch.setattr(IncidentReport, "__str__", lambda self: f"Report #{self.pk or 'new'}")
+    report = _report(users["monitor"], sector=users["monitor"].forward_base.province)
+    audited_insert(report)
+    assert _entry(report).object_repr == f"Report #{report.pk}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_diffed_against_a_locked_read_leaves_nothing_for_a_later_save(users):
+    from django.db.transaction import TransactionManagementError
+    from django.utils import timezone
+
+    from core.audit.registry import audited_save_locked
+
+    report = _report(users["monitor"], sector=users["monitor"].forward_base.province)
+    audited_insert(report)
+    with pytest.raises(TransactionManagementError):  # no lock without its transaction
+        audited_save_locked(report, flash_alerted_at=timezone.now())
+    claimed = timezone.now()
+    with transaction.atomic():
+        locked = IncidentReport.objects.select_for_update().get(pk=report.pk)
+        audited_save_locked(locked, flash_alerted_at=claimed)
+    # Another process gives the claim back; this instance, saved later without a lock, is
+    # diffed against the row (claimed), not against what it was read with (None).
+    other = IncidentReport.objects.get(pk=report.pk)
+    other.flash_alerted_at = None
+    other.save(update_fields=["flash_alerted_at"])
+    locked.flash_alerted_at = claimed
+    locked.save(update_fields=["flash_alerted_at"])
+    changes = [
+        e.changes["flash_alerted_at"]
+        for e in AuditEntry.objects.filter(
+            model="reports.incidentreport", object_pk=str(report.pk), action="update"
+        ).order_by("id")
+    ]
+    assert [[old is None, new is None] for old, new in changes] == [
+        [True, False],
+        [False, True],
+        [True, False],
+    ]

@@ -102,7 +102,11 @@ def test_alerts_filed_together_go_out_in_one_task_over_one_connection(
     with_batch = [p for p in new_files if "Batch shelling" in p.read_text()]
     assert len(with_batch) == 1  # one mail connection for the batch
     assert with_batch[0].read_text().count("Batch shelling") == 5  # each alert once
-    log = celery_worker.log_path.read_text()[log_start:]
-    drains = [line for line in log.splitlines()
-              if "reports.tasks.flash_alerts_send" in line and "succeeded" in line]  # fmt: skip
-    assert drains and drains[0].endswith(": 5"), log[-3000:]  # one task sent all five
+
+    def drains():  # the task's line is logged once it returned, after its mail was written
+        log = celery_worker.log_path.read_text()[log_start:]
+        return [line for line in log.splitlines()
+                if "reports.tasks.flash_alerts_send" in line and "succeeded" in line]  # fmt: skip
+
+    wait_for(drains, timeout=30, message="the drain's result in the worker's log")
+    assert drains()[0].endswith(": 5"), drains()  # one task sent all five
