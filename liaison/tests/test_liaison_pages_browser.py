@@ -3,6 +3,7 @@ log a hotline call (a mistake shown next to its field, nothing typed lost), see 
 follow-up on the dashboard; a monitor sees only their sector's hotline."""
 
 import pytest
+from playwright.sync_api import expect
 
 from liaison.tests.conftest import SECRET_PHONE, SYUNIK_HOTLINE, TAVUSH_HOTLINE
 from liaison.tests.conftest import world as world  # noqa: F401  (a fixture)
@@ -19,7 +20,8 @@ def test_a_liaison_officer_logs_a_call_from_the_contact_page(logged_in_page, wor
     page.get_by_role("link", name="Liaison").click()
     page.get_by_label("Search").fill("Petros")
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_test_id("contact-row").count() == 1
+    # The results page, once it has loaded (count() alone does not wait for it).
+    expect(page.get_by_test_id("contact-row")).to_have_count(1)
     page.screenshot(path=f"{SHOTS}/liaison-contacts.png", full_page=True)
     page.get_by_role("link", name="Aram Petrosyan").click()
     assert SECRET_PHONE in page.get_by_test_id("channels").inner_text()
@@ -39,7 +41,7 @@ def test_a_liaison_officer_logs_a_call_from_the_contact_page(logged_in_page, wor
     page.get_by_label("Follow-up owner").select_option(label="t-liaison_officer")
     page.get_by_label("Follow-up due").fill("2020-01-01")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_test_id("log-row").count() == 1
+    expect(page.get_by_test_id("log-row")).to_have_count(1)
     page.screenshot(path=f"{SHOTS}/liaison-contact.png", full_page=True)
 
     page.goto(f"{live_server.url}/liaison/follow-ups/")
