@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.backends.signals import connection_created
 
 
@@ -15,6 +16,22 @@ def _sqlite_busy_timeout(sender, connection, **kwargs):
             cursor.execute(f"PRAGMA busy_timeout = {int(float(timeout) * 1000)}")
 
 
+def _administrators_to_alert(app_configs, **kwargs):
+    from django.conf import settings
+    from django.core.checks import Warning
+
+    if settings.ADMINS:
+        return []
+    return [
+        Warning(
+            "ADMINS is empty: the hourly audit check would e-mail nobody that the chain is "
+            "broken (it still logs it at CRITICAL).",
+            hint="Set ADMINS in the environment (see .env.example).",
+            id="missionapp.W001",
+        )
+    ]
+
+
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Mission core"
@@ -26,3 +43,4 @@ class CoreConfig(AppConfig):
         registry.connect_signals()
         security.connect_signals()
         connection_created.connect(_sqlite_busy_timeout, dispatch_uid="sqlite-busy-timeout")
+        checks.register(_administrators_to_alert, checks.Tags.security, deploy=True)

@@ -265,6 +265,13 @@ def incident_report_history(*, report: IncidentReport) -> list[dict]:
     ).select_related("actor")
     reasons = {r.version: r.reason for r in report.revisions.all()}
     uploads = list(report.attachments.all())
+    entries = list(entries)
+    # A flash alert's claim that was given back (the mail server refused it, the retry
+    # claimed it again) was not an alert sent: neither it nor its giving back is shown.
+    given_back = {
+        e.changes["flash_alerted_at"][0] for e in entries
+        if e.changes.get("flash_alerted_at", [None, 0])[1] is None
+    }  # fmt: skip
     history = []
     for entry in entries:
         changes = dict(entry.changes)
@@ -303,7 +310,8 @@ def incident_report_history(*, report: IncidentReport) -> list[dict]:
                 f"Linked as one event with other reports (event {event[1]})" if event[1]
                 else "Unlinked from its event"
             )  # fmt: skip
-        if changes.pop("flash_alerted_at", None):
+        flash = changes.pop("flash_alerted_at", None)
+        if flash and flash[0] is None and flash[1] not in given_back:
             item["title"] = item["title"] or "Flash alert sent to duty officers and headquarters"
         amended = {k: v for k, v in changes.items() if k not in BOOKKEEPING}
         if "location_phrase" in amended:

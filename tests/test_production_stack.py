@@ -53,6 +53,7 @@ DEPLOYMENT_VARIABLES = {
     "GUNICORN_WORKERS",
     "LOG_LEVEL",
     "AUDIT_ANCHOR_FILE",
+    "ADMINS",
 }
 
 
@@ -132,6 +133,7 @@ def _production_env(**values):
         AUDIT_KEYS=_audit_key(),
         ALLOWED_HOSTS="mission.example.org",
         DATABASE_URL="postgis://u:p@127.0.0.1:5432/missionapp",
+        ADMINS="Mission IT <it@mission.example.org>",
     )
     env.update(values)
     return env
@@ -652,6 +654,19 @@ def test_production_settings_pass_check_deploy_without_a_database_connection():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_nobody_would_be_told_the_audit_chain_is_broken():
+    env = _production_env(DATABASE_URL="postgis://u:p@127.0.0.1:1/missionapp", ADMINS="")
+
+    result = subprocess.run(
+        [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    assert "missionapp.W001" in result.stdout + result.stderr
+    assert "ADMINS is empty" in result.stdout + result.stderr
 
 
 def test_production_settings_keep_postgis_connections_open():

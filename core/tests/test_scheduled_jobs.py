@@ -86,3 +86,16 @@ def test_a_broken_chain_alerts_the_administrators_once_however_often_the_job_run
     assert "BROKEN" in result
     assert len(mail.outbox) == 1
     assert "entry #4" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_a_broken_chain_with_nobody_to_e_mail_says_so_in_the_log(
+    geography, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.ADMINS = []
+    audit_seal()
+    break_entry(AuditEntry.objects.order_by("seq")[3])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "BROKEN" in audit_chain_verify()
+    assert mail.outbox == []
+    assert any(r.levelname == "CRITICAL" and "set ADMINS" in r.getMessage() for r in caplog.records)

@@ -5,6 +5,7 @@ module and only decide defaults and what is mandatory.
 """
 
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -137,6 +138,10 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="missionapp@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who is e-mailed when the hourly check finds the audit chain broken (and Django's error
+# reports): addresses or "Name <address>", comma-separated. `check --deploy` warns if empty.
+ADMINS = [parseaddr(address) for address in env.list("ADMINS", default=[])]
 
 # --- Celery ---------------------------------------------------------------------------------
 # filesystem:// is the embedded broker (a folder under var/), redis://... in production.
@@ -164,7 +169,7 @@ CELERY_BEAT_SCHEDULE = {
         # Alerts are sent in batches after the filings that made them due; this drain only
         # catches what a lost task would have left (nothing due: nothing sent).
         "task": "reports.tasks.flash_alerts_send",
-        "schedule": 60.0,
+        "schedule": 30.0,
     },
     "audit-chain-verify": {
         "task": "core.tasks.audit_chain_verify",

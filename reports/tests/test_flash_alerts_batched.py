@@ -1,6 +1,9 @@
 """Flash alerts fall due with the write that makes a report serious and go out in batches:
 each once, over one mail connection per batch, none lost when the mail server refuses."""
 
+import socket
+import threading
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -9,6 +12,7 @@ from conftest import wait_for, worker_mail
 from core.audit.models import AuditEntry
 from reports import review
 from reports.models import IncidentReport
+from reports.selectors import incident_report_history
 from reports.tests.test_report_filing_api import as_user, report_body
 from reports.tests.test_report_review import filed
 
@@ -67,20 +71,91 @@ def test_a_report_amended_below_the_threshold_before_its_alert_is_not_alerted(us
     assert report.flash_alert_due_at is None and report.flash_alerted_at is None
 
 
+@pytest.fixture
+def smtp_that_drops_after_one(settings):
+    """A real SMTP server on this machine that takes one message, then drops the connection
+    (a mail server failing in the middle of a batch)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    taken = []
+
+    def serve():
+        conn, _ = server.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 mission.test ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250 mission.test\r\n")
+                elif verb == b"MAIL":
+                    if taken:
+                        return  # the second message: the connection drops
+                    conn.sendall(b"250 OK\r\n")
+                elif verb == b"RCPT":
+                    conn.sendall(b"250 OK\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 go on\r\n")
+                    body = b"".join(iter(lambda: lines.readline(), b".\r\n"))
+                    taken.append(body)
+                    conn.sendall(b"250 queued\r\n")
+                else:
+                    conn.sendall(b"250 OK\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.getsockname()[1]
+    settings.EMAIL_TIMEOUT, settings.EMAIL_USE_TLS = 5, False
+    yield taken
+    server.close()
+    thread.join(timeout=5)
+
+
+def _claims(report):
+    return [
+        e.changes["flash_alerted_at"]
+        for e in AuditEntry.objects.filter(
+            model="reports.incidentreport", object_pk=str(report.pk), action="update"
+        ).order_by("id")
+        if "flash_alerted_at" in e.changes
+    ]
+
+
 @pytest.mark.django_db
-def test_alerts_the_mail_server_refused_are_due_again_and_sent_by_the_retry(users, settings):
+def test_an_unreachable_mail_server_leaves_the_alerts_due_without_a_write(users, settings):
     reports = [filed(users, severity=4) for _ in range(3)]
+    entries = AuditEntry.objects.count()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 5
-    with pytest.raises(OSError):  # nothing listens on port 1: a real refusal
-        review.flash_alerts_send_due()
-    assert _due().count() == 3  # every claim was given back
+    for _ in range(3):  # an outage: every drain fails at once
+        with pytest.raises(OSError):  # nothing listens on port 1: a real refusal
+            review.flash_alerts_send_due()
+    assert _due().count() == 3
+    assert AuditEntry.objects.count() == entries  # nothing claimed, nothing given back
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert review.flash_alerts_send_due() == 3  # the retry
+    assert review.flash_alerts_send_due() == 3  # the next drain once it answers again
     assert len(mail.outbox) == 3 and not _due().exists()
-    assert {r.pk for r in reports} == set(
-        IncidentReport.objects.filter(flash_alerted_at__isnull=False).values_list("pk", flat=True)
-    )
+    assert all(len(_claims(r)) == 1 for r in reports)
+
+
+@pytest.mark.django_db
+def test_a_mail_server_failing_mid_batch_gives_back_what_it_did_not_take(
+    users, smtp_that_drops_after_one, settings
+):
+    reports = [filed(users, severity=4, description=f"Mid-batch {i}") for i in range(3)]
+    with pytest.raises(OSError):  # smtplib's SMTPServerDisconnected
+        review.flash_alerts_send_due()
+    assert len(smtp_that_drops_after_one) == 1  # the first alert went out
+    assert _due().count() == 2  # the other two were given back
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert review.flash_alerts_send_due() == 2
+    assert _due().count() == 0
+    sent_first = [r for r in reports if len(_claims(r)) == 1]
+    retried = [r for r in reports if len(_claims(r)) == 3]  # claimed, given back, claimed
+    assert len(sent_first) == 1 and len(retried) == 2
+    # The history shows each alert sent once: not the claim that was given back.
+    for report in reports:
+        titles = [item["title"] for item in incident_report_history(report=report)]
+        assert titles.count("Flash alert sent to duty officers and headquarters") == 1, titles
 
 
 @pytest.mark.worker
