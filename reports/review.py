@@ -4,6 +4,7 @@ Editorial status (submitted → reviewed / returned / rejected) and verification
 (unverified → … → verified) are separate: a report can be reviewed and still unverified.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from core.roles import Role, has_role
 from reports.models import IncidentEvent, IncidentReport
 
 S = IncidentReport.Status
+log = logging.getLogger(__name__)
 
 
 def _require_duty_officer(by):
@@ -156,8 +158,13 @@ def flash_alerts_dispatch() -> None:
     now = time.monotonic()
     if now < _dispatch["until"]:
         return
+    try:
+        tasks.flash_alerts_send.apply_async(countdown=delay)
+    except Exception:  # noqa: BLE001 - the broker unreachable: the report is stored already
+        # Its alert stays due: beat's drain sends it (the filing is not answered with a 500).
+        log.exception("flash alerts: could not publish the drain; beat's backstop will send")
+        return
     _dispatch["until"] = now + delay / 2
-    tasks.flash_alerts_send.apply_async(countdown=delay)
 
 
 FLASH_ALERT_BATCH = 100
