@@ -185,3 +185,28 @@ def test_alerts_filed_together_go_out_in_one_task_over_one_connection(
 
     wait_for(drains, timeout=30, message="the drain's result in the worker's log")
     assert drains()[0].endswith(": 5"), drains()  # one task sent all five
+
+
+@pytest.fixture
+def broker_down():
+    """The broker unreachable for this test (nothing listens on port 1: a real refusal)."""
+    from missionapp.celery import app
+
+    saved = (app.conf.broker_url, app.conf.task_publish_retry, app._pool, app.amqp._producer_pool)
+    app.conf.broker_url, app.conf.task_publish_retry = "redis://127.0.0.1:1/0", False
+    app._pool = app.amqp._producer_pool = None  # connections are made afresh, to it
+    yield
+    app.conf.broker_url, app.conf.task_publish_retry, app._pool, app.amqp._producer_pool = saved
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_serious_report_filed_while_the_broker_is_down_is_stored_and_stays_due(
+    users, broker_down, caplog
+):
+    body = report_body(status="submitted", severity=5)
+    response = as_user(users["monitor"]).post(reverse("api-incident-reports"), body, format="json")
+    assert response.status_code == 201, response.content  # not a 500 after storing it
+    report = IncidentReport.objects.get(uuid=body["uuid"])
+    assert report.flash_alert_due_at is not None and report.flash_alerted_at is None
+    assert any("could not publish the drain" in r.getMessage() for r in caplog.records)
+    assert review.flash_alerts_send_due() == 1  # beat's drain sends it once the broker is back
