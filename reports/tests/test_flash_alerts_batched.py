@@ -192,11 +192,14 @@ def broker_down():
     """The broker unreachable for this test (nothing listens on port 1: a real refusal)."""
     from missionapp.celery import app
 
-    saved = (app.conf.broker_url, app.conf.task_publish_retry, app._pool, app.amqp._producer_pool)
-    app.conf.broker_url, app.conf.task_publish_retry = "redis://127.0.0.1:1/0", False
+    conf = app.conf
+    saved = (conf.broker_write_url, conf.task_publish_retry, app._pool, app.amqp._producer_pool)
+    # Publishing connects to broker_write_url (the configured broker_url unless set apart).
+    conf.broker_write_url, conf.task_publish_retry = "redis://127.0.0.1:1/0", False
     app._pool = app.amqp._producer_pool = None  # connections are made afresh, to it
+    assert app.connection_for_write().port == 1
     yield
-    app.conf.broker_url, app.conf.task_publish_retry, app._pool, app.amqp._producer_pool = saved
+    conf.broker_write_url, conf.task_publish_retry, app._pool, app.amqp._producer_pool = saved
 
 
 @pytest.mark.django_db(transaction=True)
