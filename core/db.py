@@ -77,9 +77,11 @@ def insert_values(instance, db) -> tuple[list[str], list]:
     return placeholders, params
 
 
-def insert_new(instance, *, send_signals: bool = True) -> None:
+def insert_new(instance, *, send_signals: bool = True, write=None) -> None:
     """instance.save() for a new row of a plain model (an auto primary key, no parent model),
-    in the caller's transaction. `send_signals=False` only for models nobody listens to."""
+    in the caller's transaction. `send_signals=False` only for models nobody listens to.
+    `write(db, placeholders, params)` writes the row another way (a statement that writes
+    what goes with it too: core.audit.services.audited_insert) and returns its new key."""
     model = type(instance)
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up
     if not insertable(instance, db):
@@ -91,9 +93,12 @@ def insert_new(instance, *, send_signals: bool = True) -> None:
             sender=model, instance=instance, raw=False, using=db.alias, update_fields=None
         )
     placeholders, params = insert_values(instance, db)
-    with db.cursor() as cursor:
-        cursor.execute(_statement(model, db.vendor, tuple(placeholders)), params)
-        instance.pk = cursor.fetchone()[0]
+    if write is not None:
+        instance.pk = write(db, placeholders, params)
+    else:
+        with db.cursor() as cursor:
+            cursor.execute(_statement(model, db.vendor, tuple(placeholders)), params)
+            instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
     instance._state.db = db.alias
     if send_signals:

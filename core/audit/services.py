@@ -14,7 +14,6 @@ from datetime import datetime
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import signals
 from django.utils import timezone
 
 from core.audit import keys, registry
@@ -86,38 +85,27 @@ def audited_insert(instance) -> None:
         with transaction.atomic(using=db.alias):
             insert_new(instance)
         return
-    instance._prepare_related_fields_for_save(operation_name="save")
-    signals.pre_save.send(
-        sender=model, instance=instance, raw=False, using=db.alias, update_fields=None
-    )
-    placeholders, params = insert_values(instance, db)
-    # The entry as the post_save handler builds it, before the row has its key: a new row's
-    # changes leave out what is None (the key, here), which the statement puts in.
-    changes = registry.changes_of_new(instance)
-    entry = _entry(action=AuditEntry.Action.CREATE, instance=instance, changes=changes)
-    entry_placeholders, entry_params = insert_values(entry, db)
-    key_at = [f.name for f in insert_fields(AuditEntry)].index("object_pk")
-    del entry_params[key_at]  # the database writes the new row's key there
-    sql = _insert_with_entry_sql(model, tuple(placeholders), tuple(entry_placeholders))
-    # Inside a caller's transaction, a savepoint as atomic() would make: a refused row (a
-    # UUID already stored, say) must leave the caller's transaction usable.
-    nested = transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext()
-    with nested, db.cursor() as cursor:
-        cursor.execute(sql, params + entry_params)
-        entry_id, key = cursor.fetchone()
-    instance.pk = pk.to_python(key)
-    instance._state.adding = False
-    instance._state.db = db.alias
-    entry.pk, entry.object_pk = entry_id, key
-    entry.changes = {**entry.changes, pk.attname: [None, instance.pk]}
-    entry._state.adding = False
-    entry._state.db = db.alias
-    instance._audit_recorded = True  # the post_save handler: already written
+
+    def with_its_entry(db, placeholders, params):
+        # The entry as the post_save handler builds it, before the row has its key: a new
+        # row's changes leave out what is None (the key, here), which the statement puts in.
+        changes = registry.changes_of_new(instance)
+        entry = _entry(action=AuditEntry.Action.CREATE, instance=instance, changes=changes)
+        entry_placeholders, entry_params = insert_values(entry, db)
+        del entry_params[_OBJECT_PK_AT]  # the database writes the new row's key there
+        sql = _insert_with_entry_sql(model, tuple(placeholders), tuple(entry_placeholders))
+        # Inside a caller's transaction, a savepoint as atomic() would make: a refused row
+        # (a UUID already stored, say) must leave the caller's transaction usable.
+        nested = (
+            transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext()
+        )
+        with nested, db.cursor() as cursor:
+            cursor.execute(sql, params + entry_params)
+            return pk.to_python(cursor.fetchone()[0])
+
+    instance._audit_recorded = True  # the post_save handler: written with the row
     try:
-        signals.post_save.send(
-            sender=model, instance=instance, created=True, update_fields=None, raw=False,
-            using=db.alias,
-        )  # fmt: skip
+        insert_new(instance, write=with_its_entry)
     finally:
         del instance._audit_recorded
 
@@ -398,6 +386,9 @@ def _str_shows_key(instance) -> bool:
     return len(names) > 1
 
 
+_OBJECT_PK_AT = [f.name for f in insert_fields(AuditEntry)].index("object_pk")
+
+
 @functools.cache
 def _insert_with_entry_sql(model, placeholders: tuple, entry_placeholders: tuple) -> str:
     """WITH new_row AS (INSERT the row RETURNING its key) INSERT its audit entry, the key
@@ -420,5 +411,5 @@ def _insert_with_entry_sql(model, placeholders: tuple, entry_placeholders: tuple
         f"INSERT INTO {qn(AuditEntry._meta.db_table)} "
         f"({', '.join(qn(f.column) for f in insert_fields(AuditEntry))}) "
         f"SELECT {', '.join(values)} FROM new_row "
-        f"RETURNING {qn(AuditEntry._meta.pk.column)}, {qn('object_pk')}"
+        f"RETURNING {qn('object_pk')}"
     )  # names from the models' metadata; every value is a parameter
