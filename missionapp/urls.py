@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import views as core_views
 from reports.summaries import urls as summary_urls
 
+# The API answers an unknown path in its own error format; pages keep Django's.
+handler404 = "core.api.errors.not_found"
+
 urlpatterns = [
     # First: the tablets' busiest route is resolved without walking every other pattern.
     path("api/reports/", include("reports.urls")),

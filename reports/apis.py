@@ -8,10 +8,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core.api.fields import PointField
+from core.api.pagination import GeoJsonPagination
 from core.api.serializers import FieldsBuiltOnce
 from core.roles import Role, has_role
 from patrols.models import PatrolPlan

@@ -10,13 +10,30 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
-from rest_framework import exceptions, status
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
+from rest_framework import exceptions, serializers, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 security_log = logging.getLogger("missionapp.security")
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+
+
+class ErrorOutput(serializers.Serializer):
+    """The shape above, for the OpenAPI schema (core.api.schema puts it on every operation)."""
+
+    status = serializers.IntegerField(min_value=400, max_value=599)
+    code = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(allow_blank=True)),
+        help_text='Each offending field (dotted when nested; "non_field_errors" for the whole '
+        "input) and its messages; empty when no field is to blame.",
+    )
+
+    class Meta:
+        ref_name = "Error"
 
 
 def _flatten(detail, prefix=""):
@@ -87,3 +104,15 @@ def exception_handler(exc, context):
         "errors": errors,
     }
     return response
+
+
+def not_found(request, exception=None):
+    """handler404: an /api/ path that names no operation (`/api/patrols/abc/`: the URL pattern
+    takes a number) answers in the API's format, not with the HTML page a browser gets."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"status": 404, "code": "not_found", "detail": "No API operation has this path.",
+             "errors": {}},
+            status=404,
+        )  # fmt: skip
+    return page_not_found(request, exception)
