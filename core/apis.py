@@ -1,7 +1,13 @@
 """Core API: device login and tokens, who am I, the mission geography layers."""
 
 from django.contrib.gis.geos import Point
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -194,6 +200,11 @@ class ForwardBaseLayerApi(generics.ListAPIView):
     pagination_class = None
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="Default: now.")]
+    )
+)
 class RestrictedZoneLayerApi(generics.ListAPIView):
     """Restricted zones in force now (or at `?at=`)."""
 
@@ -226,10 +237,7 @@ class LocateApi(APIView):
             ref_name = "LocateInput"
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("lat", float, required=True),
-            OpenApiParameter("lon", float, required=True),
-        ],
+        parameters=[InputSerializer],
         responses=inline_serializer(
             "Location",
             {

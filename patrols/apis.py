@@ -4,7 +4,7 @@ from django.contrib.gis.geos import LineString, Point
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -300,10 +300,6 @@ class PatrolPlanApproveApi(APIView):
 class ItineraryFileApi(APIView):
     kind = "gpx"
 
-    @extend_schema(
-        parameters=[OpenApiParameter("version", int, required=False)],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
-    )
     def get(self, request, pk):
         plan = _plan(request, pk)
         number = request.query_params.get("version") or plan.version
@@ -319,12 +315,24 @@ class ItineraryFileApi(APIView):
         return response
 
 
+def _itinerary_file_schema(media_type):
+    return extend_schema_view(
+        get=extend_schema(
+            parameters=[OpenApiParameter("version", int, required=False,
+                                         description="Default: the current version.")],
+            responses={(200, media_type): OpenApiTypes.BINARY},
+        )
+    )  # fmt: skip
+
+
+@_itinerary_file_schema("application/gpx+xml")
 class ItineraryGpxApi(ItineraryFileApi):
     """The notified itinerary (current version, or ?version=) as GPX."""
 
     kind = "gpx"
 
 
+@_itinerary_file_schema("application/pdf")
 class ItineraryPdfApi(ItineraryFileApi):
     """The notified itinerary (current version, or ?version=) as PDF."""
 

@@ -3,15 +3,17 @@ import io
 
 from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from core.api.errors import ErrorOutput
 from core.api.fields import PointField
 from core.api.pagination import GeoJsonPagination
+from core.api.schema import error_response
 from core.api.serializers import FieldsBuiltOnce
 from core.roles import Role, has_role
 from patrols.models import PatrolPlan
@@ -133,6 +135,19 @@ def _with_etag(response, report):
     return response
 
 
+class ConflictOutput(ErrorOutput):
+    uuid = serializers.UUIDField(help_text="The report stored under this identifier.")
+
+    class Meta:
+        ref_name = "ReportConflict"
+
+
+ETAG = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, required=True,
+    description='The ETag of the version edited, e.g. `"3"`.',
+)  # fmt: skip
+
+
 def _conflict(exc):
     return Response(
         {
@@ -155,8 +170,15 @@ class IncidentReportsApi(IncidentReportListApi):
     with different content. The response always echoes the UUID.
     """
 
-    @extend_schema(request=ReportInput, responses={201: IncidentReportOutput,
-                                                   200: IncidentReportOutput})  # fmt: skip
+    @extend_schema(
+        request=ReportInput,
+        responses={
+            201: IncidentReportOutput,
+            200: OpenApiResponse(IncidentReportOutput, description="Already filed (a resend)."),
+            409: OpenApiResponse(ConflictOutput, description="This UUID is stored with other "
+                                 "content: `errors` names the fields that differ."),
+        },
+    )  # fmt: skip
     def post(self, request):
         if not request.user.has_perm("reports.add_incidentreport"):
             raise PermissionDenied("Your role does not file incident reports.")
@@ -187,7 +209,12 @@ class IncidentReportEditApi(APIView):
             selectors.incident_report_list(user=request.user), uuid=uuid
         )
 
-    @extend_schema(responses=IncidentReportOutput)
+    @extend_schema(
+        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER,
+                                     description="The ETag held: 304 if it is still current.")],
+        responses={200: IncidentReportOutput,
+                   304: OpenApiResponse(description="Unchanged since the ETag given.")},
+    )  # fmt: skip
     def get(self, request, uuid):
         report = self._report(request, uuid)
         if request.headers.get("If-None-Match") == _etag(report):
@@ -195,9 +222,15 @@ class IncidentReportEditApi(APIView):
         return _with_etag(Response(IncidentReportOutput(report, context={"request": request}).data),
                           report)  # fmt: skip
 
-    @extend_schema(request=ReportInput, responses=IncidentReportOutput,
-                   parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
-                                                required=True)])  # fmt: skip
+    @extend_schema(
+        request=ReportInput,
+        parameters=[ETAG],
+        responses={
+            200: IncidentReportOutput,
+            412: error_response("412", "The report changed since that ETag: read it again."),
+            428: error_response("428", "No If-Match: send the ETag of the version edited."),
+        },
+    )
     def patch(self, request, uuid):
         report = self._report(request, uuid)
         expected = request.headers.get("If-Match", "").strip().strip('"')
@@ -289,12 +322,20 @@ class AttachmentsApi(APIView):
         return Response(AttachmentOutput(attachment).data, status=code)
 
 
+# What a file is served as: re-encoded copies are JPEG; an original keeps its detected type.
+ATTACHMENT_TYPES = ["image/jpeg", "image/png", "image/webp", "application/pdf"]
+
+
 class AttachmentFileApi(APIView):
     """Download an attachment: `thumbnail` and `display` (re-encoded, no metadata) for
     whoever may see the report; `original` (with the camera's EXIF, e.g. its position)
     for duty officers only."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[OpenApiParameter("variant", str, OpenApiParameter.PATH,
+                                     enum=["thumbnail", "display", "original"])],
+        responses={(200, media_type): OpenApiTypes.BINARY for media_type in ATTACHMENT_TYPES},
+    )  # fmt: skip
     def get(self, request, uuid, sha256, variant):
         report = generics.get_object_or_404(
             selectors.incident_report_list(user=request.user), uuid=uuid
@@ -413,7 +454,7 @@ CSV_COLUMNS = [
 class IncidentReportCsvApi(IncidentReportListApi):
     """The same list as CSV (all matching rows, streamed)."""
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset()).order_by("observed_at")
 
@@ -457,6 +498,7 @@ class IncidentMapApi(IncidentReportListApi):
     pagination_class = None
 
     @extend_schema(
+        filters=True,
         parameters=[MapInput],
         responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
     )

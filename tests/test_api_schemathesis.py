@@ -1,70 +1,232 @@
+"""Schemathesis against the API's own OpenAPI schema: no request answers 5xx, and every answer
+(status, content type, headers, body) is one the schema documents.
+
+In process, through Django's real WSGI handler (middleware, authentication, the error
+handler), on the demo data, with a real device token for each of a monitor, a coordinator and
+a duty officer. Three passes:
+
+- every operation × role: the schema's examples and generated requests (valid and invalid);
+  path parameters are half the time a real object of the demo data (each role sees its own
+  subset; the rest must be 404), half the time whatever the schema allows;
+- the coverage phase (boundary values, every enum value, each optional field alone) on the
+  operations that name no object, where it is not spent on 404s;
+- stateful scenarios that chain operations along the schema's links (a report filed, then read,
+  edited, submitted, reviewed; a patrol planned, then submitted, approved...).
+
+Deterministic: a fixed seed, no example database; every example (and every scenario) runs in a
+savepoint rolled back afterwards, so each starts from the same demo data.
+"""
+
 import json
 
 import pytest
 import schemathesis
 import time_machine
-from django.core.wsgi import get_wsgi_application
 from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from conftest import restore_role_groups
 from core.models import DeviceToken, User
+from liaison.models import Contact, FollowUp
+from patrols.models import ItineraryNotification, PatrolPlan
+from reports.models import DailySummary, IncidentReport, SummaryArtefact
 from reports.tests.test_demo_data import NOW, run_demo_data
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ["monitor", "coordinator", "duty_officer"]
+# Generated requests per operation and role (the schema's examples and the coverage phase come
+# on top). 59 operations × 3 roles × 10: about 1,800 requests.
+FUZZ_EXAMPLES = 10
+# Stateful: scenarios per role, and at most this many linked calls in each.
+SCENARIOS, STEPS = 25, 6
+
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+]
+# Not asked of this API: how strict it is beyond its schema (a well-formed request refused by
+# a business rule, a malformed one that a lenient filter ignores), and the authorisation
+# checks, which the declared authorisation table tests for every role.
+NOT_CHECKED = [
+    "positive_data_acceptance",
+    "negative_data_rejection",
+    "missing_required_header",
+    "ignored_auth",
+    "object_level_authorization",
+    "use_after_free",
+    "ensure_resource_availability",
+    "unsupported_method",
+    "allow_header_conformance",
+]
+
+
+def openapi_document():
+    """The schema /api/schema/ serves, made by the same generator (that URL needs a login)."""
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(json.dumps(document, default=str))  # lazy strings and dates as JSON
+
+
+def config(phases):
+    return schemathesis.Config.from_dict(
+        {
+            "seed": 11,
+            "generation": {"deterministic": True, "database": "none"},
+            "phases": phases,
+            "checks": {
+                **{name: {"enabled": True} for name in CHECKS},
+                **{name: {"enabled": False} for name in NOT_CHECKED},
+            },
+        }
+    )
+
+
+DOCUMENT = openapi_document()
+APP = get_wsgi_application()
+SCHEMA = schemathesis.openapi.from_dict(
+    DOCUMENT, config=config({"coverage": {"enabled": False}, "stateful": {"max-steps": STEPS}})
+)
+SCHEMA.app = APP
+COVERAGE = schemathesis.openapi.from_dict(
+    DOCUMENT, config=config({"examples": {"enabled": False}, "fuzzing": {"enabled": False}})
+).include(path_regex=r"^[^{]*$")
+COVERAGE.app = APP
+
+# Path parameters of real objects, per path template: read from the demo data on first use
+# once demo_world has made it (the schema's own examples are drawn earlier, at collection).
+KNOWN: dict[str, list[dict]] = {}
+DEMO_DATA_READY = []
+
+
+def known_path_parameters(path):
+    if not DEMO_DATA_READY:
+        return []
+    if path not in KNOWN:
+        KNOWN[path] = list(_objects_named_by(path))
+    return KNOWN[path]
+
+
+def _objects_named_by(path):
+    if path.startswith("/api/patrols/{id}/"):
+        return ({"id": pk} for pk in PatrolPlan.objects.order_by("pk").values_list("pk", flat=True))
+    if path.startswith("/api/reports/{uuid}/") and "{sha256}" not in path:
+        uuids = IncidentReport.objects.order_by("observed_at", "pk").values_list("uuid", flat=True)
+        return ({"uuid": str(uuid)} for uuid in uuids)
+    if path.startswith("/api/liaison/contacts/{id}/"):
+        return ({"id": pk} for pk in Contact.objects.order_by("pk").values_list("pk", flat=True))
+    if path.startswith("/api/liaison/follow-ups/{id}/"):
+        return ({"id": pk} for pk in FollowUp.objects.order_by("pk").values_list("pk", flat=True))
+    if path.startswith("/api/itinerary-notifications/{id}/"):
+        rows = ItineraryNotification.objects.order_by("pk").values_list("pk", flat=True)
+        return ({"id": pk} for pk in rows)
+    if path == "/api/summaries/{year}/{number}/r{revision}/{level}.{fmt}":
+        return (
+            {"year": a.revision.summary.year, "number": a.revision.summary.number,
+             "revision": a.revision.number, "level": a.level, "fmt": a.format}
+            for a in SummaryArtefact.objects.select_related("revision__summary").order_by("pk")
+        )  # fmt: skip
+    if path.startswith("/api/summaries/{year}/{number}/"):
+        rows = DailySummary.objects.order_by("pk").values_list("year", "number")
+        return ({"year": year, "number": number} for year, number in rows)
+    return ()
+
+
+@SCHEMA.hook
+def flatmap_path_parameters(context, path_parameters):
+    # Random ids would nearly always be 404: half the requests name a real demo object instead.
+    known = known_path_parameters(context.operation.path)
+    if not known:
+        return st.just(path_parameters)
+    return st.one_of(st.just(path_parameters), st.sampled_from(known))
 
 
 @pytest.fixture(scope="module")
 def demo_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo data once for the module, in a transaction rolled back at its end; each test's
+    own transaction (pytest-django's) is a savepoint inside it. Yields role → device token."""
     with (
         django_db_blocker.unblock(),
         time_machine.travel(NOW, tick=False),
         override_settings(VAR_DIR=tmp_path_factory.mktemp("var")),
     ):
-        # As Django's test client does: the handler would close the connection after each
-        # request, and with it the transaction the module's data lives in.
+        # As Django's test client does: the handler closes the connection after each request,
+        # and with it the transaction the demo data lives in.
         request_started.disconnect(close_old_connections)
         request_finished.disconnect(close_old_connections)
-        atomic = transaction.atomic()
-        atomic.__enter__()
+        outer = transaction.atomic()
+        outer.__enter__()
         try:
             restore_role_groups()
             run_demo_data()
-            tokens = {
-                role: DeviceToken.objects.create(user=User.objects.get(username=role), device_name="st")[1]
+            KNOWN.clear()
+            DEMO_DATA_READY.append(True)
+            yield {
+                role: DeviceToken.objects.create(
+                    user=User.objects.get(username=role), device_name=f"schemathesis {role}"
+                )[1]
                 for role in ROLES
             }
-            yield tokens
         finally:
             transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+            outer.__exit__(None, None, None)
+            KNOWN.clear()
+            DEMO_DATA_READY.clear()
             request_started.connect(close_old_connections)
             request_finished.connect(close_old_connections)
 
 
-def openapi():
-    return json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True), default=str))
+def call_and_validate(case, token):
+    with transaction.atomic():  # each example starts from the demo data
+        case.call_and_validate(headers={"Authorization": f"Token {token}"})
+        transaction.set_rollback(True)
 
 
-CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance", "response_headers_conformance"]
-OTHER = ["positive_data_acceptance", "negative_data_rejection", "use_after_free", "ensure_resource_availability", "missing_required_header", "ignored_auth", "object_level_authorization", "unsupported_method", "allow_header_conformance"]
-CONFIG = schemathesis.Config.from_dict(
-    {"seed": 11, "generation": {"deterministic": True, "database": "none", "max-examples": 5},
-     "checks": {**{c: {"enabled": True} for c in CHECKS}, **{c: {"enabled": False} for c in OTHER}}}
-)
-SCHEMA = schemathesis.openapi.from_dict(openapi(), config=CONFIG)
-SCHEMA.app = get_wsgi_application()
+SETTINGS = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
 
 
 @pytest.mark.parametrize("role", ROLES)
 @SCHEMA.parametrize()
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api(case, role, demo_world):
-    with transaction.atomic():
-        case.call_and_validate(headers={"Authorization": f"Token {demo_world[role]}"})
-        transaction.set_rollback(True)
+@settings(max_examples=FUZZ_EXAMPLES, **SETTINGS)
+def test_every_operation_answers_as_documented(case, role, demo_world):
+    call_and_validate(case, demo_world[role])
+
+
+@pytest.mark.parametrize("role", ROLES)
+@COVERAGE.parametrize()
+@settings(**SETTINGS)
+def test_boundary_values_are_answered_as_documented(case, role, demo_world):
+    call_and_validate(case, demo_world[role])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_linked_operations_answer_as_documented(role, demo_world):
+    token = demo_world[role]
+    answered = []
+
+    class Scenario(SCHEMA.as_state_machine()):
+        def setup(self):
+            self.savepoint = transaction.atomic()  # each scenario starts from the demo data
+            self.savepoint.__enter__()
+
+        def teardown(self):
+            transaction.set_rollback(True)
+            self.savepoint.__exit__(None, None, None)
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Token {token}"}}
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            answered.append((case.operation.path, response.status_code))
+
+    Scenario.run(settings=settings(max_examples=SCENARIOS, stateful_step_count=STEPS, **SETTINGS))
+    # The scenarios did follow links: an object found by one call was used by the next.
+    assert any("{" in path and 200 <= code < 300 for path, code in answered), answered[:20]

@@ -2,7 +2,7 @@
 its content as documented JSON, and the files themselves (every download logged)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -58,6 +58,15 @@ class SummaryOutput(serializers.ModelSerializer):
                   "revisions"]  # fmt: skip
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="`325/2026`, `325`, or words of highlights."),
+            OpenApiParameter("date_from", OpenApiTypes.DATE, description="Ending on or after."),
+            OpenApiParameter("date_to", OpenApiTypes.DATE, description="Ending on or before."),
+        ]
+    )
+)
 class SummaryListApi(generics.ListAPIView):
     """Daily summaries, newest first (`?q=325/2026`, `?date_from=`, `?date_to=`)."""
 
@@ -80,30 +89,48 @@ class SummaryDetailApi(APIView):
         return Response(SummaryOutput(summary, context={"request": request}).data)
 
 
+class ContentQuery(serializers.Serializer):
+    level = serializers.ChoiceField([documents.INTERNAL, documents.RELEASABLE],
+                                    default=documents.INTERNAL)  # fmt: skip
+    revision = serializers.IntegerField(
+        min_value=1, max_value=32767, required=False, help_text="Default: the latest."
+    )
+
+    class Meta:
+        ref_name = "SummaryContentQuery"
+
+
 class SummaryContentApi(APIView):
-    @extend_schema(
-        parameters=[OpenApiParameter("level", str, enum=["internal", "releasable"]),
-                    OpenApiParameter("revision", int, description="Default: the latest.")],
-        responses=DailySummaryContentSchema,
-    )  # fmt: skip
+    @extend_schema(parameters=[ContentQuery], responses=DailySummaryContentSchema)
     def get(self, request, year, number):
         """A summary's content as JSON, at the distribution level asked."""
         _require_reader(request)
         summary = generics.get_object_or_404(DailySummary, year=year, number=number)
+        # Read as numbers and choices first: `?revision=true` reached the ORM and was a 500.
+        query = ContentQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         revisions = summary.revisions.order_by("-number")
-        if request.query_params.get("revision"):
-            revisions = revisions.filter(number=request.query_params["revision"])
+        if "revision" in query.validated_data:
+            revisions = revisions.filter(number=query.validated_data["revision"])
         revision = revisions.first()
-        level = request.query_params.get("level", documents.INTERNAL)
-        if revision is None or level not in (documents.INTERNAL, documents.RELEASABLE):
-            raise serializers.ValidationError(
-                {"level" if revision else "revision": ["No such level or revision."]}
-            )
-        return Response(documents.level_content(revision.content, level))
+        if revision is None:
+            raise serializers.ValidationError({"revision": ["This summary has no such revision."]})
+        return Response(documents.level_content(revision.content, query.validated_data["level"]))
 
 
 class SummaryFileApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("level", str, "path", enum=SummaryArtefact.Level.values),
+            OpenApiParameter("fmt", str, "path", enum=SummaryArtefact.Format.values),
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "application/json"): DailySummaryContentSchema,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/geo+json"): OpenApiTypes.OBJECT,
+        },
+    )
     def get(self, request, year, number, revision, level, fmt):
         """One stored file (PDF, JSON, CSV or GeoJSON). The download is logged."""
         _require_reader(request)

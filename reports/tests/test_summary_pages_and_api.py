@@ -91,6 +91,16 @@ def test_the_api_lists_summaries_and_serves_content_and_files_with_a_device_toke
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("revision", ["true", "0", "99999999999", "2"])
+def test_a_revision_that_is_not_one_of_the_summary_is_a_400_naming_it(users, summary, revision):
+    # `?revision=true` reached the ORM as it was and answered 500 (found by schemathesis).
+    url = reverse("api-summary-content", args=[2026, 320])
+    response = with_token(users["headquarters"]).get(url, {"revision": revision})
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["revision"]
+
+
+@pytest.mark.django_db
 def test_the_list_costs_the_same_queries_for_one_or_many_summaries(
     users, summary, django_assert_max_num_queries
 ):
