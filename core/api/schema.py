@@ -61,3 +61,47 @@ class AutoSchema(openapi.AutoSchema):
 
     def _is_paginated(self) -> bool:
         return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
+
+
+def link_operations_on_one_object(result, generator, request, public):
+    """OpenAPI links: an answer that is an object (a report, a patrol plan) links to every
+    operation on that object, its identifier taken from the answer's body. A client (and
+    schemathesis's stateful phase) can follow them: file a report, then read, edit and submit
+    it. drf-spectacular makes no links; the rule is structural, so a new operation on an object
+    is linked without being listed anywhere.
+
+    The object is the answer of `GET <collection>/{id}/`; its operations are the paths under
+    `<collection>/{id}/` that need no other parameter; an answer is that object when it has
+    the same schema (an action's answer of another kind, a restriction recorded on a patrol,
+    gets no links).
+    """
+    paths = result["paths"]
+    for path, operations in paths.items():
+        resource = _json_ref(operations.get("get", {}).get("responses", {}).get("200"))
+        name = path.rstrip("/").rpartition("/")[2].strip("{}")
+        if not resource or not path.endswith(f"/{{{name}}}/"):
+            continue
+        targets = [
+            operation["operationId"]
+            for target_path, target_operations in paths.items()
+            if target_path.startswith(path) and target_path.count("{") == 1
+            for operation in target_operations.values()
+        ]
+        for operations_of_any_path in paths.values():
+            for operation in operations_of_any_path.values():
+                for code, response in operation["responses"].items():
+                    if not code.startswith("2") or _json_ref(response) != resource:
+                        continue
+                    links = response.setdefault("links", {})
+                    for target in targets:
+                        if target != operation["operationId"]:
+                            links[target] = {
+                                "operationId": target,
+                                "parameters": {f"path.{name}": f"$response.body#/{name}"},
+                            }
+    return result
+
+
+def _json_ref(response):
+    schema = (response or {}).get("content", {}).get("application/json", {}).get("schema", {})
+    return schema.get("$ref")

@@ -251,6 +251,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's errors come from core.api.schema.AutoSchema (DEFAULT_SCHEMA_CLASS).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.link_operations_on_one_object",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "IncidentCategoryEnum": "reports.models.IncidentReport.Category",
         "RestrictionCategoryEnum": "patrols.models.MovementRestriction.Category",

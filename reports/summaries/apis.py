@@ -115,7 +115,9 @@ class SummaryContentApi(APIView):
         revision = revisions.first()
         if revision is None:
             raise serializers.ValidationError({"revision": ["This summary has no such revision."]})
-        return Response(documents.level_content(revision.content, query.validated_data["level"]))
+        content = documents.level_content(revision.content, query.validated_data["level"])
+        # As in the revision's files: the anchor is the revision's, not part of the content.
+        return Response({**content, "audit_anchor": revision.audit_anchor})
 
 
 class SummaryFileApi(APIView):

@@ -86,6 +86,8 @@ def test_the_api_lists_summaries_and_serves_content_and_files_with_a_device_toke
     content = client.get(reverse("api-summary-content", args=[2026, 320]),
                          {"level": "releasable"}).json()  # fmt: skip
     assert content["level"] == "releasable" and "reporter" not in content["incidents"]["annex"][0]
+    # The anchor the revision's files state, as the schema documents (it was missing).
+    assert content["audit_anchor"] == summary.audit_anchor and content["audit_anchor"]["mac"]
     bad = client.get(reverse("api-summary-content", args=[2026, 320]), {"level": "secret"})
     assert bad.status_code == 400 and "level" in bad.json()["errors"]
 
