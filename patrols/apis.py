@@ -1,6 +1,6 @@
 """Patrol API: one view per operation; views authenticate, validate and call one service."""
 
-from django.contrib.gis.geos import LineString, Point
+from django.contrib.gis.geos import Point
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.fields import GeometryField
 
-from core.api.fields import LineStringField
+from core.api.fields import LatitudeField, LineStringField, LongitudeField, PointField
 from core.models import ForwardBase, User
 from core.roles import Role, has_role
 from patrols import selectors, services
@@ -88,8 +88,8 @@ def plans_for(user):
 
 class WaypointInput(serializers.Serializer):
     name = serializers.CharField(max_length=128)
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
+    lat = LatitudeField()
+    lon = LongitudeField()
     planned_time = serializers.DateTimeField(required=False, allow_null=True)
 
     class Meta:
@@ -121,13 +121,6 @@ class PlanInput(serializers.Serializer):
 
     class Meta:
         ref_name = "PatrolPlanInput"
-
-    def validate_route(self, route):
-        if route is not None and not isinstance(route, LineString):
-            raise serializers.ValidationError("The route must be a LineString.")
-        if route is not None and route.srid is None:
-            route.srid = 4326
-        return route
 
     def to_service(self, data):
         out = dict(data)
@@ -337,8 +330,8 @@ class ItineraryPdfApi(ItineraryFileApi):
 class TrackPointInput(serializers.Serializer):
     uuid = serializers.UUIDField()
     recorded_at = serializers.DateTimeField()
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
+    lat = LatitudeField()
+    lon = LongitudeField()
 
     class Meta:
         ref_name = "TrackPointInput"
@@ -377,7 +370,7 @@ class PatrolTrackApi(APIView):
 
 
 class RestrictionSerializer(serializers.ModelSerializer):
-    location = GeometryField()
+    location = PointField()
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
 
     class Meta:

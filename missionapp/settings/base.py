@@ -284,6 +284,13 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
 }
 
+# --- Input bounds (core/geometry.py: every geometry enters through geometry_checked) ----------
+# A patrol route drawn or taken from a GPS track at one point per 100 m over the whole 700 km
+# border stays under this; more is a mistake or an attack on the spatial functions' time.
+GEOMETRY_MAX_POINTS = env.int("GEOMETRY_MAX_POINTS", default=10_000)
+# Geometry sent as text (WKT or a GeoJSON string in a form field), read before it is parsed.
+GEOMETRY_MAX_TEXT_BYTES = env.int("GEOMETRY_MAX_TEXT_BYTES", default=1_000_000)
+
 # --- Mission rules --------------------------------------------------------------------------
 # The reference border is a 1:10M line: points up to this far outside every province still
 # belong to the nearest one (Kornidzor lies 0.48 km outside the generalised Syunik polygon).

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import selectors as geo
+from core.geometry import geometry_checked
 from core.models import User
 from patrols.models import MovementRestriction, PatrolPlan, TrackPoint
 from patrols.services.safety import UTM
@@ -94,6 +95,7 @@ def movement_restriction_record(
         raise ValidationError({"plan": ["Restrictions are recorded for a patrol that set out."]})
     if occurred_at > timezone.now():
         raise ValidationError({"occurred_at": ["The time cannot be in the future."]})
+    location = geometry_checked(location, kinds=("Point",), field="location")
     restriction = MovementRestriction(
         plan=plan, category=category, actor=actor, occurred_at=occurred_at, location=location,
         location_phrase=geo.describe_location(location)[:160], duration_minutes=duration_minutes,

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.geometry import geometry_checked
 from core.models import ForwardBase, Province, Settlement, User
 from core.roles import Role, has_role
 from core.selectors import as_wgs84
@@ -40,9 +41,16 @@ class VehicleSpec:
 
 
 def _as_route(route, waypoints):
+    """The checked route: drawn, or joining two or more waypoints. Commands and the demo call
+    the services directly, so the check at the API and the page form is made here again:
+    nothing reaches the spatial queries unchecked (core.geometry)."""
+    for waypoint in waypoints or ():
+        geometry_checked(as_wgs84(waypoint.location), kinds=("Point",), field="waypoints")
     if route is None and waypoints and len(waypoints) >= 2:
         route = LineString([w.location.coords for w in waypoints], srid=4326)
-    return as_wgs84(route)
+    if route is None:
+        return None
+    return geometry_checked(as_wgs84(route), kinds=("LineString",), field="route")
 
 
 def _derive_places(plan: PatrolPlan):
