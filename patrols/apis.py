@@ -11,7 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.fields import GeometryField
 
-from core.api.fields import LatitudeField, LineStringField, LongitudeField, PointField
+from core.api.fields import (
+    LatitudeField,
+    LineStringField,
+    LongitudeField,
+    PointField,
+    ZonedDateTimeField,
+)
 from core.models import ForwardBase, User
 from core.roles import Role, has_role
 from patrols import selectors, services
@@ -90,7 +96,7 @@ class WaypointInput(serializers.Serializer):
     name = serializers.CharField(max_length=128)
     lat = LatitudeField()
     lon = LongitudeField()
-    planned_time = serializers.DateTimeField(required=False, allow_null=True)
+    planned_time = ZonedDateTimeField(required=False, allow_null=True)
 
     class Meta:
         ref_name = "WaypointInput"
@@ -111,8 +117,8 @@ class PlanInput(serializers.Serializer):
         slug_field="username", queryset=User.objects.all(), many=True, required=False
     )
     purpose = serializers.CharField(max_length=255)
-    planned_departure = serializers.DateTimeField()
-    planned_return = serializers.DateTimeField()
+    planned_departure = ZonedDateTimeField()
+    planned_return = ZonedDateTimeField()
     escort = serializers.BooleanField(required=False, default=False)
     escort_unit = serializers.CharField(max_length=128, required=False, allow_blank=True)
     route = LineStringField(required=False, allow_null=True)
@@ -329,7 +335,7 @@ class ItineraryPdfApi(ItineraryFileApi):
 
 class TrackPointInput(serializers.Serializer):
     uuid = serializers.UUIDField()
-    recorded_at = serializers.DateTimeField()
+    recorded_at = ZonedDateTimeField()
     lat = LatitudeField()
     lon = LongitudeField()
 
@@ -438,7 +444,7 @@ class AcknowledgeInput(serializers.Serializer):
         choices=[c for c in ItineraryNotification.AckMethod.choices if c[0] != "link"]
     )
     note = serializers.CharField()
-    at = serializers.DateTimeField(required=False)
+    at = ZonedDateTimeField(required=False)
 
     class Meta:
         ref_name = "AcknowledgeInput"

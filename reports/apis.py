@@ -1,6 +1,7 @@
 import csv
 import io
 
+from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from core.api.fields import PointField
+from core.api.fields import PointField, ZonedDateTimeField
 from core.api.serializers import FieldsBuiltOnce
 from core.roles import Role, has_role
 from patrols.models import PatrolPlan
@@ -85,9 +86,9 @@ class ReportInput(FieldsBuiltOnce, serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[IncidentReport.Status.DRAFT, IncidentReport.Status.SUBMITTED], required=False
     )
-    observed_at = serializers.DateTimeField()
+    observed_at = ZonedDateTimeField()
     time_precision = serializers.ChoiceField(IncidentReport.TimePrecision.choices, required=False)
-    observed_until = serializers.DateTimeField(required=False, allow_null=True)
+    observed_until = ZonedDateTimeField(required=False, allow_null=True)
     location = PointField()
     location_precision = serializers.ChoiceField(
         IncidentReport.LocationPrecision.choices, required=False
@@ -95,23 +96,39 @@ class ReportInput(FieldsBuiltOnce, serializers.Serializer):
     observer_position = PointField(required=False, allow_null=True)
     direction_degrees = serializers.IntegerField(min_value=0, max_value=359, required=False,
                                                  allow_null=True)  # fmt: skip
-    estimated_distance_m = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    estimated_distance_m = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_DISTANCE_M, required=False, allow_null=True
+    )
     observation_means = serializers.ChoiceField(
         IncidentReport.ObservationMeans.choices, required=False
     )
     category = serializers.ChoiceField(IncidentReport.Category.choices)
     severity = serializers.IntegerField(min_value=1, max_value=5)
     description = serializers.CharField()
-    explosions = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    shots = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    bursts = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    explosions = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_EVENTS, required=False, allow_null=True
+    )
+    shots = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_EVENTS, required=False, allow_null=True
+    )
+    bursts = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_EVENTS, required=False, allow_null=True
+    )
     weapons = serializers.CharField(required=False, allow_blank=True, max_length=255)
     alleged_actor = serializers.CharField(required=False, allow_blank=True, max_length=128)
     alleged_by = serializers.CharField(required=False, allow_blank=True, max_length=128)
-    civilians_killed = serializers.IntegerField(min_value=0, required=False)
-    civilians_injured = serializers.IntegerField(min_value=0, required=False)
-    military_killed = serializers.IntegerField(min_value=0, required=False)
-    military_injured = serializers.IntegerField(min_value=0, required=False)
+    civilians_killed = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_CASUALTIES, required=False
+    )
+    civilians_injured = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_CASUALTIES, required=False
+    )
+    military_killed = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_CASUALTIES, required=False
+    )
+    military_injured = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_CASUALTIES, required=False
+    )
     casualty_source = serializers.ChoiceField(
         IncidentReport.CasualtySource.choices, required=False, allow_blank=True
     )

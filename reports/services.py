@@ -178,6 +178,10 @@ def _insert(*, author, observed_at, location, category, severity, description, p
         raise ValidationError({"observed_at": ["The observation time must carry a time zone."]})
     if observed_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"observed_at": ["The observation time cannot be in the future."]})
+    if details.get("observed_until") is not None and details["observed_until"] <= observed_at:
+        raise ValidationError(
+            {"observed_until": ["The end of the observation must come after its start."]}
+        )
     if details.get("time_precision") == IncidentReport.TimePrecision.BETWEEN and not (
         details.get("observed_until") and details["observed_until"] > observed_at
     ):
@@ -281,6 +285,10 @@ def incident_report_edit(
         )  # fmt: skip
     for name, value in fields.items():
         setattr(report, name, value)
+    if report.observed_until is not None and report.observed_until <= report.observed_at:
+        raise ValidationError(
+            {"observed_until": ["The end of the observation must come after its start."]}
+        )
     if "location" in fields:
         _place(report)
     report.version += 1

@@ -98,7 +98,11 @@ def web(tmp_path, transactional_db):
     wait_for(lambda: "Booting worker" in log_path.read_text() or proc.poll() is not None,
              timeout=60, message="gunicorn to boot")  # fmt: skip
     http = Http(f"http://127.0.0.1:{port}", {})
-    wait_for(lambda: _healthy(port), timeout=60, message="the web worker to answer")
+    try:
+        wait_for(lambda: _healthy(port), timeout=120, message="the web worker to answer")
+    except AssertionError:
+        stop_process(proc)
+        raise AssertionError(f"gunicorn did not answer:\n{log_path.read_text()[-3000:]}") from None
     first_worker = _workers(log_path)
     assert len(first_worker) == 1, log_path.read_text()
 

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -104,3 +106,49 @@ class LatitudeField(serializers.FloatField):
 
 class LongitudeField(LatitudeField):
     bound, name = 180, "longitude"
+
+
+class ZonedDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that says its offset, within the years the mission's records can
+    hold (settings.MISSION_YEARS).
+
+    DRF would read a time without an offset in the server's zone (Asia/Yerevan): a tablet
+    set to another zone would then file the wrong hour without a word. Years outside the
+    bounds are typing mistakes (year 1) or attacks (9999-12-31 overflows converting to UTC).
+    """
+
+    def to_internal_value(self, value):
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            raise serializers.ValidationError(_out_of_years()) from None
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            raise serializers.ValidationError(
+                "Give the time with its offset, e.g. 2026-12-01T14:30:00+04:00 (Yerevan) "
+                "or 2026-12-01T10:30:00Z."
+            )
+        first, last = settings.MISSION_YEARS
+        if not first <= value.year <= last:
+            raise serializers.ValidationError(_out_of_years())
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            raise serializers.ValidationError(_out_of_years()) from None
+
+
+class MissionDateField(serializers.DateField):
+    """A calendar date within the years the mission's records can hold."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        first, last = settings.MISSION_YEARS
+        if not first <= day.year <= last:
+            raise serializers.ValidationError(_out_of_years())
+        return day
+
+
+def _out_of_years() -> str:
+    first, last = settings.MISSION_YEARS
+    return f"The date must lie between the years {first} and {last}."
