@@ -39,6 +39,11 @@ class IncidentReportAdminForm(forms.ModelForm):
         if self.errors or self.request is None:
             return cleaned
         fields = {n: cleaned[n] for n in self.changed_data if n in services.CORRECTABLE}
+        stored = self.instance.observed_at
+        if fields.get("observed_at") == stored.replace(microsecond=0):
+            # The admin's time input shows whole seconds: an untouched time is not a change
+            # (storing it truncated would make the tablet's resend differ: 409).
+            del fields["observed_at"]
         try:
             self.corrected = services.incident_report_correct(
                 report=self.instance, by=self.request.user,

@@ -189,3 +189,18 @@ def test_the_superuser_is_an_operator_not_every_role(users, reports):
     root.groups.add(users["duty_officer"].groups.get())
     root = User.objects.get(pk=root.pk)
     assert has_role(root, Role.DUTY_OFFICER)
+
+
+def test_a_correction_keeps_the_tablets_sub_second_time(client, users, reports):
+    submitted = reports["submitted"]
+    submitted.observed_at = submitted.observed_at.replace(microsecond=123456)
+    submitted.save(update_fields=["observed_at"])
+    staff(client, users["duty_officer"])
+    response = client.post(
+        reverse("admin:reports_incidentreport_change", args=[submitted.pk]),
+        correction(submitted, JERMUK_EAST, description="Shelling near the road (corrected)"),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    submitted.refresh_from_db()
+    assert submitted.observed_at.microsecond == 123456
+    assert submitted.description.endswith("(corrected)") and submitted.version == 2
