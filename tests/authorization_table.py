@@ -227,9 +227,13 @@ API = [
     # Core: devices, who am I, the mission geography.
     *rules_for("POST /api/auth/login/", outcomes=PUBLIC, why="a device logs in"),
     *rules_for("GET /api/auth/devices/", outcomes=EVERYONE),
-    *rules_for("DELETE /api/auth/devices/{token_key}/", {
-        "device": roles(*SIGNED_IN, outcome=rel(own=OK, rest=HIDDEN)),
-    }, why="one's own devices only; another's device does not exist for the caller"),  # fmt: skip
+    *rules_for(
+        "DELETE /api/auth/devices/{token_key}/",
+        {
+            "device": roles(*SIGNED_IN, outcome=rel(own=OK, rest=HIDDEN)),
+        },
+        why="one's own devices only; another's device does not exist for the caller",
+    ),
     *rules_for("GET /api/me/", outcomes=EVERYONE),
     *rules_for("GET /api/geography/border/", outcomes=EVERYONE),
     *rules_for("GET /api/geography/forward-bases/", outcomes=EVERYONE),
@@ -243,29 +247,57 @@ API = [
     *rules_for("GET /api/reports/map/", outcomes=roles(*FIELD, *REPORT_READERS)),
     *rules_for("GET /api/reports/export.csv", outcomes=roles(*FIELD, *REPORT_READERS)),
     *rules_for("POST /api/reports/", outcomes=roles(*FIELD), why="monitors and team leaders file"),
-    *rules_for("GET /api/reports/{uuid}/", {
-        "report.draft": REPORT_DRAFT_READ, "report.filed": REPORT_FILED_READ_API,
-    }),  # fmt: skip
-    *rules_for("PATCH /api/reports/{uuid}/", {
-        "report.draft": REPORT_DRAFT_CHANGE, "report.filed": REPORT_FILED_CHANGE,
-    }, why="only the author edits (a filed report is amended, with its history)"),  # fmt: skip
-    *rules_for("POST /api/reports/{uuid}/submit/", {
-        "report.draft": REPORT_DRAFT_CHANGE, "report.filed": REPORT_FILED_CHANGE,
-    }),  # fmt: skip
-    *rules_for("GET /api/reports/{uuid}/attachments/", {
-        "report.draft": REPORT_DRAFT_READ, "report.filed": REPORT_FILED_READ_API,
-    }),  # fmt: skip
-    *rules_for("POST /api/reports/{uuid}/attachments/", {
-        "report.draft": REPORT_DRAFT_CHANGE, "report.filed": REPORT_FILED_CHANGE,
-    }, why="only the author attaches files"),  # fmt: skip
-    *rules_for("GET /api/reports/{uuid}/attachments/{sha256}/{variant}", {
-        "attachment.display": REPORT_FILED_READ_API,
-        "attachment.original": roles(
-            *FIELD, *REPORT_READERS, outcome=rel(rest=REFUSED),
-            duty_officer=rel(rest=OK),
-            **{r: rel(own=REFUSED, same_base=REFUSED, rest=HIDDEN) for r in FIELD},
-        ),
-    }, why="originals keep the camera's EXIF (its position): duty officers only"),  # fmt: skip
+    *rules_for(
+        "GET /api/reports/{uuid}/",
+        {
+            "report.draft": REPORT_DRAFT_READ,
+            "report.filed": REPORT_FILED_READ_API,
+        },
+    ),
+    *rules_for(
+        "PATCH /api/reports/{uuid}/",
+        {
+            "report.draft": REPORT_DRAFT_CHANGE,
+            "report.filed": REPORT_FILED_CHANGE,
+        },
+        why="only the author edits (a filed report is amended, with its history)",
+    ),
+    *rules_for(
+        "POST /api/reports/{uuid}/submit/",
+        {
+            "report.draft": REPORT_DRAFT_CHANGE,
+            "report.filed": REPORT_FILED_CHANGE,
+        },
+    ),
+    *rules_for(
+        "GET /api/reports/{uuid}/attachments/",
+        {
+            "report.draft": REPORT_DRAFT_READ,
+            "report.filed": REPORT_FILED_READ_API,
+        },
+    ),
+    *rules_for(
+        "POST /api/reports/{uuid}/attachments/",
+        {
+            "report.draft": REPORT_DRAFT_CHANGE,
+            "report.filed": REPORT_FILED_CHANGE,
+        },
+        why="only the author attaches files",
+    ),
+    *rules_for(
+        "GET /api/reports/{uuid}/attachments/{sha256}/{variant}",
+        {
+            "attachment.display": REPORT_FILED_READ_API,
+            "attachment.original": roles(
+                *FIELD,
+                *REPORT_READERS,
+                outcome=rel(rest=REFUSED),
+                duty_officer=rel(rest=OK),
+                **{r: rel(own=REFUSED, same_base=REFUSED, rest=HIDDEN) for r in FIELD},
+            ),
+        },
+        why="originals keep the camera's EXIF (its position): duty officers only",
+    ),
     *rules_for("POST /api/reports/{uuid}/review/", REPORT_DUTY_API),
     *rules_for("POST /api/reports/{uuid}/verify/", REPORT_DUTY_API),
     # Summaries.
@@ -275,26 +307,43 @@ API = [
     *rules_for("GET /api/summaries/{year}/{number}/r{revision}/{level}.{fmt}", SUMMARY),
     # Patrol plans.
     *rules_for("GET /api/patrols/", outcomes=EVERYONE),
-    *rules_for("POST /api/patrols/", outcomes=roles(TEAM_LEADER),
-               why="team leaders plan their own base's patrols"),
-    *rules_for("GET /api/patrols/{id}/", {
-        "plan.draft": PLAN_DRAFT_READ, "plan.filed": PLAN_FILED_READ_API,
-    }),  # fmt: skip
+    *rules_for(
+        "POST /api/patrols/",
+        outcomes=roles(TEAM_LEADER),
+        why="team leaders plan their own base's patrols",
+    ),
+    *rules_for(
+        "GET /api/patrols/{id}/",
+        {
+            "plan.draft": PLAN_DRAFT_READ,
+            "plan.filed": PLAN_FILED_READ_API,
+        },
+    ),
     *rules_for("PATCH /api/patrols/{id}/", PLANNER_CHANGE),
     *rules_for("POST /api/patrols/{id}/amend/", PLANNER_CHANGE),
     *rules_for("POST /api/patrols/{id}/submit/", PLANNER_CHANGE),
     *rules_for("POST /api/patrols/{id}/cancel/", PLANNER_CHANGE),
-    *rules_for("GET /api/patrols/{id}/checks/", {
-        "plan.draft": PLAN_DRAFT_READ, "plan.filed": PLAN_FILED_READ_API,
-    }),  # fmt: skip
-    *rules_for("POST /api/patrols/{id}/approve/", COORDINATOR_DECISION,
-               why="four eyes: the coordinator approves what a team leader planned"),
+    *rules_for(
+        "GET /api/patrols/{id}/checks/",
+        {
+            "plan.draft": PLAN_DRAFT_READ,
+            "plan.filed": PLAN_FILED_READ_API,
+        },
+    ),
+    *rules_for(
+        "POST /api/patrols/{id}/approve/",
+        COORDINATOR_DECISION,
+        why="four eyes: the coordinator approves what a team leader planned",
+    ),
     *rules_for("POST /api/patrols/{id}/return/", COORDINATOR_DECISION),
     *rules_for("POST /api/patrols/{id}/start/", LEADER_ACTION),
     *rules_for("POST /api/patrols/{id}/complete/", LEADER_ACTION),
     *rules_for("POST /api/patrols/{id}/abort/", LEADER_ACTION),
-    *rules_for("POST /api/patrols/{id}/track/", LEADER_ACTION,
-               why="the team leader's tablet uploads the track"),
+    *rules_for(
+        "POST /api/patrols/{id}/track/",
+        LEADER_ACTION,
+        why="the team leader's tablet uploads the track",
+    ),
     *rules_for("GET /api/patrols/{id}/restrictions/", {"plan.under_way": PLAN_FILED_READ_API}),
     *rules_for("POST /api/patrols/{id}/restrictions/", CREW_RECORD),
     *rules_for("GET /api/patrols/{id}/itinerary.gpx", {"plan.notified": PLAN_FILED_READ_API}),
@@ -302,30 +351,45 @@ API = [
     # Itinerary notifications (per party): followed by staff, recorded by liaison officers
     # and coordinators, retried by coordinators.
     *rules_for("GET /api/itinerary-notifications/", outcomes=roles(*NOTIFICATION_READERS)),
-    *rules_for("POST /api/itinerary-notifications/{id}/acknowledge/", {
-        "notification": roles(*RECORDERS, outcome=rel(rest=OK)),
-    }),  # fmt: skip
-    *rules_for("POST /api/itinerary-notifications/{id}/objection/", {
-        "notification": roles(*RECORDERS, outcome=rel(rest=OK)),
-    }),  # fmt: skip
-    *rules_for("POST /api/itinerary-notifications/{id}/retry/", {
-        "notification": roles(COORDINATOR, outcome=rel(rest=OK)),
-    }),  # fmt: skip
+    *rules_for(
+        "POST /api/itinerary-notifications/{id}/acknowledge/",
+        {
+            "notification": roles(*RECORDERS, outcome=rel(rest=OK)),
+        },
+    ),
+    *rules_for(
+        "POST /api/itinerary-notifications/{id}/objection/",
+        {
+            "notification": roles(*RECORDERS, outcome=rel(rest=OK)),
+        },
+    ),
+    *rules_for(
+        "POST /api/itinerary-notifications/{id}/retry/",
+        {
+            "notification": roles(COORDINATOR, outcome=rel(rest=OK)),
+        },
+    ),
     # Liaison.
     *rules_for("GET /api/liaison/contacts/", outcomes=roles(*CONTACTS_FULL, *FIELD)),
     *rules_for("POST /api/liaison/contacts/", outcomes=roles(*CONTACTS_FULL)),
     *rules_for("GET /api/liaison/contacts/{id}/", CONTACT_READ_API),
     *rules_for("PATCH /api/liaison/contacts/{id}/", CONTACT_FULL_ONLY),
-    *rules_for("GET /api/liaison/contacts/summary/",
-               outcomes=roles(*CONTACTS_FULL, *FIELD, *CONTACTS_COUNTS)),
+    *rules_for(
+        "GET /api/liaison/contacts/summary/",
+        outcomes=roles(*CONTACTS_FULL, *FIELD, *CONTACTS_COUNTS),
+    ),
     *rules_for("GET /api/liaison/log/", outcomes=roles(*CONTACTS_FULL)),
     *rules_for("POST /api/liaison/log/", outcomes=roles(*CONTACTS_FULL)),
     *rules_for("GET /api/liaison/follow-ups/", outcomes=roles(*CONTACTS_FULL)),
-    *rules_for("POST /api/liaison/follow-ups/{id}/done/", {
-        "follow_up": roles(*CONTACTS_FULL, outcome=rel(rest=OK)),
-    }),  # fmt: skip
-    *rules_for("GET /api/liaison/hotline-activations/",
-               outcomes=roles(*CONTACTS_FULL, *CONTACTS_COUNTS)),
+    *rules_for(
+        "POST /api/liaison/follow-ups/{id}/done/",
+        {
+            "follow_up": roles(*CONTACTS_FULL, outcome=rel(rest=OK)),
+        },
+    ),
+    *rules_for(
+        "GET /api/liaison/hotline-activations/", outcomes=roles(*CONTACTS_FULL, *CONTACTS_COUNTS)
+    ),
 ]
 
 # --- The pages --------------------------------------------------------------------------------
@@ -334,14 +398,19 @@ PAGES = [
     *rules_for("GET page:home", outcomes=EVERYONE),
     *rules_for("GET page:healthz", outcomes=PUBLIC, why="the load balancer's probe"),
     *rules_for("GET page:login", outcomes=PUBLIC),
-    *rules_for("POST page:logout", outcomes=PUBLIC),
+    # Logging out ends at the login page: that redirect is the logout done.
+    *rules_for("POST page:logout", outcomes=roles(outcome=LOGIN, otherwise=LOGIN)),
     *rules_for("GET page:schema", outcomes=EVERYONE, why="the API's map is for the mission"),
     *rules_for("GET page:api-docs", outcomes=EVERYONE),
     # The acknowledgement link: a party's officer has no account; the signed token decides.
-    *rules_for("GET page:itinerary-ack", {"notification": roles(*SIGNED_IN, outcome=rel(rest=OK),
-                                                                anonymous=rel(rest=OK))}),
-    *rules_for("POST page:itinerary-ack", {"notification": roles(*SIGNED_IN, outcome=rel(rest=OK),
-                                                                 anonymous=rel(rest=OK))}),
+    *rules_for(
+        "GET page:itinerary-ack",
+        {"notification": roles(*SIGNED_IN, outcome=rel(rest=OK), anonymous=rel(rest=OK))},
+    ),
+    *rules_for(
+        "POST page:itinerary-ack",
+        {"notification": roles(*SIGNED_IN, outcome=rel(rest=OK), anonymous=rel(rest=OK))},
+    ),
     # The tablet app: monitors and team leaders; the worker and the manifest hold no data.
     *rules_for("GET page:tablet", outcomes=roles(*FIELD)),
     *rules_for("GET page:tablet-sw", outcomes=PUBLIC),
@@ -351,10 +420,13 @@ PAGES = [
     *rules_for("GET page:incident-list", outcomes=roles(*FIELD, *REPORT_READERS)),
     *rules_for("GET page:incident-map", outcomes=roles(*FIELD, *REPORT_READERS)),
     *rules_for("GET page:incident-queue", outcomes=roles(DUTY_OFFICER)),
-    *rules_for("GET page:incident-detail", {
-        "report.draft": roles(*FIELD, *REPORT_READERS, outcome=rel(own=OK, rest=HIDDEN)),
-        "report.filed": REPORT_FILED_READ_PAGE,
-    }),  # fmt: skip
+    *rules_for(
+        "GET page:incident-detail",
+        {
+            "report.draft": roles(*FIELD, *REPORT_READERS, outcome=rel(own=OK, rest=HIDDEN)),
+            "report.filed": REPORT_FILED_READ_PAGE,
+        },
+    ),
     *rules_for("POST page:incident-review", REPORT_DUTY_PAGE),
     *rules_for("POST page:incident-verify", REPORT_DUTY_PAGE),
     *rules_for("POST page:incident-link", REPORT_DUTY_PAGE),
@@ -368,9 +440,13 @@ PAGES = [
     *rules_for("GET page:patrol-new", outcomes=roles(TEAM_LEADER)),
     *rules_for("POST page:patrol-new", outcomes=roles(TEAM_LEADER)),
     *rules_for("GET page:patrol-approvals", outcomes=roles(COORDINATOR)),
-    *rules_for("GET page:patrol-detail", {
-        "plan.draft": PLAN_DRAFT_READ, "plan.filed": PLAN_FILED_READ_PAGE,
-    }),  # fmt: skip
+    *rules_for(
+        "GET page:patrol-detail",
+        {
+            "plan.draft": PLAN_DRAFT_READ,
+            "plan.filed": PLAN_FILED_READ_PAGE,
+        },
+    ),
     *rules_for("GET page:patrol-edit", PLAN_FORM_PAGE),
     *rules_for("POST page:patrol-edit", PLAN_FORM_PAGE),
     *rules_for("POST page:patrol-submit", PLANNER_CHANGE_PAGE),
@@ -381,31 +457,50 @@ PAGES = [
     *rules_for("GET page:patrol-review", COORDINATOR_DECISION),
     *rules_for("POST page:patrol-approve", COORDINATOR_DECISION),
     *rules_for("POST page:patrol-return", COORDINATOR_DECISION),
-    *rules_for("POST page:patrol-notification-acknowledge", {
-        "notification": roles(*RECORDERS, outcome=rel(rest=OK)),
-    }),  # fmt: skip
-    *rules_for("POST page:patrol-notification-objection", {
-        "notification": roles(*RECORDERS, outcome=rel(rest=OK)),
-    }),  # fmt: skip
-    *rules_for("POST page:patrol-notification-retry", {
-        "notification": roles(COORDINATOR, outcome=rel(rest=OK)),
-    }),  # fmt: skip
+    *rules_for(
+        "POST page:patrol-notification-acknowledge",
+        {
+            "notification": roles(*RECORDERS, outcome=rel(rest=OK)),
+        },
+    ),
+    *rules_for(
+        "POST page:patrol-notification-objection",
+        {
+            "notification": roles(*RECORDERS, outcome=rel(rest=OK)),
+        },
+    ),
+    *rules_for(
+        "POST page:patrol-notification-retry",
+        {
+            "notification": roles(COORDINATOR, outcome=rel(rest=OK)),
+        },
+    ),
     # Liaison.
-    *rules_for("GET page:liaison-contacts",
-               outcomes=roles(*CONTACTS_FULL, *FIELD, *CONTACTS_COUNTS)),
+    *rules_for(
+        "GET page:liaison-contacts", outcomes=roles(*CONTACTS_FULL, *FIELD, *CONTACTS_COUNTS)
+    ),
     *rules_for("GET page:liaison-contact", CONTACT_READ_API),
     *rules_for("GET page:liaison-log-new", CONTACT_FULL_ONLY),
     *rules_for("POST page:liaison-log-new", CONTACT_FULL_ONLY),
     *rules_for("GET page:liaison-map", outcomes=roles(*CONTACTS_FULL, *CONTACTS_COUNTS)),
     *rules_for("GET page:liaison-follow-ups", outcomes=roles(*CONTACTS_FULL)),
-    *rules_for("POST page:liaison-follow-up-done", {
-        "follow_up": roles(*CONTACTS_FULL, outcome=rel(rest=OK)),
-    }),  # fmt: skip
+    *rules_for(
+        "POST page:liaison-follow-up-done",
+        {
+            "follow_up": roles(*CONTACTS_FULL, outcome=rel(rest=OK)),
+        },
+    ),
     # The admin is its own subsystem (its lists are scoped in each admin.py); its door: staff
     # accounts (coordinators, duty officers, administrators) get in, others are sent to log in.
-    *rules_for("GET page:admin:index", outcomes=roles(
-        COORDINATOR, DUTY_OFFICER, ADMINISTRATOR, otherwise=LOGIN,
-    )),  # fmt: skip
+    *rules_for(
+        "GET page:admin:index",
+        outcomes=roles(
+            COORDINATOR,
+            DUTY_OFFICER,
+            ADMINISTRATOR,
+            otherwise=LOGIN,
+        ),
+    ),
 ]
 
 TABLE = API + PAGES

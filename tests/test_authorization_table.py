@@ -67,8 +67,8 @@ def url_patterns(resolver=None, prefix="", namespace=""):
             ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
             yield from url_patterns(entry, prefix + str(entry.pattern), ns)
         elif isinstance(entry, URLPattern):
-            converters = list(entry.pattern.converters)
-            yield f"{namespace}{entry.name}", prefix + str(entry.pattern), converters, entry.callback
+            route = prefix + str(entry.pattern)
+            yield f"{namespace}{entry.name}", route, list(entry.pattern.converters), entry.callback
 
 
 def schema_operations():
@@ -124,7 +124,7 @@ def test_every_page_in_the_urlconf_is_declared_in_the_table():
 
     missing = sorted(pages - declared)
     assert not missing, (
-        f"These URL patterns are not in {TABLE_FILE}: declare each page (\"GET page:<url name>\""
+        f'These URL patterns are not in {TABLE_FILE}: declare each page ("GET page:<url name>"'
         ", and POST if it takes one) with who may open it:\n  " + "\n  ".join(missing)
     )
     assert not declared - pages, f"{TABLE_FILE} declares pages the URLconf no longer has"
@@ -305,8 +305,9 @@ def world(geography, settings, tmp_path):
         sector=sectors["Syunik"], summary="Shots reported; both sides asked to verify.",
         recorded_by=users["liaison_officer"],
     )  # fmt: skip
-    follow_up = FollowUp.objects.create(entry=entry, action="Report back",
-                                        owner=users["liaison_officer"], due_on=now.date())
+    follow_up = FollowUp.objects.create(
+        entry=entry, action="Report back", owner=users["liaison_officer"], due_on=now.date()
+    )
     world.add("follow_up", follow_up, pk=follow_up.pk, id=follow_up.pk)
 
     for username in USERNAMES.values():
@@ -328,7 +329,8 @@ def test_the_world_has_an_object_in_every_relation_for_the_field_roles(world):
             found = set(world.by_relation(subject, world.users[role]))
             assert found == set(T.RELATIONS), (subject, role, found)
     assert set(world.by_relation("contact.hotline", world.users[T.MONITOR])) == {
-        "same_sector", "other"
+        "same_sector",
+        "other",
     }
 
 
