@@ -453,3 +453,78 @@ def test_the_pages_answer_every_role_and_relation_as_the_table_declares(world):
     mismatches, requests = walk(world, T.PAGES)
     assert not mismatches, _report(mismatches)
     assert requests > 1000
+
+
+# --- What a status cannot show -------------------------------------------------------------------
+
+
+def _plan_body(base, team_leader, monitors=()):
+    from reports.management.commands.demo_data import ROUTES
+
+    departure = timezone.now() + timedelta(days=4)
+    return {
+        "forward_base": base.pk, "team_leader": team_leader.username,
+        "monitors": [m.username for m in monitors], "purpose": "Patrol to the border villages",
+        "planned_departure": departure.isoformat(),
+        "planned_return": (departure + timedelta(hours=8)).isoformat(),
+        "route": {"type": "LineString", "coordinates": list(ROUTES[base.name][0].waypoints)},
+    }  # fmt: skip
+
+
+def test_a_team_leader_plans_only_for_their_own_base_and_its_own_people(users, caplog):
+    from rest_framework.test import APIClient
+
+    from core.models import ForwardBase
+    from core.tests.factories import UserFactory
+    from patrols.models import PatrolPlan
+
+    leader = users["team_leader"]
+    own = leader.forward_base
+    other = ForwardBase.objects.exclude(pk=own.pk).order_by("name").first()
+    stranger = UserFactory(username="t-stranger", roles=["monitor"], forward_base=other)
+    api = APIClient()
+    api.force_authenticate(leader)
+
+    with caplog.at_level(logging.WARNING, logger="missionapp.security"):
+        elsewhere = api.post("/api/patrols/", _plan_body(other, leader), format="json")
+    assert elsewhere.status_code == 403, elsewhere.content
+    assert "forward_base" in elsewhere.json()["detail"] and other.name in elsewhere.json()["detail"]
+    assert any("refused POST /api/patrols/" in r.getMessage() for r in caplog.records)
+
+    crew = api.post("/api/patrols/", _plan_body(own, leader, [stranger]), format="json")
+    assert crew.status_code == 400, crew.content
+    assert "t-stranger" in crew.json()["errors"]["monitors"][0]
+
+    assert not PatrolPlan.objects.exists()
+    made = api.post("/api/patrols/", _plan_body(own, leader), format="json")
+    assert made.status_code == 201, made.content
+    moved = api.patch(f"/api/patrols/{made.json()['id']}/", {"forward_base": other.pk},
+                      format="json")  # fmt: skip
+    assert moved.status_code == 403, moved.content
+    assert PatrolPlan.objects.get().forward_base == own
+
+
+def test_a_monitor_cannot_learn_the_order_of_names_it_cannot_see(users):
+    from rest_framework.test import APIClient
+
+    from liaison.models import Contact, ContactChannel, Party
+
+    sector = users["monitor"].forward_base.province
+    party = Party.objects.get(code="armenia")
+    # Made in the reverse of their names' order: an order by name would show.
+    for name in ("Zaven Zakaryan", "Mher Mkrtchyan", "Aram Abrahamyan"):
+        contact = Contact.objects.create(party=party, name_latin=name, position="Major")
+        contact.sectors.set([sector])
+        ContactChannel.objects.create(contact=contact, kind="hotline", value="+374 10 000000")
+    made = list(Contact.objects.order_by("pk").values_list("pk", flat=True))
+    api = APIClient()
+    api.force_authenticate(users["monitor"])
+
+    for query in ("", "?ordering=name_latin", "?ordering=-name_latin"):
+        response = api.get(f"/api/liaison/contacts/{query}")
+        assert response.status_code == 200
+        assert [c["id"] for c in response.json()["results"]] == made, query
+        assert "name_latin" not in response.json()["results"][0]
+    api.force_authenticate(users["liaison_officer"])
+    by_name = api.get("/api/liaison/contacts/?ordering=name_latin").json()["results"]
+    assert [c["id"] for c in by_name] == made[::-1]  # who sees the names sorts by them
