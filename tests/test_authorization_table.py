@@ -446,13 +446,13 @@ def _report(mismatches):
 def test_the_api_answers_every_role_and_relation_as_the_table_declares(world):
     mismatches, requests = walk(world, T.API)
     assert not mismatches, _report(mismatches)
-    assert requests > 1000
+    assert requests >= len(T.API) * len(T.ROLES)  # every rule was tried for every role
 
 
 def test_the_pages_answer_every_role_and_relation_as_the_table_declares(world):
     mismatches, requests = walk(world, T.PAGES)
     assert not mismatches, _report(mismatches)
-    assert requests > 1000
+    assert requests >= len(T.PAGES) * len(T.ROLES)
 
 
 # --- What a status cannot show -------------------------------------------------------------------
