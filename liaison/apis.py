@@ -293,7 +293,12 @@ def _contact_response(request, contact, status_code=status.HTTP_200_OK):
 class ContactListApi(NeverStored, generics.ListAPIView):
     """Contacts the caller may see (filters: `search`, `party`, `sector`)."""
 
-    ordering_fields = ["name_latin"]
+    @property
+    def ordering_fields(self):
+        # Who sees no names cannot sort by them either: the order would tell them.
+        if getattr(self, "swagger_fake_view", False):
+            return ["name_latin"]
+        return ["name_latin"] if contact_access(self.request.user) == Access.FULL else []
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

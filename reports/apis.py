@@ -70,10 +70,17 @@ class IncidentReportListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return IncidentReport.objects.none()
-        user = self.request.user
-        if not has_role(user, *selectors.READ_ALL_ROLES, *selectors.FILING_ROLES):
-            raise PermissionDenied("Your role does not give access to incident reports.")
-        return selectors.incident_report_list(user=user)
+        return _visible(self.request)
+
+
+def _visible(request):
+    """The reports the caller may see; 403 for a role that sees none (not a 404 per report)."""
+    selectors.incident_reports_require_access(user=request.user)
+    return selectors.incident_report_list(user=request.user)
+
+
+def _report(request, uuid):
+    return generics.get_object_or_404(_visible(request), uuid=uuid)
 
 
 # --- Filing from the tablet ---------------------------------------------------------------
@@ -175,7 +182,8 @@ class IncidentReportsApi(IncidentReportListApi):
     @extend_schema(request=ReportInput, responses={201: IncidentReportOutput,
                                                    200: IncidentReportOutput})  # fmt: skip
     def post(self, request):
-        if not request.user.has_perm("reports.add_incidentreport"):
+        # The role, not the table permission: a superuser passes every has_perm.
+        if not has_role(request.user, *selectors.FILING_ROLES):
             raise PermissionDenied("Your role does not file incident reports.")
         data = ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -199,14 +207,9 @@ class IncidentReportEditApi(APIView):
     report is amended, its previous content kept in its history.
     """
 
-    def _report(self, request, uuid):
-        return generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
-
     @extend_schema(responses=IncidentReportOutput)
     def get(self, request, uuid):
-        report = self._report(request, uuid)
+        report = _report(request, uuid)
         if request.headers.get("If-None-Match") == _etag(report):
             return _with_etag(Response(status=status.HTTP_304_NOT_MODIFIED), report)
         return _with_etag(Response(IncidentReportOutput(report, context={"request": request}).data),
@@ -216,7 +219,9 @@ class IncidentReportEditApi(APIView):
                    parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
                                                 required=True)])  # fmt: skip
     def patch(self, request, uuid):
-        report = self._report(request, uuid)
+        report = _report(request, uuid)
+        # Who may edit, before the preconditions and the body: a refusal is a refusal.
+        selectors.incident_report_require_author(user=request.user, report=report)
         expected = request.headers.get("If-Match", "").strip().strip('"')
         if not expected.isdigit():
             return Response(
@@ -248,9 +253,7 @@ class IncidentReportSubmitApi(APIView):
     @extend_schema(request=None, responses=IncidentReportOutput)
     def post(self, request, uuid):
         """Submit a draft (or a returned report) for review. Resending changes nothing."""
-        report = generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
+        report = _report(request, uuid)
         report = services.incident_report_submit(report=report, by=request.user)
         out = IncidentReportOutput(report, context={"request": request}).data
         return _with_etag(Response(out), report)
@@ -281,20 +284,17 @@ class AttachmentsApi(APIView):
     """A report's attachments. POST is idempotent by (report, SHA-256): a resent or
     interrupted-then-resent file is stored once; 201 when new, 200 when already held."""
 
-    def _report(self, request, uuid):
-        return generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
-
     @extend_schema(responses=AttachmentOutput(many=True))
     def get(self, request, uuid):
-        report = self._report(request, uuid)
+        report = _report(request, uuid)
         return Response(AttachmentOutput(report.attachments.all(), many=True).data)
 
     @extend_schema(request={"multipart/form-data": AttachmentInput},
                    responses={201: AttachmentOutput, 200: AttachmentOutput})  # fmt: skip
     def post(self, request, uuid):
-        report = self._report(request, uuid)
+        report = _report(request, uuid)
+        selectors.incident_report_require_author(user=request.user, report=report,
+                                                 doing="attach files to it")  # fmt: skip
         data = AttachmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
@@ -313,9 +313,7 @@ class AttachmentFileApi(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, uuid, sha256, variant):
-        report = generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
+        report = _report(request, uuid)
         attachment = generics.get_object_or_404(report.attachments, sha256=sha256)
         if variant == "original":
             if not has_role(request.user, Role.DUTY_OFFICER):
@@ -346,11 +344,10 @@ class IncidentReportReviewApi(APIView):
     @extend_schema(request=ReviewInput, responses=IncidentReportOutput)
     def post(self, request, uuid):
         """Duty officer: mark reviewed, return with questions, or reject with a reason."""
+        review.require_duty_officer(request.user)
+        report = _report(request, uuid)
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
-        report = generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
         decision = data.validated_data["decision"]
         if decision == "reviewed":
             report = review.report_mark_reviewed(report=report, by=request.user)
@@ -379,11 +376,10 @@ class IncidentReportVerifyApi(APIView):
     @extend_schema(request=VerifyInput, responses=IncidentReportOutput)
     def post(self, request, uuid):
         """Duty officer: set the verification level, with what corroborates it."""
+        review.require_duty_officer(request.user)
+        report = _report(request, uuid)
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        report = generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
         report = review.report_verify(report=report, by=request.user,
                                       level=data.validated_data["level"],
                                       note=data.validated_data.get("note", ""))  # fmt: skip

@@ -19,7 +19,7 @@ from core.selectors import as_wgs84, describe_location, province_at
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport, ReportRevision
 from reports.review import flash_alert_enqueue_if_needed, flash_alert_mark_due
-from reports.selectors import patrols_linkable
+from reports.selectors import incident_report_require_author, patrols_linkable
 
 # Tablet clocks drift; a few minutes ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -263,8 +263,7 @@ def incident_report_edit(
     ReportRevision (amendments keep the history). Raises StaleVersion on a lost update.
     """
     report = IncidentReport.objects.select_for_update().get(pk=report.pk)
-    if report.author_id != by.pk:
-        raise ValidationError("Only the report's author can change it.")
+    incident_report_require_author(user=by, report=report)
     if report.status not in EDITABLE_BY_AUTHOR:
         raise ValidationError(
             {"status": [f"A {report.get_status_display().lower()} report cannot be changed."]}
@@ -358,8 +357,7 @@ def incident_report_correct(
 @transaction.atomic
 def incident_report_submit(*, report: IncidentReport, by: User) -> IncidentReport:
     report = IncidentReport.objects.select_for_update().get(pk=report.pk)
-    if report.author_id != by.pk:
-        raise ValidationError("Only the report's author can submit it.")
+    incident_report_require_author(user=by, report=report, doing="submit it")
     if report.status == IncidentReport.Status.SUBMITTED:
         return report  # a resent submission changes nothing
     if report.status not in (IncidentReport.Status.DRAFT, IncidentReport.Status.RETURNED):

@@ -30,6 +30,15 @@ def _require_on_patrol(plan, by):
         raise PermissionDenied("Only a member of this patrol can report from it.")
 
 
+# Asked by the API before it reads the body, and by the services.
+require_on_patrol = _require_on_patrol
+
+
+def require_track_uploader(plan, by):
+    if by.pk != plan.team_leader_id:
+        raise PermissionDenied("Only the patrol's team leader uploads its track.")
+
+
 def _notified_route(plan):
     version = plan.versions.filter(number=plan.version).first()
     if version is None:
@@ -45,8 +54,7 @@ def track_upload(*, plan: PatrolPlan, by: User, fixes: list[TrackFix]) -> dict:
     PATROL_DEVIATION_KM the plan is flagged (`flagged_deviation`).
     """
     plan = PatrolPlan.objects.select_for_update().get(pk=plan.pk)
-    if by.pk != plan.team_leader_id:
-        raise PermissionDenied("Only the patrol's team leader uploads its track.")
+    require_track_uploader(plan, by)
     if plan.status not in (PatrolPlan.Status.UNDER_WAY, PatrolPlan.Status.COMPLETED,
                            PatrolPlan.Status.ABORTED):  # fmt: skip
         raise ValidationError({"status": ["A track is uploaded once the patrol has started."]})

@@ -170,10 +170,9 @@ def _apply_changes(plan, by, route, waypoints, vehicles, monitors, fields):
 
 
 def _require_planner(plan, by):
-    if not (
-        by.pk in (plan.author_id, plan.team_leader_id)
-        or has_role(by, Role.COORDINATOR, Role.ADMINISTRATOR)
-    ):
+    # Not administrators: they run the system, not patrols (a field role is given to one who
+    # must plan).
+    if not (by.pk in (plan.author_id, plan.team_leader_id) or has_role(by, Role.COORDINATOR)):
         raise PermissionDenied("Only the plan's author or team leader can change it.")
 
 
@@ -430,3 +429,10 @@ def patrol_abort(
     plan.ended_at = at or timezone.now()
     plan.save(update_fields=["status", "status_reason", "ended_at"])
     return plan
+
+
+# The checks the views make before they read a request's body (a refusal is a refusal
+# whatever the body says): the same predicates the services apply again under the lock.
+require_planner = _require_planner
+require_coordinator = _require_coordinator
+require_team_leader = _require_team_leader
