@@ -61,7 +61,8 @@ class MissionMapAdmin(LeafletGeoAdmin):
     """
 
     class Media:
-        js = ["core/mission-layers.js"]
+        # dom.js first: the layers' names reach the map as text nodes built with it.
+        js = ["core/dom.js", "core/mission-layers.js"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, GeometryField):
