@@ -103,6 +103,10 @@ def test_every_kind_of_page_works_under_the_policy_with_no_violation(
     log_in(team["leader"])
     watched.visit("/")
     layers_drawn(page, "#mission-map")
+    expect(page.locator("#mission-map-legend li")).to_have_count(7)
+    # A province's popup: its facts, built as nodes from the geography API.
+    page.locator("#mission-map path.mission-province--sector").first.dispatch_event("click")
+    expect(page.locator(".leaflet-popup-content")).to_contain_text("ISO 3166-2")
     watched.check()
     watched.visit("/patrols/new/")
     layers_drawn(page, "#id_route-map")
