@@ -292,12 +292,12 @@ REST_KNOX = {
 #
 # Content-Security-Policy (django-csp): scripts and styles only from our own origin
 # (/static/), never inline, except the few inline scripts django-leaflet writes to set up a
-# map (and Swagger UI's <style>): they carry the response's nonce (`request.csp_nonce` in
-# the templates, the widget's csp_nonce for the plan form and the admin). An injected
-# <script>, onerror= attribute or javascript: URL does not run. Images may be data: URIs
-# (Leaflet, Swagger UI) and blob: URLs (the tablet's photo previews before upload). The
-# page cannot be framed (frame-ancestors), nor post a form to another host, nor change its
-# base URL. Uploads served for download set their own, stricter policy, which is kept.
+# map: they carry the response's nonce (`request.csp_nonce` in the templates, the widget's
+# csp_nonce for the plan form and the admin). An injected <script>, onerror= attribute,
+# style="" or javascript: URL does nothing. Images may be data: URIs (Leaflet, Swagger UI)
+# and blob: URLs (the tablet's photo previews before upload). The page cannot be framed
+# (frame-ancestors), nor post a form to another host, nor change its base URL. A response
+# that sets its own policy (an upload served with a sandboxing one) keeps it.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
