@@ -67,6 +67,9 @@ class MissionMapAdmin(LeafletGeoAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, GeometryField):
             kwargs["form_class"] = checked_form_class(db_field.geom_type)
+            # django-leaflet's form fields set their widget's nonce from this argument (None
+            # when not given, which would leave the map's inline script refused by the CSP).
+            kwargs["csp_nonce"] = getattr(request, "csp_nonce", None)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
