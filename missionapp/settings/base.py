@@ -378,7 +378,8 @@ MISSION_YEARS = (env.int("MISSION_FIRST_YEAR", default=2000), date.today().year 
 # typing slip (an extra zero) or an attack, and would distort the daily summary's totals.
 REPORT_MAX_CASUALTIES = env.int("REPORT_MAX_CASUALTIES", default=10_000)
 REPORT_MAX_EVENTS = env.int("REPORT_MAX_EVENTS", default=100_000)  # explosions, shots, bursts
-REPORT_MAX_DISTANCE_M = env.int("REPORT_MAX_DISTANCE_M", default=50_000)  # seen from that far
+# Smoke or flashes over a ridge line can be seen tens of km away; 100 km is beyond any report.
+REPORT_MAX_DISTANCE_M = env.int("REPORT_MAX_DISTANCE_M", default=100_000)
 
 # --- Mission rules --------------------------------------------------------------------------
 # The reference border is a 1:10M line: points up to this far outside every province still
