@@ -14,9 +14,9 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from leaflet.forms.fields import LineStringField
 from leaflet.forms.widgets import LeafletWidget
 
+from core.forms import CheckedLineStringField
 from core.models import ForwardBase, User
 from core.roles import Role
 from patrols.models import ItineraryNotification
@@ -87,7 +87,7 @@ class PlanForm(forms.Form):
     )
     escort = forms.BooleanField(required=False, label="Host-nation escort")
     escort_unit = forms.CharField(max_length=128, required=False, label="Escort unit")
-    route = LineStringField(
+    route = CheckedLineStringField(
         required=False,
         label="Route",
         widget=LeafletWidget(),
@@ -123,6 +123,7 @@ class PlanForm(forms.Form):
 
 class WaypointForm(forms.Form):
     name = forms.CharField(max_length=128, label="Name")
+    # Django's FloatField refuses "nan" and "inf"; min/max bound the rest.
     lat = forms.FloatField(min_value=-90, max_value=90, label="Latitude")
     lon = forms.FloatField(min_value=-180, max_value=180, label="Longitude")
     planned_time = MissionDateTimeField(required=False, label=f"Time ({settings.TIME_ZONE})")

@@ -12,6 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.models import User
 from reports.models import Attachment, IncidentReport
+from reports.selectors import incident_report_require_author
 
 log = logging.getLogger(__name__)
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -52,8 +53,7 @@ def attachment_store(
     The tablet sends the SHA-256 it computed: a mismatch means the upload was cut or altered
     and is refused (resend it). The same (report, hash) again returns the stored attachment.
     """
-    if report.author_id != by.pk:
-        raise ValidationError("Only the report's author attaches files to it.")
+    incident_report_require_author(user=by, report=report, doing="attach files to it")
     if len(data) > settings.ATTACHMENT_MAX_BYTES:
         limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
         raise ValidationError({"file": [f"The file is larger than {limit} MB."]})
