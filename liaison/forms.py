@@ -7,6 +7,7 @@ Django's current time zone), whatever zone the browser is in.
 from django import forms
 from django.conf import settings
 
+from core.dates import BoundedDateField, BoundedDateTimeField
 from core.models import Province, User
 from liaison.models import LogEntry, Party
 
@@ -24,7 +25,7 @@ class ContactSearchForm(forms.Form):
 
 
 class LogEntryForm(forms.Form):
-    occurred_at = forms.DateTimeField(
+    occurred_at = BoundedDateTimeField(
         label="When",
         help_text=f"In the mission's time ({settings.TIME_ZONE}).",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT),
@@ -44,7 +45,7 @@ class LogEntryForm(forms.Form):
         label="Follow-up owner",
         required=False,
     )
-    follow_up_due_on = forms.DateField(
+    follow_up_due_on = BoundedDateField(
         label="Follow-up due", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 

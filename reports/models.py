@@ -271,9 +271,17 @@ class ReportRevision(models.Model):
         return f"{self.report.uuid} v{self.version}"
 
 
+# The extension of a stored file follows the type found in its content (Attachment's
+# content_type, set by reports.attachments from the bytes), never the name the client sent:
+# an upload named `x.html` must not be stored, nor ever served, as HTML.
+STORED_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp",
+                     "application/pdf": "pdf"}  # fmt: skip
+
+
 def _attachment_path(instance, filename, kind):
-    suffix = "." + filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else ""
-    return f"reports/{instance.report.uuid}/{kind}/{instance.sha256}{suffix}"
+    # display and thumbnail are JPEGs we encoded ourselves.
+    suffix = STORED_EXTENSIONS.get(instance.content_type, "bin") if kind == "original" else "jpg"
+    return f"reports/{instance.report.uuid}/{kind}/{instance.sha256}.{suffix}"
 
 
 def original_path(instance, filename):

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from core.dates import BoundedDateSerializerField
 from reports.models import DailySummary, SummaryArtefact
 from reports.summaries import documents, selectors
 from reports.summaries.downloads import summary_artefact_download
@@ -58,6 +59,15 @@ class SummaryOutput(serializers.ModelSerializer):
                   "revisions"]  # fmt: skip
 
 
+class SummaryListInput(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    date_from = BoundedDateSerializerField(required=False)
+    date_to = BoundedDateSerializerField(required=False)
+
+    class Meta:
+        ref_name = "SummaryListInput"
+
+
 class SummaryListApi(generics.ListAPIView):
     """Daily summaries, newest first (`?q=325/2026`, `?date_from=`, `?date_to=`)."""
 
@@ -67,9 +77,18 @@ class SummaryListApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return DailySummary.objects.none()
         _require_reader(self.request)
-        params = self.request.query_params
-        return selectors.summary_list(q=params.get("q", ""), date_from=params.get("date_from"),
-                                      date_to=params.get("date_to"))  # fmt: skip
+        # Read as a serializer, so a bad date is a 400 naming its parameter.
+        params = SummaryListInput(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.summary_list(**params.validated_data)
+
+
+class SummaryContentInput(serializers.Serializer):
+    level = serializers.ChoiceField([documents.INTERNAL, documents.RELEASABLE], required=False)
+    revision = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+
+    class Meta:
+        ref_name = "SummaryContentInput"
 
 
 class SummaryDetailApi(APIView):
@@ -89,16 +108,16 @@ class SummaryContentApi(APIView):
     def get(self, request, year, number):
         """A summary's content as JSON, at the distribution level asked."""
         _require_reader(request)
+        params = SummaryContentInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
         summary = generics.get_object_or_404(DailySummary, year=year, number=number)
         revisions = summary.revisions.order_by("-number")
-        if request.query_params.get("revision"):
-            revisions = revisions.filter(number=request.query_params["revision"])
+        if "revision" in params.validated_data:
+            revisions = revisions.filter(number=params.validated_data["revision"])
         revision = revisions.first()
-        level = request.query_params.get("level", documents.INTERNAL)
-        if revision is None or level not in (documents.INTERNAL, documents.RELEASABLE):
-            raise serializers.ValidationError(
-                {"level" if revision else "revision": ["No such level or revision."]}
-            )
+        if revision is None:
+            raise serializers.ValidationError({"revision": ["This summary has no such revision."]})
+        level = params.validated_data.get("level", documents.INTERNAL)
         return Response(documents.level_content(revision.content, level))
 
 
