@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.gis.db.models import GeometryField
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import path
@@ -20,6 +21,7 @@ from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdmin
 
 from core import selectors, services
+from core.forms import checked_form_class
 from core.models import (
     AuditEntry,
     BorderSegment,
@@ -51,10 +53,20 @@ def local_time_column(field, label):
 
 
 class MissionMapAdmin(LeafletGeoAdmin):
-    """A geometry admin whose map shows provinces, border, settlements, bases and zones."""
+    """A geometry admin whose map shows provinces, border, settlements, bases and zones.
+
+    Its geometry fields read the widget's text through core.geometry, the one entrance for
+    geometry: the admin refuses what the API refuses (a coordinate of 1e300 once aborted the
+    web process inside SpatiaLite), with the same reasons on the field.
+    """
 
     class Media:
         js = ["core/mission-layers.js"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, GeometryField):
+            kwargs["form_class"] = checked_form_class(db_field.geom_type)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 # --- Geography ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core import selectors, services
+from core.api.fields import LatitudeField, LongitudeField
 from core.dates import BoundedDateTimeSerializerField
 from core.models import (
     BorderSegment,
@@ -226,8 +227,8 @@ class LocateApi(APIView):
     """Where is this point, in the mission's words?"""
 
     class InputSerializer(serializers.Serializer):
-        lat = serializers.FloatField(min_value=-90, max_value=90)
-        lon = serializers.FloatField(min_value=-180, max_value=180)
+        lat = LatitudeField()
+        lon = LongitudeField()
 
         class Meta:
             ref_name = "LocateInput"

@@ -13,12 +13,17 @@ end, or any time zone's offset never leave the representable range.
 - django-filter filter sets: `BoundedDateFilter`, `BoundedIsoDateTimeFilter`;
 - DRF serializers reading query parameters: `BoundedDateSerializerField`,
   `BoundedDateTimeSerializerField`.
+
+A date that is stored, not only searched for, must also be plausible: within
+settings.MISSION_YEARS (`check_mission_years` on a page's form; core.api.fields' own fields
+in the API).
 """
 
 from datetime import UTC, date, datetime, time
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
@@ -51,6 +56,18 @@ def check_in_range(value):
     """A Django validator: the field's error, before anything computes with the value."""
     if value is not None and not in_range(value):
         raise ValidationError(RANGE_MESSAGE, code="date_out_of_range")
+
+
+def check_mission_years(value):
+    """A validator for a date or time a page stores: within settings.MISSION_YEARS, as the
+    API's fields require (core.api.fields), not merely within what can be computed with."""
+    if value is None:
+        return
+    first, last = settings.MISSION_YEARS
+    if not in_range(value) or not first <= value.year <= last:
+        raise ValidationError(
+            f"The date must lie between the years {first} and {last}.", code="date_out_of_range"
+        )
 
 
 class BoundedDateField(forms.DateField):

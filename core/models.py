@@ -172,12 +172,33 @@ class User(AbstractUser):
             load_roles_and_permissions(self)
 
     def has_perm(self, perm, obj=None):
+        if self.is_active and self.is_superuser:
+            return perm in self._operator_permissions()
         self._load_permissions(obj)
         return super().has_perm(perm, obj)
 
     def has_module_perms(self, app_label):
+        if self.is_active and self.is_superuser:
+            return any(p.startswith(f"{app_label}.") for p in self._operator_permissions())
         self._load_permissions(None)
         return super().has_module_perms(app_label)
+
+    def _operator_permissions(self) -> set[str]:
+        """A superuser holds the Administrator role's permissions, not every permission:
+        it is the system's operator, and filing, verifying or downloading originals are
+        mission actions that need the mission role (core.roles.has_role says the same).
+        Read once per user object, like Django's own permission cache."""
+        cached = getattr(self, "_operator_perm_cache", None)
+        if cached is None:
+            from django.contrib.auth.models import Permission
+
+            from core.roles import Role
+
+            rows = Permission.objects.filter(
+                Q(group__name=Role.ADMINISTRATOR) | Q(group__user=self) | Q(user=self)
+            ).values_list("content_type__app_label", "codename")
+            cached = self._operator_perm_cache = {f"{app}.{code}" for app, code in rows}
+        return cached
 
     def get_all_permissions(self, obj=None):
         self._load_permissions(obj)

@@ -20,7 +20,10 @@ class Role(TextChoices):
 def has_role(user, *roles) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_superuser:
+    # A superuser is the system's operator: an Administrator, not every role. Mission actions
+    # (filing, verifying, planning, downloading originals) need the mission role itself; an
+    # administrator who must act in the field is given that role's group (README).
+    if user.is_superuser and Role.ADMINISTRATOR in roles:
         return True
     # One query per request at most: group names are cached on the user object (loaded with
     # the permissions, see load_roles_and_permissions).

@@ -19,6 +19,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from geographiclib.geodesic import Geodesic
 
+from core.geometry import GeometryRefused, is_finite_lon_lat
 from core.models import BorderSegment, Province, RestrictedZone, Settlement
 
 COMPASS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"]
@@ -96,6 +97,10 @@ def province_at(point: Point) -> Province | None:
     village on the line, like Kornidzor, may fall just outside every polygon.
     """
     point = _in_wgs84(point)
+    if not is_finite_lon_lat(point):
+        # Every entrance checks geometry (core.geometry); this is the last guard before the
+        # database, where such a number once aborted the process: a bug, not a 500 crash.
+        raise GeometryRefused(f"Not a WGS84 position: {point.coords[:2]!r:.80}")
     # In memory first (prepared outlines: microseconds, no query), in the database's order;
     # an outline whose bounding box does not hold the point is not asked (a call into GEOS
     # each: 8 of the 11 were asked in vain for a report's point, on average).

@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from core.admin import ReadOnlyAdminMixin, local_time_column
 from core.roles import Role, has_role
-from liaison import services
+from liaison import selectors, services
 from liaison.models import (
     Contact,
     ContactAccessLog,
@@ -65,6 +65,11 @@ class ContactAdmin(admin.ModelAdmin):
     readonly_fields = ["last_contacted_at", "created_at", "updated_at", "anonymised_at"]
     inlines = [ContactChannelInline]
     actions = ["export_subject_access", "erase"]
+
+    def get_queryset(self, request):
+        # Need-to-know: the contacts the liaison pages show this person, no others.
+        visible = selectors.contact_list(user=request.user).values("pk")
+        return super().get_queryset(request).filter(pk__in=visible)
 
     # The form posts channel values (phone numbers, e-mails): keep them out of error reports.
     @method_decorator(sensitive_post_parameters())
@@ -129,7 +134,10 @@ class FollowUpInline(admin.TabularInline):
 
 
 @admin.register(LogEntry)
-class LogEntryAdmin(admin.ModelAdmin):
+class LogEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The communication log is written on the liaison pages (liaison.services); here it is
+    read, by those who may read it there."""
+
     list_display = [local_time_column("occurred_at", "when"), "kind", "topic",
                     "initiating_party", "sector"]  # fmt: skip
     list_filter = ["kind", "topic", "initiating_party", "sector"]
@@ -137,3 +145,7 @@ class LogEntryAdmin(admin.ModelAdmin):
     list_select_related = ["initiating_party", "sector"]
     filter_horizontal = ["participants", "mission_staff"]
     inlines = [FollowUpInline]
+
+    def get_queryset(self, request):
+        visible = selectors.log_entry_list(user=request.user).values("pk")
+        return super().get_queryset(request).filter(pk__in=visible)

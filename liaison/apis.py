@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import MissionDateField, ZonedDateTimeField
 from core.dates import BoundedDateTimeSerializerField
 from core.models import ForwardBase, Province, User
 from liaison import selectors, services
@@ -208,8 +209,8 @@ class ContactInput(serializers.Serializer):
     languages = serializers.CharField(max_length=128, required=False, allow_blank=True)
     receives_itineraries = serializers.BooleanField(required=False)
     is_party_fallback = serializers.BooleanField(required=False)
-    active_from = serializers.DateField(required=False, allow_null=True)
-    active_to = serializers.DateField(required=False, allow_null=True)
+    active_from = MissionDateField(required=False, allow_null=True)
+    active_to = MissionDateField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True)
     channels = ChannelInput(many=True, required=False)
 
@@ -226,14 +227,14 @@ class ContactInput(serializers.Serializer):
 class FollowUpInput(serializers.Serializer):
     action = serializers.CharField(max_length=255)
     owner = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.all())
-    due_on = serializers.DateField()
+    due_on = MissionDateField()
 
     class Meta:
         ref_name = "LiaisonFollowUpInput"
 
 
 class LogEntryInput(serializers.Serializer):
-    occurred_at = serializers.DateTimeField()
+    occurred_at = ZonedDateTimeField()
     kind = serializers.ChoiceField(choices=LogEntry.Kind.choices)
     topic = serializers.ChoiceField(choices=LogEntry.Topic.choices)
     initiating_party = serializers.SlugRelatedField(
@@ -313,7 +314,12 @@ class LogEntryListInput(serializers.Serializer):
 class ContactListApi(NeverStored, generics.ListAPIView):
     """Contacts the caller may see (filters: `search`, `party`, `sector`)."""
 
-    ordering_fields = ["name_latin"]
+    @property
+    def ordering_fields(self):
+        # Who sees no names cannot sort by them either: the order would tell them.
+        if getattr(self, "swagger_fake_view", False):
+            return ["name_latin"]
+        return ["name_latin"] if contact_access(self.request.user) == Access.FULL else []
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -7,7 +7,7 @@ Django's current time zone), whatever zone the browser is in.
 from django import forms
 from django.conf import settings
 
-from core.dates import BoundedDateField, BoundedDateTimeField
+from core.dates import check_mission_years
 from core.models import Province, User
 from liaison.models import LogEntry, Party
 
@@ -25,7 +25,8 @@ class ContactSearchForm(forms.Form):
 
 
 class LogEntryForm(forms.Form):
-    occurred_at = BoundedDateTimeField(
+    occurred_at = forms.DateTimeField(
+        validators=[check_mission_years],
         label="When",
         help_text=f"In the mission's time ({settings.TIME_ZONE}).",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT),
@@ -45,8 +46,11 @@ class LogEntryForm(forms.Form):
         label="Follow-up owner",
         required=False,
     )
-    follow_up_due_on = BoundedDateField(
-        label="Follow-up due", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    follow_up_due_on = forms.DateField(
+        validators=[check_mission_years],
+        label="Follow-up due",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def clean(self):

@@ -87,6 +87,8 @@ def contact_list(*, user, search: str = "", party: str = "", sector: int | None 
             base.filter(sectors=sector_id, channels__kind=ContactChannel.Kind.HOTLINE)
             .distinct()
             .prefetch_related("sectors", _hotlines())
+            # Not by name (the default): the order of names they cannot see would tell them.
+            .order_by("party", "pk")
         )
         if search:
             qs = qs.filter(

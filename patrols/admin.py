@@ -8,6 +8,7 @@ so the status is shown here but not edited.
 from django.contrib import admin
 
 from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, ReadOnlyAdminMixin, local_time_column
+from patrols import selectors
 from patrols.models import (
     ItineraryNotification,
     MovementRestriction,
@@ -88,7 +89,8 @@ class PatrolPlanAdmin(MissionMapAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("sectors")
+        # What the pages show this person: another planner's draft is not theirs to read.
+        return selectors.patrol_plan_list(user=request.user)
 
     @admin.display(description="sectors")
     def sector_names(self, obj):
@@ -106,14 +108,22 @@ class ItineraryNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "purpose", "party"]
     list_select_related = ["party", "version", "version__plan__forward_base"]
 
+    def get_queryset(self, request):
+        # Notifications of the plans this person may see (the pages' rule).
+        plans = selectors.patrol_plan_list(user=request.user).values("pk")
+        return super().get_queryset(request).filter(version__plan__in=plans)
+
 
 @admin.register(MovementRestriction)
-class MovementRestrictionAdmin(MissionMapAdmin):
+class MovementRestrictionAdmin(ReadOnlyAdminMixin, MissionMapAdmin):
+    """Recorded by the patrol (patrols.services.execution): read here, never edited."""
+
     list_display = ["__str__", "plan", local_time_column("occurred_at", "when"),
                     "turned_back",
                     "location_phrase"]  # fmt: skip
     list_filter = ["category", "actor", "turned_back"]
     list_select_related = ["plan__forward_base"]
 
-    def has_add_permission(self, request):
-        return False
+    def get_queryset(self, request):
+        plans = selectors.patrol_plan_list(user=request.user).values("pk")
+        return super().get_queryset(request).filter(plan__in=plans)

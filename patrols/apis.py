@@ -1,6 +1,6 @@
 """Patrol API: one view per operation; views authenticate, validate and call one service."""
 
-from django.contrib.gis.geos import LineString, Point
+from django.contrib.gis.geos import Point
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,11 +11,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.fields import GeometryField
 
-from core.api.fields import LineStringField
+from core.api.fields import (
+    LatitudeField,
+    LineStringField,
+    LongitudeField,
+    PointField,
+    ZonedDateTimeField,
+)
 from core.models import ForwardBase, User
 from core.roles import Role, has_role
 from patrols import selectors, services
 from patrols.documents import itinerary_gpx, itinerary_pdf
+from patrols.forms import members
 from patrols.models import ItineraryNotification, MovementRestriction, PatrolPlan
 from patrols.services import execution, notifications
 from patrols.services.safety import itinerary_check
@@ -88,9 +95,9 @@ def plans_for(user):
 
 class WaypointInput(serializers.Serializer):
     name = serializers.CharField(max_length=128)
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
-    planned_time = serializers.DateTimeField(required=False, allow_null=True)
+    lat = LatitudeField()
+    lon = LongitudeField()
+    planned_time = ZonedDateTimeField(required=False, allow_null=True)
 
     class Meta:
         ref_name = "WaypointInput"
@@ -111,8 +118,8 @@ class PlanInput(serializers.Serializer):
         slug_field="username", queryset=User.objects.all(), many=True, required=False
     )
     purpose = serializers.CharField(max_length=255)
-    planned_departure = serializers.DateTimeField()
-    planned_return = serializers.DateTimeField()
+    planned_departure = ZonedDateTimeField()
+    planned_return = ZonedDateTimeField()
     escort = serializers.BooleanField(required=False, default=False)
     escort_unit = serializers.CharField(max_length=128, required=False, allow_blank=True)
     route = LineStringField(required=False, allow_null=True)
@@ -121,13 +128,6 @@ class PlanInput(serializers.Serializer):
 
     class Meta:
         ref_name = "PatrolPlanInput"
-
-    def validate_route(self, route):
-        if route is not None and not isinstance(route, LineString):
-            raise serializers.ValidationError("The route must be a LineString.")
-        if route is not None and route.srid is None:
-            route.srid = 4326
-        return route
 
     def to_service(self, data):
         out = dict(data)
@@ -144,6 +144,24 @@ class PlanInput(serializers.Serializer):
 
 def _plan(request, pk):
     return get_object_or_404(plans_for(request.user), pk=pk)
+
+
+def _check_base_and_crew(request, data, base):
+    """A team leader plans for their own forward base only (403: a refusal of the person);
+    the team leader and monitors named are that base's, as the plan form offers (400)."""
+    if base.pk != request.user.forward_base_id and not has_role(request.user, Role.COORDINATOR):
+        raise PermissionDenied(
+            f"forward_base: you plan for your own forward base, not for {base.name}."
+        )
+    errors = {}
+    if "team_leader" in data and data["team_leader"] not in members(base, Role.TEAM_LEADER):
+        errors["team_leader"] = [f"{data['team_leader']} is not a team leader of {base.name}."]
+    strangers = set(data.get("monitors", [])) - set(members(base, Role.MONITOR))
+    if strangers:
+        names = ", ".join(sorted(u.get_username() for u in strangers))
+        errors["monitors"] = [f"Not monitors of {base.name}: {names}."]
+    if errors:
+        raise serializers.ValidationError(errors)
 
 
 def _ok(plan, status_code=status.HTTP_200_OK, request=None):
@@ -168,10 +186,12 @@ class PatrolPlanListApi(generics.ListAPIView):
 
     @extend_schema(request=PlanInput, responses={201: PlanOutput})
     def post(self, request):
-        if not request.user.has_perm("patrols.add_patrolplan"):
-            raise PermissionDenied("Your role cannot plan patrols.")
+        # The role, not the table permission: a superuser passes every has_perm.
+        if not selectors.patrol_plan_can_create(request.user):
+            raise PermissionDenied("Only a team leader with a forward base plans patrols.")
         data = PlanInput(data=request.data)
         data.is_valid(raise_exception=True)
+        _check_base_and_crew(request, data.validated_data, data.validated_data["forward_base"])
         plan = services.patrol_plan_create(author=request.user,
                                            **data.to_service(data.validated_data))  # fmt: skip
         return _ok(plan, status.HTTP_201_CREATED, request)
@@ -186,8 +206,11 @@ class PatrolPlanDetailApi(APIView):
     def patch(self, request, pk):
         """Edit a draft or returned plan."""
         plan = _plan(request, pk)
+        services.require_planner(plan, request.user)
         data = PlanInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        _check_base_and_crew(request, fields, fields.get("forward_base", plan.forward_base))
         plan = services.patrol_plan_update(plan=plan, by=request.user,
                                            **data.to_service(data.validated_data))  # fmt: skip
         return _ok(plan, request=request)
@@ -198,8 +221,11 @@ class PatrolPlanAmendApi(APIView):
     def post(self, request, pk):
         """Amend an approved or notified itinerary (a new version after approval)."""
         plan = _plan(request, pk)
+        services.require_planner(plan, request.user)
         data = PlanInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        _check_base_and_crew(request, fields, fields.get("forward_base", plan.forward_base))
         plan = services.patrol_plan_amend(plan=plan, by=request.user,
                                           **data.to_service(data.validated_data))  # fmt: skip
         return _ok(plan, request=request)
@@ -237,16 +263,37 @@ class ReasonInput(serializers.Serializer):
         ref_name = "ReasonInput"
 
 
-def _reason_action(service):
+def _coordinator(request, pk):
+    """The plan a coordinator decides on: the role is asked before the plan is looked up."""
+    if not has_role(request.user, Role.COORDINATOR):
+        raise PermissionDenied("Only a coordinator can approve or return a patrol plan.")
+    plan = _plan(request, pk)
+    services.require_coordinator(plan, request.user)  # four eyes
+    return plan
+
+
+def _reason_action(service, check):
+    """A POST taking a reason: who may is asked (`check`) before the reason is read."""
+
     class Api(APIView):
         @extend_schema(request=ReasonInput, responses=PlanOutput)
         def post(self, request, pk):
+            plan = check(request, pk)
             data = ReasonInput(data=request.data)
             data.is_valid(raise_exception=True)
-            plan = service(plan=_plan(request, pk), by=request.user, **data.validated_data)
+            plan = service(plan=plan, by=request.user, **data.validated_data)
             return _ok(plan, request=request)
 
     return Api
+
+
+def _checked(predicate):
+    def check(request, pk):
+        plan = _plan(request, pk)
+        predicate(plan, request.user)
+        return plan
+
+    return check
 
 
 def _plain_action(service):
@@ -258,15 +305,17 @@ def _plain_action(service):
     return Api
 
 
-class PatrolPlanReturnApi(_reason_action(services.patrol_plan_return)):
+class PatrolPlanReturnApi(_reason_action(services.patrol_plan_return, _coordinator)):
     """Coordinator: return the plan to its author with a reason."""
 
 
-class PatrolPlanCancelApi(_reason_action(services.patrol_plan_cancel)):
+class PatrolPlanCancelApi(
+    _reason_action(services.patrol_plan_cancel, _checked(services.require_planner))
+):
     """Cancel the patrol; every party told of it is told of the cancellation."""
 
 
-class PatrolAbortApi(_reason_action(services.patrol_abort)):
+class PatrolAbortApi(_reason_action(services.patrol_abort, _checked(services.require_team_leader))):
     """Team leader: the patrol turned back before completing its itinerary."""
 
 
@@ -290,9 +339,9 @@ class PatrolPlanApproveApi(APIView):
     @extend_schema(request=ApproveInput, responses=PlanOutput)
     def post(self, request, pk):
         """Coordinator: approve; every party's notification is queued in the same step."""
+        plan = _coordinator(request, pk)
         data = ApproveInput(data=request.data)
         data.is_valid(raise_exception=True)
-        plan = _plan(request, pk)
         services.patrol_plan_approve(plan=plan, by=request.user, **data.validated_data)
         return _ok(plan, request=request)
 
@@ -345,9 +394,9 @@ class ItineraryPdfApi(ItineraryFileApi):
 
 class TrackPointInput(serializers.Serializer):
     uuid = serializers.UUIDField()
-    recorded_at = serializers.DateTimeField()
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
+    recorded_at = ZonedDateTimeField()
+    lat = LatitudeField()
+    lon = LongitudeField()
 
     class Meta:
         ref_name = "TrackPointInput"
@@ -375,18 +424,20 @@ class PatrolTrackApi(APIView):
     @extend_schema(request=TrackInput, responses=TrackOutput)
     def post(self, request, pk):
         """Team leader's tablet: upload GPS fixes; resending the same UUIDs stores nothing."""
+        plan = _plan(request, pk)
+        execution.require_track_uploader(plan, request.user)
         data = TrackInput(data=request.data)
         data.is_valid(raise_exception=True)
         fixes = [
             execution.TrackFix(p["uuid"], p["recorded_at"], Point(p["lon"], p["lat"], srid=4326))
             for p in data.validated_data["points"]
         ]
-        result = execution.track_upload(plan=_plan(request, pk), by=request.user, fixes=fixes)
+        result = execution.track_upload(plan=plan, by=request.user, fixes=fixes)
         return Response(TrackOutput(result).data)
 
 
 class RestrictionSerializer(serializers.ModelSerializer):
-    location = GeometryField()
+    location = PointField()
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
 
     class Meta:
@@ -414,10 +465,12 @@ class PatrolRestrictionsApi(generics.ListAPIView):
 
     @extend_schema(request=RestrictionSerializer, responses={201: RestrictionSerializer})
     def post(self, request, pk):
+        plan = _plan(request, pk)
+        execution.require_on_patrol(plan, request.user)
         data = RestrictionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         restriction = execution.movement_restriction_record(
-            plan=_plan(request, pk), by=request.user, **data.validated_data
+            plan=plan, by=request.user, **data.validated_data
         )
         return Response(RestrictionSerializer(restriction).data, status=status.HTTP_201_CREATED)
 
@@ -430,6 +483,14 @@ def notifications_for(user):
                     Role.HEADQUARTERS, Role.ADMINISTRATOR):  # fmt: skip
         raise PermissionDenied("Your role does not follow itinerary notifications.")
     return ItineraryNotification.objects.select_related("party", "version")
+
+
+def _recorded_notification(request, pk):
+    """A notification a liaison officer or coordinator records on: who may is asked before
+    the body is read."""
+    rows = notifications_for(request.user)
+    notifications.require_liaison(request.user)
+    return get_object_or_404(rows, pk=pk)
 
 
 class NotificationListApi(generics.ListAPIView):
@@ -454,7 +515,7 @@ class AcknowledgeInput(serializers.Serializer):
         choices=[c for c in ItineraryNotification.AckMethod.choices if c[0] != "link"]
     )
     note = serializers.CharField()
-    at = serializers.DateTimeField(required=False)
+    at = ZonedDateTimeField(required=False)
 
     class Meta:
         ref_name = "AcknowledgeInput"
@@ -464,9 +525,9 @@ class NotificationAcknowledgeApi(APIView):
     @extend_schema(request=AcknowledgeInput, responses=NotificationOutput)
     def post(self, request, pk):
         """Liaison officer: record an acknowledgement received by phone, hotline or in person."""
+        row = _recorded_notification(request, pk)
         data = AcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        row = get_object_or_404(notifications_for(request.user), pk=pk)
         row = notifications.notification_acknowledge_manually(
             notification=row, by=request.user, **data.validated_data
         )
@@ -484,9 +545,9 @@ class NotificationObjectionApi(APIView):
     @extend_schema(request=ObjectionInput, responses=NotificationOutput)
     def post(self, request, pk):
         """Liaison officer: record a party's objection to the itinerary, in its words."""
+        row = _recorded_notification(request, pk)
         data = ObjectionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        row = get_object_or_404(notifications_for(request.user), pk=pk)
         row = notifications.notification_record_objection(
             notification=row, by=request.user, **data.validated_data
         )

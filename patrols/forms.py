@@ -14,10 +14,10 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from leaflet.forms.fields import LineStringField
 from leaflet.forms.widgets import LeafletWidget
 
 from core import dates
+from core.forms import CheckedLineStringField
 from core.models import ForwardBase, User
 from core.roles import Role
 from patrols.models import ItineraryNotification
@@ -36,8 +36,9 @@ class MissionDateTimeField(forms.DateTimeField):
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT)
     input_formats = [LOCAL_INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S"]
-    # 0001-01-01T00:00 in Yerevan has no UTC moment to store: a field error, not a 500.
-    default_validators = [dates.check_in_range]
+    # 0001-01-01T00:00 in Yerevan has no UTC moment to store: a field error, not a 500; and
+    # a stored time lies within the mission's years, as the API's do.
+    default_validators = [dates.check_mission_years]
 
     def to_python(self, value):
         try:
@@ -93,7 +94,7 @@ class PlanForm(forms.Form):
     )
     escort = forms.BooleanField(required=False, label="Host-nation escort")
     escort_unit = forms.CharField(max_length=128, required=False, label="Escort unit")
-    route = LineStringField(
+    route = CheckedLineStringField(
         required=False,
         label="Route",
         widget=LeafletWidget(),
@@ -129,6 +130,7 @@ class PlanForm(forms.Form):
 
 class WaypointForm(forms.Form):
     name = forms.CharField(max_length=128, label="Name")
+    # Django's FloatField refuses "nan" and "inf"; min/max bound the rest.
     lat = forms.FloatField(min_value=-90, max_value=90, label="Latitude")
     lon = forms.FloatField(min_value=-180, max_value=180, label="Longitude")
     planned_time = MissionDateTimeField(required=False, label=f"Time ({settings.TIME_ZONE})")

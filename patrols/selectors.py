@@ -17,6 +17,11 @@ ACTIVE = (
 )
 
 
+def patrol_plan_can_create(user) -> bool:
+    """Team leaders plan their own forward base's patrols (pages and API alike)."""
+    return has_role(user, Role.TEAM_LEADER) and user.forward_base_id is not None
+
+
 def patrol_plan_list(*, user) -> QuerySet[PatrolPlan]:
     """Plans the user may see: every plan for mission-wide roles; their base's plans (and
     their own drafts) for team leaders and monitors; nothing for anyone else."""

@@ -25,7 +25,7 @@ from core.pages import mission_page, page, require_role
 from core.roles import Role, has_role
 from patrols import forms, services
 from patrols.models import ItineraryNotification, PatrolPlan
-from patrols.selectors import BASE_ROLES, SEE_ALL_ROLES, patrol_plan_list
+from patrols.selectors import BASE_ROLES, SEE_ALL_ROLES, patrol_plan_can_create, patrol_plan_list
 from patrols.services import notifications, safety
 
 security_log = logging.getLogger("missionapp.security")
@@ -62,7 +62,7 @@ def itinerary_acknowledge(request, token):
 Status = PatrolPlan.Status
 N = ItineraryNotification.Status
 MISSION_ROLES = (*SEE_ALL_ROLES, *BASE_ROLES)
-PLANNER_ROLES = (Role.TEAM_LEADER, Role.COORDINATOR, Role.ADMINISTRATOR)
+PLANNER_ROLES = (Role.TEAM_LEADER, Role.COORDINATOR)
 RECORDER_ROLES = (Role.LIAISON_OFFICER, Role.COORDINATOR)
 # Before approval the checks are run live; after it, what was accepted is in the version.
 CHECKED_LIVE = (Status.DRAFT, Status.RETURNED, Status.SUBMITTED)
@@ -79,21 +79,20 @@ BADGE_WORDS = {N.ACKNOWLEDGED: "✓ ack", N.SENT: "sent", N.SENDING: "sending",
 
 
 def visible_plan(request, pk) -> PatrolPlan:
-    """The plan if this user may see it: 403 when it exists but is another base's."""
+    """The plan if this user may see it: 403 when it is another base's filed plan; 404 for
+    another person's draft, as for no plan (a draft is its planners' and crew's alone)."""
     require_role(request, *MISSION_ROLES, reason="Patrol plans are for the mission's staff.")
     plan = patrol_plan_list(user=request.user).filter(pk=pk).first()
     if plan is None:
-        if PatrolPlan.objects.filter(pk=pk).exists():
+        if PatrolPlan.objects.filter(pk=pk).exclude(status=Status.DRAFT).exists():
             raise PermissionDenied("This plan belongs to another forward base.")
-        get_object_or_404(PatrolPlan, pk=pk)
+        get_object_or_404(PatrolPlan.objects.none(), pk=pk)
     return plan
 
 
 def is_planner(user, plan) -> bool:
     """Mirrors the services' rule (author, team leader, coordinator) to show the buttons."""
-    return user.pk in (plan.author_id, plan.team_leader_id) or has_role(
-        user, Role.COORDINATOR, Role.ADMINISTRATOR
-    )
+    return user.pk in (plan.author_id, plan.team_leader_id) or has_role(user, Role.COORDINATOR)
 
 
 def apply_service_errors(exc: ValidationError, form, **formsets):
@@ -217,8 +216,7 @@ def plan_list(request):
 # --- The plan form --------------------------------------------------------------------------
 
 
-def can_create(user) -> bool:
-    return has_role(user, Role.TEAM_LEADER) and user.forward_base_id is not None
+can_create = patrol_plan_can_create
 
 
 def plan_initial(plan):
@@ -430,13 +428,15 @@ def reason_form(prefix, data=None):
     return forms.ReasonForm(data, prefix=prefix, label=REASON_LABELS[prefix])
 
 
-def reason_action(service, prefix, done):
-    """A POST that takes a reason (cancel, abort), re-showing the plan page on error."""
+def reason_action(service, prefix, done, check):
+    """A POST that takes a reason (cancel, abort), re-showing the plan page on error. Who
+    may (`check`, the service's own predicate) is asked before the form is read."""
 
     @require_POST
     @mission_page
     def view(request, pk):
         plan = visible_plan(request, pk)
+        check(plan, request.user)
         form = reason_form(prefix, request.POST)
         if form.is_valid():
             try:
@@ -457,8 +457,11 @@ def reason_action(service, prefix, done):
 plan_cancel = reason_action(
     services.patrol_plan_cancel, "cancel",
     "Patrol cancelled. Every party told of it is being told of the cancellation.",
+    services.require_planner,
 )  # fmt: skip
-patrol_abort = reason_action(services.patrol_abort, "abort", "Patrol aborted.")
+patrol_abort = reason_action(
+    services.patrol_abort, "abort", "Patrol aborted.", services.require_team_leader
+)
 
 
 def plain_action(service, done):

@@ -6,32 +6,60 @@ the location phrase from the point; a location corrected here is derived again t
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, ReadOnlyAdminMixin, local_time_column
-from core.selectors import describe_location, sector_at
+from core.roles import Role, has_role
 from patrols.models import PatrolPlan
+from reports import services
 from reports.models import DailySummary, IncidentReport, SummaryDownload, SummaryRecipient
+from reports.selectors import incident_report_list
 
 
 class IncidentReportAdminForm(forms.ModelForm):
+    """A duty officer's correction of a filed report, made through
+    reports.services.incident_report_correct: the version the officer saw travels with the
+    form, so a correction made on an older version is refused instead of overwriting the
+    author's amendment, and a correction bumps the version the tablet must then match."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
     class Meta:
         model = IncidentReport
         fields = ["observed_at", "category", "severity", "description", "location", "patrol"]
 
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        if self.instance.pk and not self.is_bound:
+            self.fields["seen_version"].initial = self.instance.version
+
     def clean(self):
         cleaned = super().clean()
-        location = cleaned.get("location")
-        if location is not None and "location" in self.changed_data:
-            sector = sector_at(location)
-            if sector is None:
-                self.add_error(
-                    "location",
-                    f"{location.y:.5f}N {location.x:.5f}E is outside the mission area "
-                    "(the five border provinces).",
-                )
+        if self.errors or self.request is None:
+            return cleaned
+        fields = {n: cleaned[n] for n in self.changed_data if n in services.CORRECTABLE}
+        stored = self.instance.observed_at
+        if fields.get("observed_at") == stored.replace(microsecond=0):
+            # The admin's time input shows whole seconds: an untouched time is not a change
+            # (storing it truncated would make the tablet's resend differ: 409).
+            del fields["observed_at"]
+        try:
+            self.corrected = services.incident_report_correct(
+                report=self.instance, by=self.request.user,
+                expected_version=cleaned["seen_version"], fields=fields,
+            )  # fmt: skip
+        except services.StaleVersion as stale:
+            raise forms.ValidationError(
+                f"The report changed while you were correcting it (now version "
+                f"{stale.report.version}). Reload the page and correct it again."
+            ) from None
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for name, errors in error.error_dict.items():
+                    self.add_error(name if name in self.fields else None, errors)
             else:
-                self.instance.sector = sector
-                self.instance.location_phrase = describe_location(location)[:160]
+                self.add_error(None, error)
         return cleaned
 
 
@@ -51,7 +79,8 @@ class IncidentReportAdmin(MissionMapAdmin):
     search_fields = ["description", "location_phrase", "author__username", "=uuid"]
     list_select_related = ["author", "sector"]
     date_hierarchy = "observed_at"
-    readonly_fields = ["uuid", "author", "status", "sector", "location_phrase", "received_at"]
+    readonly_fields = ["uuid", "author", "status", "version", "sector", "location_phrase",
+                       "observer_position", "received_at"]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["category", "severity", "description", "status"]}),
         (
@@ -64,15 +93,45 @@ class IncidentReportAdmin(MissionMapAdmin):
         (
             "Where",
             {
-                "fields": ["location", "sector", "location_phrase"],
+                "fields": ["location", "sector", "location_phrase", "observer_position"],
                 "description": "Move the point to correct it: sector and phrase follow.",
             },
         ),
-        ("Record", {"fields": ["uuid", "author", "patrol"]}),
+        ("Record", {"fields": ["uuid", "author", "version", "patrol", "seen_version"]}),
     ]
 
     def has_add_permission(self, request):
         return False  # reports are filed from the tablets (reports.services)
+
+    def get_queryset(self, request):
+        # What the pages show this person (a monitor's drafts are the monitor's alone).
+        return incident_report_list(user=request.user).prefetch_related(None)
+
+    def has_change_permission(self, request, obj=None):
+        # Corrections are a duty officer's, through incident_report_correct; never a draft's.
+        if not has_role(request.user, Role.DUTY_OFFICER):
+            return False
+        return obj is None or obj.status != IncidentReport.Status.DRAFT
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a filed report is rejected through the review, never deleted
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+
+        class WithRequest(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, request=request, **kw)
+
+        return WithRequest
+
+    def save_model(self, request, obj, form, change):
+        # The correction was made (locked, versioned, audited) by the service in the form's
+        # clean(); saving the form's copy again would bypass it.
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        pass  # no related objects are edited here
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "patrol":

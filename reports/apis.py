@@ -13,7 +13,7 @@ from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core.api.errors import body_too_large
-from core.api.fields import PointField
+from core.api.fields import PointField, ZonedDateTimeField
 from core.api.serializers import FieldsBuiltOnce
 from core.http import untrusted_file_headers
 from core.roles import Role, has_role
@@ -72,10 +72,17 @@ class IncidentReportListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return IncidentReport.objects.none()
-        user = self.request.user
-        if not has_role(user, *selectors.READ_ALL_ROLES, *selectors.FILING_ROLES):
-            raise PermissionDenied("Your role does not give access to incident reports.")
-        return selectors.incident_report_list(user=user)
+        return _visible(self.request)
+
+
+def _visible(request):
+    """The reports the caller may see; 403 for a role that sees none (not a 404 per report)."""
+    selectors.incident_reports_require_access(user=request.user)
+    return selectors.incident_report_list(user=request.user)
+
+
+def _report(request, uuid):
+    return generics.get_object_or_404(_visible(request), uuid=uuid)
 
 
 # --- Filing from the tablet ---------------------------------------------------------------
@@ -88,9 +95,9 @@ class ReportInput(FieldsBuiltOnce, serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[IncidentReport.Status.DRAFT, IncidentReport.Status.SUBMITTED], required=False
     )
-    observed_at = serializers.DateTimeField()
+    observed_at = ZonedDateTimeField()
     time_precision = serializers.ChoiceField(IncidentReport.TimePrecision.choices, required=False)
-    observed_until = serializers.DateTimeField(required=False, allow_null=True)
+    observed_until = ZonedDateTimeField(required=False, allow_null=True)
     location = PointField()
     location_precision = serializers.ChoiceField(
         IncidentReport.LocationPrecision.choices, required=False
@@ -98,23 +105,39 @@ class ReportInput(FieldsBuiltOnce, serializers.Serializer):
     observer_position = PointField(required=False, allow_null=True)
     direction_degrees = serializers.IntegerField(min_value=0, max_value=359, required=False,
                                                  allow_null=True)  # fmt: skip
-    estimated_distance_m = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    estimated_distance_m = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_DISTANCE_M, required=False, allow_null=True
+    )
     observation_means = serializers.ChoiceField(
         IncidentReport.ObservationMeans.choices, required=False
     )
     category = serializers.ChoiceField(IncidentReport.Category.choices)
     severity = serializers.IntegerField(min_value=1, max_value=5)
     description = serializers.CharField()
-    explosions = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    shots = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    bursts = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    explosions = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_EVENTS, required=False, allow_null=True
+    )
+    shots = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_EVENTS, required=False, allow_null=True
+    )
+    bursts = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_EVENTS, required=False, allow_null=True
+    )
     weapons = serializers.CharField(required=False, allow_blank=True, max_length=255)
     alleged_actor = serializers.CharField(required=False, allow_blank=True, max_length=128)
     alleged_by = serializers.CharField(required=False, allow_blank=True, max_length=128)
-    civilians_killed = serializers.IntegerField(min_value=0, required=False)
-    civilians_injured = serializers.IntegerField(min_value=0, required=False)
-    military_killed = serializers.IntegerField(min_value=0, required=False)
-    military_injured = serializers.IntegerField(min_value=0, required=False)
+    civilians_killed = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_CASUALTIES, required=False
+    )
+    civilians_injured = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_CASUALTIES, required=False
+    )
+    military_killed = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_CASUALTIES, required=False
+    )
+    military_injured = serializers.IntegerField(
+        min_value=0, max_value=settings.REPORT_MAX_CASUALTIES, required=False
+    )
     casualty_source = serializers.ChoiceField(
         IncidentReport.CasualtySource.choices, required=False, allow_blank=True
     )
@@ -161,7 +184,8 @@ class IncidentReportsApi(IncidentReportListApi):
     @extend_schema(request=ReportInput, responses={201: IncidentReportOutput,
                                                    200: IncidentReportOutput})  # fmt: skip
     def post(self, request):
-        if not request.user.has_perm("reports.add_incidentreport"):
+        # The role, not the table permission: a superuser passes every has_perm.
+        if not has_role(request.user, *selectors.FILING_ROLES):
             raise PermissionDenied("Your role does not file incident reports.")
         data = ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -185,14 +209,9 @@ class IncidentReportEditApi(APIView):
     report is amended, its previous content kept in its history.
     """
 
-    def _report(self, request, uuid):
-        return generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
-
     @extend_schema(responses=IncidentReportOutput)
     def get(self, request, uuid):
-        report = self._report(request, uuid)
+        report = _report(request, uuid)
         if request.headers.get("If-None-Match") == _etag(report):
             return _with_etag(Response(status=status.HTTP_304_NOT_MODIFIED), report)
         return _with_etag(Response(IncidentReportOutput(report, context={"request": request}).data),
@@ -202,7 +221,9 @@ class IncidentReportEditApi(APIView):
                    parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
                                                 required=True)])  # fmt: skip
     def patch(self, request, uuid):
-        report = self._report(request, uuid)
+        report = _report(request, uuid)
+        # Who may edit, before the preconditions and the body: a refusal is a refusal.
+        selectors.incident_report_require_author(user=request.user, report=report)
         expected = request.headers.get("If-Match", "").strip().strip('"')
         if not expected.isdigit():
             return Response(
@@ -234,9 +255,7 @@ class IncidentReportSubmitApi(APIView):
     @extend_schema(request=None, responses=IncidentReportOutput)
     def post(self, request, uuid):
         """Submit a draft (or a returned report) for review. Resending changes nothing."""
-        report = generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
+        report = _report(request, uuid)
         report = services.incident_report_submit(report=report, by=request.user)
         out = IncidentReportOutput(report, context={"request": request}).data
         return _with_etag(Response(out), report)
@@ -278,20 +297,17 @@ class AttachmentsApi(APIView):
     """A report's attachments. POST is idempotent by (report, SHA-256): a resent or
     interrupted-then-resent file is stored once; 201 when new, 200 when already held."""
 
-    def _report(self, request, uuid):
-        return generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
-
     @extend_schema(responses=AttachmentOutput(many=True))
     def get(self, request, uuid):
-        report = self._report(request, uuid)
+        report = _report(request, uuid)
         return Response(AttachmentOutput(report.attachments.all(), many=True).data)
 
     @extend_schema(request={"multipart/form-data": AttachmentInput},
                    responses={201: AttachmentOutput, 200: AttachmentOutput})  # fmt: skip
     def post(self, request, uuid):
-        report = self._report(request, uuid)
+        report = _report(request, uuid)
+        selectors.incident_report_require_author(user=request.user, report=report,
+                                                 doing="attach files to it")  # fmt: skip
         # Refused by its declared length before the body is read (and spooled to disk): a
         # client cannot make the server take in more than a file's limit and its envelope.
         limit = settings.ATTACHMENT_MAX_BYTES
@@ -315,9 +331,7 @@ class AttachmentFileApi(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, uuid, sha256, variant):
-        report = generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
+        report = _report(request, uuid)
         attachment = generics.get_object_or_404(report.attachments, sha256=sha256)
         reencoded = variant in ("display", "thumbnail") and attachment.kind == Attachment.Kind.IMAGE
         if variant == "original":
@@ -357,11 +371,10 @@ class IncidentReportReviewApi(APIView):
     @extend_schema(request=ReviewInput, responses=IncidentReportOutput)
     def post(self, request, uuid):
         """Duty officer: mark reviewed, return with questions, or reject with a reason."""
+        review.require_duty_officer(request.user)
+        report = _report(request, uuid)
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
-        report = generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
         decision = data.validated_data["decision"]
         if decision == "reviewed":
             report = review.report_mark_reviewed(report=report, by=request.user)
@@ -390,11 +403,10 @@ class IncidentReportVerifyApi(APIView):
     @extend_schema(request=VerifyInput, responses=IncidentReportOutput)
     def post(self, request, uuid):
         """Duty officer: set the verification level, with what corroborates it."""
+        review.require_duty_officer(request.user)
+        report = _report(request, uuid)
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        report = generics.get_object_or_404(
-            selectors.incident_report_list(user=request.user), uuid=uuid
-        )
         report = review.report_verify(report=report, by=request.user,
                                       level=data.validated_data["level"],
                                       note=data.validated_data.get("note", ""))  # fmt: skip

@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.models import User
 from reports.models import STORED_EXTENSIONS, Attachment, IncidentReport
+from reports.selectors import incident_report_require_author
 
 log = logging.getLogger(__name__)
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -112,8 +113,7 @@ def attachment_store(
     The tablet sends the SHA-256 it computed: a mismatch means the upload was cut or altered
     and is refused (resend it). The same (report, hash) again returns the stored attachment.
     """
-    if report.author_id != by.pk:
-        raise ValidationError("Only the report's author attaches files to it.")
+    incident_report_require_author(user=by, report=report, doing="attach files to it")
     if len(data) > settings.ATTACHMENT_MAX_BYTES:
         raise ValidationError({"file": [_too_large(settings.ATTACHMENT_MAX_BYTES)]})
     if not data:

@@ -29,6 +29,10 @@ def _require_duty_officer(by):
         raise PermissionDenied("Only a duty officer reviews and verifies reports.")
 
 
+# The API asks before it reads the body (permission before validation); services ask again.
+require_duty_officer = _require_duty_officer
+
+
 def _locked(report):
     return IncidentReport.objects.select_for_update().get(pk=report.pk)
 

@@ -11,6 +11,7 @@ import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Avg,
     Case,
@@ -49,6 +50,19 @@ def incident_report_list(*, user) -> QuerySet[IncidentReport]:
         same_base = Q(author__forward_base=user.forward_base_id) if user.forward_base_id else Q()
         return base.filter(own | (submitted & same_base)) if same_base else base.filter(own)
     return base.none()
+
+
+def incident_reports_require_access(*, user) -> None:
+    """Refuse (403) a role that sees no incident report at all, before any is looked up."""
+    if not has_role(user, *READ_ALL_ROLES, *FILING_ROLES):
+        raise PermissionDenied("Your role does not give access to incident reports.")
+
+
+def incident_report_require_author(*, user, report: IncidentReport, doing="change it") -> None:
+    """Only the report's author changes, submits or attaches to it: a refusal of the person
+    (403), made before the request's body is read."""
+    if report.author_id != user.pk:
+        raise PermissionDenied(f"Only the report's author can {doing}.")
 
 
 def incident_report_can_edit(*, user, report: IncidentReport) -> bool:

@@ -8,17 +8,18 @@ import uuid as uuid_lib
 from datetime import datetime, timedelta
 
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit.services import audited_insert
 from core.models import User
+from core.roles import Role, has_role
 from core.selectors import as_wgs84, describe_location, province_at
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport, ReportRevision
 from reports.review import flash_alert_enqueue_if_needed, flash_alert_mark_due
-from reports.selectors import patrols_linkable
+from reports.selectors import incident_report_require_author, patrols_linkable
 
 # Tablet clocks drift; a few minutes ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -177,6 +178,10 @@ def _insert(*, author, observed_at, location, category, severity, description, p
         raise ValidationError({"observed_at": ["The observation time must carry a time zone."]})
     if observed_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"observed_at": ["The observation time cannot be in the future."]})
+    if details.get("observed_until") is not None and details["observed_until"] <= observed_at:
+        raise ValidationError(
+            {"observed_until": ["The end of the observation must come after its start."]}
+        )
     if details.get("time_precision") == IncidentReport.TimePrecision.BETWEEN and not (
         details.get("observed_until") and details["observed_until"] > observed_at
     ):
@@ -258,8 +263,7 @@ def incident_report_edit(
     ReportRevision (amendments keep the history). Raises StaleVersion on a lost update.
     """
     report = IncidentReport.objects.select_for_update().get(pk=report.pk)
-    if report.author_id != by.pk:
-        raise ValidationError("Only the report's author can change it.")
+    incident_report_require_author(user=by, report=report)
     if report.status not in EDITABLE_BY_AUTHOR:
         raise ValidationError(
             {"status": [f"A {report.get_status_display().lower()} report cannot be changed."]}
@@ -280,13 +284,12 @@ def incident_report_edit(
         )  # fmt: skip
     for name, value in fields.items():
         setattr(report, name, value)
+    if report.observed_until is not None and report.observed_until <= report.observed_at:
+        raise ValidationError(
+            {"observed_until": ["The end of the observation must come after its start."]}
+        )
     if "location" in fields:
-        report.location = as_wgs84(report.location)
-        province = province_at(report.location)  # once, for the sector and the phrase
-        if province is None or not province.is_sector:
-            raise ValidationError({"location": ["This place is outside the mission area."]})
-        report.sector = province
-        report.location_phrase = describe_location(report.location, province=province)[:160]
+        _place(report)
     report.version += 1
     report.full_clean()
     flash_alert_mark_due(report)  # in the same write
@@ -297,11 +300,64 @@ def incident_report_edit(
     return report
 
 
+def _place(report):
+    """Sector and location phrase from the report's (checked) point, never from what was typed."""
+    report.location = as_wgs84(report.location)
+    province = province_at(report.location)  # once, for the sector and the phrase
+    if province is None or not province.is_sector:
+        raise ValidationError({"location": ["This place is outside the mission area."]})
+    report.sector = province
+    report.location_phrase = describe_location(report.location, province=province)[:160]
+
+
+CORRECTABLE = {"observed_at", "category", "severity", "description", "location", "patrol"}
+
+
+@transaction.atomic
+def incident_report_correct(
+    *, report: IncidentReport, by: User, expected_version: int, fields: dict, reason: str = ""
+) -> IncidentReport:
+    """A duty officer's correction of a filed report (the admin's change form).
+
+    Preconditions: `by` is a duty officer; the report is not a draft (a draft is its author's
+    alone until submitted); `expected_version` is the version the corrector saw. Effects: the
+    previous content kept as a ReportRevision, the version bumped (the author's tablet then
+    gets 412/409 instead of overwriting the correction), sector and phrase derived again,
+    audited like every save. Raises StaleVersion on a lost update.
+    """
+    if not has_role(by, Role.DUTY_OFFICER):
+        raise PermissionDenied("Only a duty officer corrects a filed report.")
+    report = IncidentReport.objects.select_for_update().get(pk=report.pk)
+    if report.status == IncidentReport.Status.DRAFT:
+        raise PermissionDenied("A draft is its author's until it is submitted.")
+    if report.version != expected_version:
+        raise StaleVersion(report)
+    unknown = set(fields) - CORRECTABLE
+    if unknown:
+        raise ValidationError({name: ["This field cannot be corrected."] for name in unknown})
+    changed = {name: value for name, value in fields.items() if getattr(report, name) != value}
+    if not changed:
+        return report
+    ReportRevision.objects.create(
+        report=report, version=report.version, content=_snapshot(report), changed_by=by,
+        reason=reason or "Corrected by the duty officer.",
+    )  # fmt: skip
+    for name, value in changed.items():
+        setattr(report, name, value)
+    if "location" in changed:
+        _place(report)
+    report.version += 1
+    report.full_clean()
+    flash_alert_mark_due(report)
+    report.save()
+    flash_alert_enqueue_if_needed(report)
+    return report
+
+
 @transaction.atomic
 def incident_report_submit(*, report: IncidentReport, by: User) -> IncidentReport:
     report = IncidentReport.objects.select_for_update().get(pk=report.pk)
-    if report.author_id != by.pk:
-        raise ValidationError("Only the report's author can submit it.")
+    incident_report_require_author(user=by, report=report, doing="submit it")
     if report.status == IncidentReport.Status.SUBMITTED:
         return report  # a resent submission changes nothing
     if report.status not in (IncidentReport.Status.DRAFT, IncidentReport.Status.RETURNED):

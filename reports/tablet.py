@@ -11,7 +11,6 @@ import json
 from functools import lru_cache
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import PermissionDenied
@@ -25,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
+from core.pages import mission_page, security_log
 from core.roles import has_role
 from reports.models import IncidentReport
 from reports.selectors import FILING_ROLES, patrols_for_tablet
@@ -58,7 +58,7 @@ def _choices(choices):
 
 
 @require_GET
-@login_required
+@mission_page  # login required; a refusal is the 403 page saying why, and logged
 @ensure_csrf_cookie  # sync.js reads the `csrftoken` cookie for X-CSRFToken
 def tablet_shell(request):
     _require_filing_role(request)
@@ -185,6 +185,8 @@ def tablet_patrols(request):
         return JsonResponse({"status": 401, "code": "not_authenticated",
                              "detail": "Log in again.", "errors": {}}, status=401)  # fmt: skip
     if not has_role(request.user, *FILING_ROLES):
+        security_log.warning("refused %s %s to %s: not a filing role", request.method,
+                             request.path, request.user.get_username())  # fmt: skip
         return JsonResponse({"status": 403, "code": "permission_denied",
                              "detail": "The tablet app is for monitors and team leaders.",
                              "errors": {}}, status=403)  # fmt: skip

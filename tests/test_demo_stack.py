@@ -111,11 +111,34 @@ def wait_for(predicate, timeout, message):
 
 
 @pytest.mark.browser
+def stack_environments(var_dir) -> dict[str, dict]:
+    """The environment of each process run_stack started for this demo (by its var dir)."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            raw = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        env = dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0")
+                   if "=" in item)  # fmt: skip
+        if env.get("MISSIONAPP_VAR_DIR") != str(var_dir) or "run_stack" in cmdline:
+            continue
+        for role in ("runserver", "worker", "beat", "audit_seal"):
+            if f" {role} " in f" {cmdline} ":
+                found.setdefault(role, env)
+    return found
+
+
 def test_make_demo_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(browser, tmp_path):
     var_dir = tmp_path / "var"
     demo = Demo(var_dir, free_port(), tmp_path / "demo.log")
     try:
         demo.wait_until_serving()
+        # E-mail links point at the port the demo runs on (PORT), in every process it started.
+        stack = stack_environments(var_dir)
+        assert len(stack) == 4, stack  # web, worker, beat, sealer
+        assert {env.get("SITE_URL") for env in stack.values()} == {demo.url}
         # Beat sent the verification, the worker ran it: the verdict is on the chain head.
         wait_for(
             lambda: demo.query("SELECT verified_ok FROM core_auditchainhead") == [(1,)],

@@ -616,6 +616,7 @@ def test_env_example_secret_key_is_a_placeholder_production_refuses():
         *[(variable, "unset") for variable in REQUIRED_BY_PRODUCTION],
         ("SECRET_KEY", "empty"),
         ("ALLOWED_HOSTS", "empty"),
+        ("ALLOWED_HOSTS", "wildcard"),
         ("DATABASE_URL", "empty"),
         ("FIELD_ENCRYPTION_KEYS", "empty"),
         ("FIELD_ENCRYPTION_KEYS", "placeholder"),
@@ -629,6 +630,8 @@ def test_production_settings_refuse_to_start_without(variable, how):
         env[variable] = ""
     elif how == "placeholder":
         env[variable] = _read_env_file(ENV_EXAMPLE)[variable]
+    elif how == "wildcard":
+        env[variable] = "mission.example.org,*"
     else:
         del env[variable]
 

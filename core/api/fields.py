@@ -1,7 +1,27 @@
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
+
+from core.geometry import GeometryRefused, geometry_or_refusal, lon_lat
+
+
+class CheckedGeometryField(GeometryField):
+    """A GeoJSON geometry of one of `kinds`, checked by core.geometry where it enters: before
+    any geometry library or the database sees it (a coordinate of 1e300 once aborted the web
+    process inside SpatiaLite). Refusals name the reason; the serializer names the field."""
+
+    kinds: tuple[str, ...] = ()
+
+    def to_internal_value(self, value):
+        if value == "" or value is None:
+            return value
+        try:
+            return geometry_or_refusal(value, kinds=self.kinds)
+        except GeometryRefused as refusal:
+            raise serializers.ValidationError(str(refusal)) from None
 
 
 @extend_schema_field(
@@ -19,8 +39,10 @@ from rest_framework_gis.fields import GeometryField
         "required": ["type", "coordinates"],
     }
 )
-class LineStringField(GeometryField):
+class LineStringField(CheckedGeometryField):
     """A GeoJSON LineString (routes)."""
+
+    kinds = ("LineString",)
 
 
 @extend_schema_field(
@@ -34,33 +56,24 @@ class LineStringField(GeometryField):
         "required": ["type", "coordinates"],
     }
 )
-class PointField(GeometryField):
+class PointField(CheckedGeometryField):
     """A GeoJSON Point in WGS84 (places of incidents, observers, restrictions).
 
-    Checked here, where it enters, before any geometry library or database sees it: two
-    finite numbers, longitude within ±180 and latitude within ±90 (a coordinate of 1e300
-    once aborted the web process inside SpatiaLite), no height. The usual GeoJSON object is
-    read in Python (GDAL's parser cost ~0.1 ms per point on the report filing API) and
-    written back the same way; WKT and GeoJSON strings still go through GEOS.
+    The usual GeoJSON object is read in Python (GDAL's parser cost ~0.1 ms per point on the
+    report filing API) and written back the same way; text goes through core.geometry.
     """
 
+    kinds = ("Point",)
+
     def to_internal_value(self, value):
-        if value == "" or value is None:
-            return value
-        if isinstance(value, dict):
+        if isinstance(value, dict) and set(value) <= {"type", "coordinates"}:
+            # The tablet's shape: checked and built without GEOS's parser (the hot path).
             if value.get("type") != "Point":
-                raise serializers.ValidationError("Give a GeoJSON Point.")
-            coordinates = value.get("coordinates")
-        else:
-            geometry = value
-            if not isinstance(geometry, GEOSGeometry):
-                geometry = super().to_internal_value(value)
-            if geometry.geom_type != "Point":
-                raise serializers.ValidationError("Give a GeoJSON Point.")
-            if geometry.srid not in (None, 4326):
-                raise serializers.ValidationError("Give the point in WGS84 (EPSG:4326).")
-            coordinates = list(geometry.coords)
-        return Point(*lon_lat_checked(coordinates), srid=4326)
+                raise serializers.ValidationError(
+                    f"Give a GeoJSON Point, not {value.get('type')!r:.40}."
+                )
+            return Point(*lon_lat_checked(value.get("coordinates")), srid=4326)
+        return super().to_internal_value(value)
 
     def to_representation(self, value):
         if isinstance(value, Point) and value.srid in (None, 4326) and not value.empty:
@@ -70,18 +83,72 @@ class PointField(GeometryField):
 
 def lon_lat_checked(coordinates) -> tuple[float, float]:
     """(longitude, latitude) from a GeoJSON position, or a ValidationError saying why not."""
-    if not isinstance(coordinates, list | tuple) or len(coordinates) < 2:
-        raise serializers.ValidationError("Give the coordinates as [longitude, latitude].")
-    if len(coordinates) > 2:
-        raise serializers.ValidationError(
-            "Give longitude and latitude only: the height is not recorded."
-        )
-    lon, lat = coordinates
-    for name, number, limit in (("longitude", lon, 180), ("latitude", lat, 90)):
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            raise serializers.ValidationError(f"The {name} must be a number.")
-        if not -limit <= number <= limit:  # NaN and infinities fail it too
+    try:
+        return lon_lat(coordinates)
+    except GeometryRefused as refusal:
+        raise serializers.ValidationError(str(refusal)) from None
+
+
+class LatitudeField(serializers.FloatField):
+    """A latitude in degrees: finite, within ±90 (DRF's FloatField lets NaN through its
+    min/max validators, and "nan" arrives from forms)."""
+
+    bound, name = 90, "latitude"
+
+    def to_internal_value(self, data):
+        number = super().to_internal_value(data)
+        if not -self.bound <= number <= self.bound:
             raise serializers.ValidationError(
-                f"The {name} must lie between -{limit} and {limit} degrees."
+                f"The {self.name} must lie between -{self.bound} and {self.bound} degrees."
             )
-    return float(lon), float(lat)
+        return number
+
+
+class LongitudeField(LatitudeField):
+    bound, name = 180, "longitude"
+
+
+class ZonedDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that says its offset, within the years the mission's records can
+    hold (settings.MISSION_YEARS).
+
+    DRF would read a time without an offset in the server's zone (Asia/Yerevan): a tablet
+    set to another zone would then file the wrong hour without a word. Years outside the
+    bounds are typing mistakes (year 1) or attacks (9999-12-31 overflows converting to UTC).
+    """
+
+    def to_internal_value(self, value):
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            raise serializers.ValidationError(_out_of_years()) from None
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            raise serializers.ValidationError(
+                "Give the time with its offset, e.g. 2026-12-01T14:30:00+04:00 (Yerevan) "
+                "or 2026-12-01T10:30:00Z."
+            )
+        first, last = settings.MISSION_YEARS
+        if not first <= value.year <= last:
+            raise serializers.ValidationError(_out_of_years())
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            raise serializers.ValidationError(_out_of_years()) from None
+
+
+class MissionDateField(serializers.DateField):
+    """A calendar date within the years the mission's records can hold."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        first, last = settings.MISSION_YEARS
+        if not first <= day.year <= last:
+            raise serializers.ValidationError(_out_of_years())
+        return day
+
+
+def _out_of_years() -> str:
+    first, last = settings.MISSION_YEARS
+    return f"The date must lie between the years {first} and {last}."

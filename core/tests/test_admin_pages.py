@@ -74,6 +74,8 @@ def add_records(users, count, start=0):
             planned_departure=now + timedelta(days=i, hours=1),
             planned_return=now + timedelta(days=i, hours=8),
             route=LineString(JERMUK, Point(45.75, 39.80), srid=4326),
+            # Submitted: a draft is its planner's alone, in the admin as on the pages.
+            status=PatrolPlan.Status.SUBMITTED,
         )
         plan.sectors.set([sector])
         IncidentReport.objects.create(
@@ -83,6 +85,8 @@ def add_records(users, count, start=0):
             category=IncidentReport.Category.SHELLING,
             severity=3,
             description=f"Report {i}",
+            # Submitted: a draft is its author's alone, in the admin as on the pages.
+            status=IncidentReport.Status.SUBMITTED,
             sector=sector,
             location_phrase="about 2 km E of Jermuk, Vayots Dzor",
             patrol=plan,
@@ -325,6 +329,7 @@ def report_form(report, location):
         "description": report.description,
         "location": location.geojson,
         "patrol": report.patrol_id or "",
+        "seen_version": report.version,
     }
 
 
@@ -351,3 +356,29 @@ def test_a_corrected_incident_location_gets_its_sector_and_phrase_again(
     assert "outside the mission area" in response.context["adminform"].form.errors["location"][0]
     report.refresh_from_db()
     assert report.sector.name == "Syunik"
+
+
+@pytest.mark.parametrize("role", ["coordinator", "duty_officer", "administrator"])
+def test_staff_see_no_one_elses_patrol_draft_in_the_admin(client, users, mission_records, role):
+    draft = PatrolPlan.objects.create(
+        forward_base=ForwardBase.objects.get(name="Jermuk"),
+        team_leader=users["team_leader"],
+        author=users["team_leader"],
+        purpose="A draft still being written",
+        planned_departure=timezone.now() + timedelta(days=9),
+        planned_return=timezone.now() + timedelta(days=9, hours=6),
+    )
+    user = users[role]
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client.force_login(user)
+    listing = client.get(reverse("admin:patrols_patrolplan_changelist"), {"status__exact": "draft"})
+    assert listing.status_code == 200
+    assert (
+        reverse("admin:patrols_patrolplan_change", args=[draft.pk]) not in listing.content.decode()
+    )
+    assert (
+        client.get(reverse("admin:patrols_patrolplan_change", args=[draft.pk])).status_code == 302
+    )
+    shown = reverse("admin:patrols_patrolplan_change", args=[mission_records["plan"].pk])
+    assert shown in client.get(reverse("admin:patrols_patrolplan_changelist")).content.decode()

@@ -72,7 +72,7 @@ def test_bad_input_names_each_field_and_the_reason(client_for):
     assert body["code"] == "invalid"
     assert body["errors"] == {
         "lat": ["A valid number is required."],
-        "lon": ["Ensure this value is less than or equal to 180."],
+        "lon": ["The longitude must lie between -180 and 180 degrees."],
     }
     assert "lat: A valid number is required." in body["detail"]
 

@@ -4,7 +4,7 @@ dev.py (the demo and a developer's machine), test.py (pytest) and production.py 
 module and only decide defaults and what is mandatory.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -283,6 +283,21 @@ LEAFLET_CONFIG = {
     "ATTRIBUTION_PREFIX": "Made with Natural Earth; GeoNames (CC BY 4.0)",
     "RESET_VIEW": False,
 }
+
+# --- Input bounds (core/geometry.py: every geometry enters through geometry_checked) ----------
+# A patrol route drawn or taken from a GPS track at one point per 100 m over the whole 700 km
+# border stays under this; more is a mistake or an attack on the spatial functions' time.
+GEOMETRY_MAX_POINTS = env.int("GEOMETRY_MAX_POINTS", default=10_000)
+# Geometry sent as text (WKT or a GeoJSON string in a form field), read before it is parsed.
+GEOMETRY_MAX_TEXT_BYTES = env.int("GEOMETRY_MAX_TEXT_BYTES", default=1_000_000)
+# Years a time or date sent to the API may carry (core.api.fields): the region's records since
+# 2000 (earlier events are history, not reports), patrols planned at most a year or two ahead.
+MISSION_YEARS = (env.int("MISSION_FIRST_YEAR", default=2000), date.today().year + 2)
+# Plausibility bounds of the counts a report carries (reports.apis): beyond them a number is a
+# typing slip (an extra zero) or an attack, and would distort the daily summary's totals.
+REPORT_MAX_CASUALTIES = env.int("REPORT_MAX_CASUALTIES", default=10_000)
+REPORT_MAX_EVENTS = env.int("REPORT_MAX_EVENTS", default=100_000)  # explosions, shots, bursts
+REPORT_MAX_DISTANCE_M = env.int("REPORT_MAX_DISTANCE_M", default=50_000)  # seen from that far
 
 # --- Mission rules --------------------------------------------------------------------------
 # The reference border is a 1:10M line: points up to this far outside every province still

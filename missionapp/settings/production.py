@@ -24,6 +24,10 @@ SECRET_KEY = _required("SECRET_KEY")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters.")
 ALLOWED_HOSTS = _required("ALLOWED_HOSTS", cast=list)
+if "*" in ALLOWED_HOSTS:
+    # A wildcard answers any Host header: password-reset and e-mail links could then be made
+    # to point at an attacker's name. Name the hosts.
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts served, not '*'.")
 FIELD_ENCRYPTION_KEYS = _required("FIELD_ENCRYPTION_KEYS", cast=list)
 for _key in FIELD_ENCRYPTION_KEYS:
     decode_key(_key)  # refuses a placeholder or a key that is not 32 random bytes

@@ -15,4 +15,7 @@ from patrols.services.plans import (  # noqa: F401
     patrol_plan_submit,
     patrol_plan_update,
     patrol_start,
+    require_coordinator,
+    require_planner,
+    require_team_leader,
 )

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import selectors as geo
+from core.geometry import geometry_checked
 from core.models import User
 from patrols.models import MovementRestriction, PatrolPlan, TrackPoint
 from patrols.services.safety import UTM
@@ -29,6 +30,15 @@ def _require_on_patrol(plan, by):
         raise PermissionDenied("Only a member of this patrol can report from it.")
 
 
+# Asked by the API before it reads the body, and by the services.
+require_on_patrol = _require_on_patrol
+
+
+def require_track_uploader(plan, by):
+    if by.pk != plan.team_leader_id:
+        raise PermissionDenied("Only the patrol's team leader uploads its track.")
+
+
 def _notified_route(plan):
     version = plan.versions.filter(number=plan.version).first()
     if version is None:
@@ -44,8 +54,7 @@ def track_upload(*, plan: PatrolPlan, by: User, fixes: list[TrackFix]) -> dict:
     PATROL_DEVIATION_KM the plan is flagged (`flagged_deviation`).
     """
     plan = PatrolPlan.objects.select_for_update().get(pk=plan.pk)
-    if by.pk != plan.team_leader_id:
-        raise PermissionDenied("Only the patrol's team leader uploads its track.")
+    require_track_uploader(plan, by)
     if plan.status not in (PatrolPlan.Status.UNDER_WAY, PatrolPlan.Status.COMPLETED,
                            PatrolPlan.Status.ABORTED):  # fmt: skip
         raise ValidationError({"status": ["A track is uploaded once the patrol has started."]})
@@ -94,6 +103,7 @@ def movement_restriction_record(
         raise ValidationError({"plan": ["Restrictions are recorded for a patrol that set out."]})
     if occurred_at > timezone.now():
         raise ValidationError({"occurred_at": ["The time cannot be in the future."]})
+    location = geometry_checked(location, kinds=("Point",), field="location")
     restriction = MovementRestriction(
         plan=plan, category=category, actor=actor, occurred_at=occurred_at, location=location,
         location_phrase=geo.describe_location(location)[:160], duration_minutes=duration_minutes,

@@ -295,6 +295,9 @@ def _require_liaison(by):
         raise PermissionDenied("Only a liaison officer or a coordinator can record this.")
 
 
+require_liaison = _require_liaison  # asked by the API before it reads the body
+
+
 @transaction.atomic
 def notification_acknowledge_manually(
     *, notification: ItineraryNotification, by: User, method: str, note: str,

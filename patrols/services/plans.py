@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.geometry import geometry_checked
 from core.models import ForwardBase, Province, Settlement, User
 from core.roles import Role, has_role
 from core.selectors import as_wgs84
@@ -40,9 +41,16 @@ class VehicleSpec:
 
 
 def _as_route(route, waypoints):
+    """The checked route: drawn, or joining two or more waypoints. Commands and the demo call
+    the services directly, so the check at the API and the page form is made here again:
+    nothing reaches the spatial queries unchecked (core.geometry)."""
+    for waypoint in waypoints or ():
+        geometry_checked(as_wgs84(waypoint.location), kinds=("Point",), field="waypoints")
     if route is None and waypoints and len(waypoints) >= 2:
         route = LineString([w.location.coords for w in waypoints], srid=4326)
-    return as_wgs84(route)
+    if route is None:
+        return None
+    return geometry_checked(as_wgs84(route), kinds=("LineString",), field="route")
 
 
 def _derive_places(plan: PatrolPlan):
@@ -162,10 +170,9 @@ def _apply_changes(plan, by, route, waypoints, vehicles, monitors, fields):
 
 
 def _require_planner(plan, by):
-    if not (
-        by.pk in (plan.author_id, plan.team_leader_id)
-        or has_role(by, Role.COORDINATOR, Role.ADMINISTRATOR)
-    ):
+    # Not administrators: they run the system, not patrols (a field role is given to one who
+    # must plan).
+    if not (by.pk in (plan.author_id, plan.team_leader_id) or has_role(by, Role.COORDINATOR)):
         raise PermissionDenied("Only the plan's author or team leader can change it.")
 
 
@@ -422,3 +429,10 @@ def patrol_abort(
     plan.ended_at = at or timezone.now()
     plan.save(update_fields=["status", "status_reason", "ended_at"])
     return plan
+
+
+# The checks the views make before they read a request's body (a refusal is a refusal
+# whatever the body says): the same predicates the services apply again under the lock.
+require_planner = _require_planner
+require_coordinator = _require_coordinator
+require_team_leader = _require_team_leader

@@ -74,8 +74,8 @@ def test_bad_input_names_the_fields_and_stores_nothing(team):
     response = as_user(team["leader"]).post(reverse("api-patrols"), payload, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == {
-        "route": ["The route must be a LineString."],
-        "waypoints.1.lat": ["Ensure this value is less than or equal to 90."],
+        "route": ["Give a GeoJSON LineString, not «Point»."],
+        "waypoints.1.lat": ["The latitude must lie between -90 and 90 degrees."],
         "vehicles.0.plate": ["This field is required."],
     }
     assert not PatrolPlan.objects.exists()

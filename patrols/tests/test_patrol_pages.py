@@ -133,6 +133,9 @@ ALLOWED = {
     "headquarters": {"list", "detail", "calendar"},
     "outsider": set(),
 }
+# Another person's draft does not exist for whoever gets past the role check (404, not the
+# 403 that would tell it is there).
+HIDDEN = {"coordinator": {"edit"}}
 
 
 @pytest.mark.parametrize("role", list(ALLOWED))
@@ -144,11 +147,12 @@ def test_each_page_opens_for_the_roles_that_use_it_and_answers_403_to_the_others
     with caplog.at_level(logging.WARNING, logger="django.request"):
         for name, url in pages(plans).items():
             response = client.get(url)
-            expected = 200 if name in ALLOWED[role] else 403
+            hidden = name in HIDDEN.get(role, ())
+            expected = 200 if name in ALLOWED[role] else 404 if hidden else 403
             assert response.status_code == expected, f"{role} on {name}"
             if expected == 403:
                 assert "You cannot do this" in text(response)
-    refused = set(pages(plans)) - ALLOWED[role]
+    refused = set(pages(plans)) - ALLOWED[role] - HIDDEN.get(role, set())
     logged = [r for r in caplog.records if r.getMessage().startswith("Forbidden")]
     assert len(logged) == len(refused)
 
@@ -165,7 +169,9 @@ def test_another_bases_team_leader_cannot_open_or_change_a_jermuk_plan(client, t
     as_user(client, other)
     plan = plans["submitted"]
     assert client.get(reverse("patrol-detail", args=[plan.pk])).status_code == 403
-    assert client.get(reverse("patrol-edit", args=[plans["draft"].pk])).status_code == 403
+    # Another's draft is not there for them at all; a filed plan is refused with the reason.
+    assert client.get(reverse("patrol-edit", args=[plans["draft"].pk])).status_code == 404
+    assert client.get(reverse("patrol-edit", args=[plan.pk])).status_code == 403
     assert (
         client.post(reverse("patrol-cancel", args=[plan.pk]), {"cancel-reason": "x"}).status_code
         == 403

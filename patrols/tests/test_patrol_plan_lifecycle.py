@@ -148,6 +148,21 @@ def test_four_eyes_a_coordinator_cannot_approve_a_plan_they_wrote(team, make_pla
     patrol_plan_approve(plan=plan, by=team["coordinator_2"])
 
 
+def test_four_eyes_a_team_leader_who_is_also_a_coordinator_cannot_approve_their_patrol(
+    team, make_plan, recipients
+):
+    from django.contrib.auth.models import Group
+
+    leader = team["leader"]
+    leader.groups.add(Group.objects.get(name="coordinator"))
+    leader = type(leader).objects.get(pk=leader.pk)  # roles are cached per user object
+    plan = make_plan(author=team["coordinator"])  # written by another, led by this leader
+    patrol_plan_submit(plan=plan, by=team["coordinator"])
+    with pytest.raises(PermissionDenied, match="Four eyes"):
+        patrol_plan_approve(plan=plan, by=leader)
+    patrol_plan_approve(plan=plan, by=team["coordinator_2"])
+
+
 def test_only_the_team_leader_starts_ends_or_aborts_the_patrol(make_plan, team, recipients):
     plan = make_plan()
     patrol_plan_submit(plan=plan, by=team["leader"])

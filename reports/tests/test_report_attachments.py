@@ -120,7 +120,7 @@ def test_only_the_author_attaches_files(users, report):
     colleague.save()
     as_user(users["monitor"]).post(reverse("api-incident-report-submit", args=[report]))
     response = upload(as_user(colleague), report, jpeg_with_gps())
-    assert response.status_code == 400
+    assert response.status_code == 403  # a refusal of the person, not of the file
     assert "Only the report's author" in response.json()["detail"]
 
 

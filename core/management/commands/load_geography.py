@@ -13,6 +13,7 @@ from django.db import transaction
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
+from core.geometry import geometry_checked
 from core.models import BorderSegment, ForwardBase, Province, Settlement
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "geo"
@@ -26,7 +27,12 @@ def _features(name):
 
 
 def _geometry(feature):
-    geom = GEOSGeometry(json.dumps(feature["geometry"]), srid=4326)
+    # Through the one geometry entrance, like every other input (core.geometry).
+    geom = geometry_checked(
+        feature["geometry"],
+        kinds=("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+        field=feature.get("properties", {}).get("name", "geometry"),
+    )
     if geom.geom_type == "Polygon":
         geom = MultiPolygon(geom, srid=4326)
     elif geom.geom_type == "LineString":

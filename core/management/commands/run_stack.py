@@ -41,6 +41,9 @@ class Command(BaseCommand):
             "sealer": [python, manage, "audit_seal", "--loop"],
         }  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # Links in e-mails (itinerary acknowledgements, flash alerts) point at this server,
+        # on the port it runs on, unless SITE_URL says otherwise.
+        env.setdefault("SITE_URL", f"http://{host}:{port}")
         procs = {}
         stopping = False
 

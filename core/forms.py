@@ -1,0 +1,53 @@
+"""Form fields shared by the pages and the admin."""
+
+from django.core.exceptions import ValidationError
+from leaflet.forms import fields as leaflet_fields
+
+from core.geometry import GeometryRefused, geometry_or_refusal
+
+# Django's form geom_type names → the GeoJSON type names core.geometry takes.
+GEOJSON_KINDS = {
+    "POINT": ("Point",),
+    "MULTIPOINT": ("MultiPoint",),
+    "LINESTRING": ("LineString",),
+    "MULTILINESTRING": ("MultiLineString",),
+    "POLYGON": ("Polygon",),
+    "MULTIPOLYGON": ("MultiPolygon",),
+    "GEOMETRY": ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+                 "MultiPolygon"),
+}  # fmt: skip
+
+
+class CheckedGeometryMixin:
+    """Reads the map widget's text through core.geometry before GEOS or GDAL parse it, so a
+    page form or the admin refuses what the API refuses, with the same reasons."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            geometry = geometry_or_refusal(value, kinds=GEOJSON_KINDS[self.geom_type])
+        except GeometryRefused as refusal:
+            raise ValidationError(str(refusal), code="invalid_geom") from None
+        return geometry
+
+
+class CheckedLineStringField(CheckedGeometryMixin, leaflet_fields.LineStringField):
+    """A route drawn on the Leaflet map."""
+
+
+def checked_form_class(geom_type: str):
+    """The checked Leaflet form field class for a model geometry field's geom_type."""
+    base = getattr(leaflet_fields, _LEAFLET_CLASS[geom_type])
+    return type(f"Checked{base.__name__}", (CheckedGeometryMixin, base), {})
+
+
+_LEAFLET_CLASS = {
+    "POINT": "PointField",
+    "MULTIPOINT": "MultiPointField",
+    "LINESTRING": "LineStringField",
+    "MULTILINESTRING": "MultiLineStringField",
+    "POLYGON": "PolygonField",
+    "MULTIPOLYGON": "MultiPolygonField",
+    "GEOMETRY": "GeometryField",
+}

@@ -1,0 +1,280 @@
+"""Hostile geometry never breaks the server: a corpus of bad coordinates and shapes, sent to
+every API that takes geometry, each answered 400 with the field named, and the web process
+still the same process after every request.
+
+A coordinate of 1e300 once aborted the web process inside SpatiaLite ("stack smashing
+detected"): in-process tests would die with it, so the corpus goes to a real gunicorn worker
+started on the test database, and after each request the test checks that the worker that
+answered is still the one that booted (gunicorn replaces a dead worker silently)."""
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.contrib.gis.geos import LineString, Point
+from django.utils import timezone
+
+from conftest import BASE_DIR, _process_env, stop_process, wait_for
+from core.models import DeviceToken, ForwardBase
+from patrols.models import PatrolPlan
+from patrols.services import patrol_plan_create
+from reports.models import IncidentReport
+from tests.test_flare_up_concurrency import Http
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+JERMUK_ROAD = [[45.66949, 39.84168], [45.68, 39.81], [45.69, 39.78]]
+
+# (what it is, the GeoJSON / text sent as the geometry, words the refusal must contain)
+HOSTILE_POINTS = [
+    ("1e308 both", {"type": "Point", "coordinates": [1e308, 1e308]}, "longitude must lie"),
+    ("1e300 latitude", {"type": "Point", "coordinates": [45.7, 1e300]}, "latitude must lie"),
+    ("a 400-digit integer", {"type": "Point", "coordinates": [10**400, 39.8]}, "longitude"),
+    ("longitude 180.5", {"type": "Point", "coordinates": [180.5, 39.8]}, "longitude must lie"),
+    ("a height", {"type": "Point", "coordinates": [45.7, 39.8, 1500]}, "height"),
+    ("a string number", {"type": "Point", "coordinates": ["45.7", 39.8]}, "must be a number"),
+    ("one number", {"type": "Point", "coordinates": [45.7]}, "[longitude, latitude]"),
+    ("no coordinates", {"type": "Point"}, "[longitude, latitude]"),
+    ("a LineString", {"type": "LineString", "coordinates": JERMUK_ROAD}, "Point"),
+    ("EPSG:3857 crs", {"type": "Point", "coordinates": [45.7, 39.8],
+                       "crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}, "WGS84"),
+    ("WKT 1e300", "POINT (1e300 1e300)", "longitude must lie"),
+    ("WKT nan", "POINT (nan nan)", "empty"),  # GEOS reads NaN coordinates as empty
+    ("WKT empty", "POINT EMPTY", "empty"),
+    ("WKT 3-D", "POINT Z (45.7 39.8 1500)", "height"),
+    ("WKT measured", "POINT M (45.7 39.8 3)", "height"),
+    ("WKT polygon", "POLYGON ((45 39, 46 39, 46 40, 45 39))", "Point"),
+    ("EWKT 3857", "SRID=3857;POINT (5087000 4838000)", "EPSG:4326"),
+    ("garbage text", "not a geometry at all", "neither GeoJSON nor WKT"),
+    ("a number", 12, "GeoJSON Point"),
+    ("a list", [45.7, 39.8], "GeoJSON Point"),
+]  # fmt: skip
+
+HOSTILE_ROUTES = [
+    ("1e300 vertex", {"type": "LineString", "coordinates": [[45.67, 39.84], [1e300, 39.8]]},
+     "longitude must lie"),
+    ("one point", {"type": "LineString", "coordinates": [[45.67, 39.84]]}, "LineString"),
+    ("a repeated point", {"type": "LineString", "coordinates": [[45.67, 39.84]] * 2}, "valid"),
+    ("empty", {"type": "LineString", "coordinates": []}, "empty"),
+    ("a 3-D vertex", {"type": "LineString", "coordinates": [[45.67, 39.84, 9], [45.7, 39.8]]},
+     "height"),
+    ("a point", {"type": "Point", "coordinates": [45.67, 39.84]}, "LineString"),
+    ("too many points", {"type": "LineString",
+                         "coordinates": [[45 + i * 1e-5, 39.8] for i in range(10_001)]},
+     "more than 10000 points"),
+    ("WKT nan vertex", "LINESTRING (45.67 39.84, nan 39.8)", "longitude must lie"),
+    ("WKT empty", "LINESTRING EMPTY", "empty"),
+    ("not nested", {"type": "LineString", "coordinates": [45.67, 39.84]}, "nested lists"),
+]  # fmt: skip
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def web(tmp_path, transactional_db):
+    """A real gunicorn worker serving the test database; `web.alive()` says whether the
+    worker that booted still answers (one worker: a crash shows as a second boot)."""
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    env = {**_process_env(tmp_path / "mail"), "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "missionapp.wsgi:application",
+             f"--bind=127.0.0.1:{port}", "--workers=1", "--timeout=60",
+             "--log-level=info"],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    wait_for(lambda: "Booting worker" in log_path.read_text() or proc.poll() is not None,
+             timeout=60, message="gunicorn to boot")  # fmt: skip
+    http = Http(f"http://127.0.0.1:{port}", {})
+    try:
+        wait_for(lambda: _healthy(port), timeout=120, message="the web worker to answer")
+    except AssertionError:
+        stop_process(proc)
+        raise AssertionError(f"gunicorn did not answer:\n{log_path.read_text()[-3000:]}") from None
+    first_worker = _workers(log_path)
+    assert len(first_worker) == 1, log_path.read_text()
+
+    class Web:
+        url = f"http://127.0.0.1:{port}"
+
+        @staticmethod
+        def alive():
+            return proc.poll() is None and _workers(log_path) == first_worker and _healthy(port)
+
+        @staticmethod
+        def log():
+            return log_path.read_text()[-4000:]
+
+    yield Web
+    http.connection.close()
+    stop_process(proc)
+
+
+def _workers(log_path: Path):
+    return re.findall(r"Booting worker with pid: (\d+)", log_path.read_text())
+
+
+def _healthy(port):
+    try:
+        status, _ = Http(f"http://127.0.0.1:{port}", {}).request("GET", "/healthz")
+    except OSError:
+        return False
+    return status == 200
+
+
+@pytest.fixture
+def field_team(users):
+    jermuk = ForwardBase.objects.get(name="Jermuk")
+    for role in ("monitor", "team_leader"):
+        users[role].forward_base = jermuk
+        users[role].save(update_fields=["forward_base"])
+    departure = timezone.now() - timedelta(hours=1)
+    plan = patrol_plan_create(
+        forward_base=jermuk, team_leader=users["team_leader"], author=users["team_leader"],
+        purpose="Jermuk road", planned_departure=departure,
+        planned_return=departure + timedelta(hours=6),
+        route=LineString(JERMUK_ROAD, srid=4326), monitors=[users["monitor"]],
+        status=PatrolPlan.Status.UNDER_WAY,
+    )  # fmt: skip
+    tokens = {
+        role: DeviceToken.objects.create(user=users[role], device_name=f"tablet {role}")[1]
+        for role in ("monitor", "team_leader")
+    }
+    return {"plan": plan, "tokens": tokens, "base": jermuk, **users}
+
+
+def send(web, token, method, path, body):
+    client = Http(web.url, {"Authorization": f"Token {token}"})
+    try:
+        status, content = client.request(method, path, body)
+    finally:
+        client.connection.close()
+    return status, content
+
+
+def errors_of(content):
+    return json.loads(content)["errors"]
+
+
+def report(**location):
+    return {
+        "uuid": str(uuid.uuid4()),
+        "observed_at": (timezone.now() - timedelta(minutes=20)).isoformat(),
+        "location": {"type": "Point", "coordinates": [45.70, 39.82]},
+        "category": "shelling",
+        "severity": 3,
+        "description": "Hostile input test",
+        **location,
+    }
+
+
+def assert_refused(web, status, content, field, words, case):
+    assert web.alive(), f"{case}: the web worker died\n{web.log()}"
+    assert status == 400, f"{case}: answered {status}: {content[:300]!r}"
+    errors = errors_of(content)
+    assert field in errors, f"{case}: {errors}"
+    assert words in " ".join(errors[field]), f"{case}: {errors[field]}"
+
+
+def test_hostile_points_are_refused_on_their_field_and_the_worker_lives(web, field_team):
+    token = field_team["tokens"]["monitor"]
+    restrictions = f"/api/patrols/{field_team['plan'].pk}/restrictions/"
+    for case, geometry, words in HOSTILE_POINTS:
+        for field in ("location", "observer_position"):
+            status, content = send(web, token, "POST", "/api/reports/",
+                                   json.dumps(report(**{field: geometry})))  # fmt: skip
+            assert_refused(web, status, content, field, words, f"report {field}: {case}")
+        body = {"category": "denial", "actor": "armenian_border_guards",
+                "occurred_at": (timezone.now() - timedelta(minutes=5)).isoformat(),
+                "location": geometry, "description": "Stopped at the checkpoint"}  # fmt: skip
+        status, content = send(web, token, "POST", restrictions, json.dumps(body))
+        assert_refused(web, status, content, "location", words, f"restriction: {case}")
+    assert not IncidentReport.objects.exists()
+    assert not field_team["plan"].restrictions.exists()
+
+
+def test_hostile_routes_and_positions_are_refused_and_the_worker_lives(web, field_team):
+    token = field_team["tokens"]["team_leader"]
+    departure = timezone.now() + timedelta(days=10)
+    for case, route, words in HOSTILE_ROUTES:
+        body = {
+            "forward_base": field_team["base"].pk, "team_leader": "t-team_leader",
+            "purpose": "Hostile route", "planned_departure": departure.isoformat(),
+            "planned_return": (departure + timedelta(hours=5)).isoformat(), "route": route,
+        }  # fmt: skip
+        status, content = send(web, token, "POST", "/api/patrols/", json.dumps(body))
+        assert_refused(web, status, content, "route", words, f"route: {case}")
+        status, content = send(web, token, "PATCH", f"/api/patrols/{field_team['plan'].pk}/",
+                               json.dumps({"route": route}))  # fmt: skip
+        assert web.alive(), f"route edit: {case}: the web worker died\n{web.log()}"
+        assert 400 <= status < 500, f"route edit: {case}: answered {status}"
+
+    # Numbers JSON cannot carry arrive as text: "NaN", "Infinity", 1e999.
+    for lat in ('"NaN"', '"Infinity"', "1e999", "91"):
+        waypoint = (f'{{"forward_base": {field_team["base"].pk}, "team_leader": "t-team_leader",'
+                    f' "purpose": "x", "planned_departure": "{departure.isoformat()}",'
+                    f' "planned_return": "{(departure + timedelta(hours=5)).isoformat()}",'
+                    f' "waypoints": [{{"name": "A", "lat": {lat}, "lon": 45.7}},'
+                    f' {{"name": "B", "lat": 39.8, "lon": 45.8}}]}}')  # fmt: skip
+        status, content = send(web, token, "POST", "/api/patrols/", waypoint)
+        assert web.alive(), f"waypoint lat {lat}: the web worker died\n{web.log()}"
+        assert status == 400, f"waypoint lat {lat}: {status} {content[:200]!r}"
+        assert "waypoints.0.lat" in errors_of(content), errors_of(content)
+
+        track = json.dumps(
+            {
+                "points": [
+                    {
+                        "uuid": str(uuid.uuid4()),
+                        "lon": 45.7,
+                        "lat": 39.8,
+                        "recorded_at": timezone.now().isoformat(),
+                    }
+                ]
+            }
+        )
+        track = track.replace('"lat": 39.8', f'"lat": {lat}')
+        status, content = send(
+            web, token, "POST", f"/api/patrols/{field_team['plan'].pk}/track/", track
+        )
+        assert web.alive(), f"track lat {lat}: the web worker died\n{web.log()}"
+        assert status == 400, f"track lat {lat}: {status} {content[:200]!r}"
+
+    for query in ("lat=nan&lon=45.7", "lat=39.8&lon=1e300", "lat=inf&lon=-inf", "lat=&lon="):
+        status, content = send(web, token, "GET", f"/api/geography/locate/?{query}", None)
+        assert web.alive(), f"locate {query}: the web worker died\n{web.log()}"
+        assert status == 400, f"locate {query}: {status}"
+    assert PatrolPlan.objects.count() == 1
+    time.sleep(0)  # nothing else to wait for: every answer above was read
+
+
+def test_a_hostile_route_drawn_on_the_plan_page_is_refused_on_its_field(client, field_team):
+    client.force_login(field_team["team_leader"])
+    page = f"/patrols/{field_team['plan'].pk}/edit/"
+    assert client.get(page).status_code in (200, 302, 403)
+    from patrols.forms import PlanForm
+
+    for case, route, words in HOSTILE_ROUTES:
+        text = route if isinstance(route, str) else json.dumps(route)
+        form = PlanForm(data={"route": text, "purpose": "x"}, base=field_team["base"])
+        assert not form.is_valid()
+        assert words in " ".join(form.errors["route"]), f"{case}: {form.errors['route']}"
+    good = PlanForm(data={"route": json.dumps({"type": "LineString", "coordinates": JERMUK_ROAD})},
+                    base=field_team["base"])  # fmt: skip
+    good.is_valid()
+    assert "route" not in good.errors
+    assert good.cleaned_data["route"].equals(LineString(JERMUK_ROAD, srid=4326))
+    assert isinstance(good.cleaned_data["route"][0], tuple)
+    assert Point(*JERMUK_ROAD[0]).equals(Point(good.cleaned_data["route"][0]))
