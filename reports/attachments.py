@@ -3,6 +3,7 @@
 import hashlib
 import io
 import logging
+import re
 import struct
 
 from django.conf import settings
@@ -46,6 +47,11 @@ def _sniff(data: bytes) -> tuple[str, str]:
                 image.verify()
     except ValidationError:
         raise
+    except Image.DecompressionBombError as exc:
+        # Pillow's own limit (reports.apps: the same pixel budget) refuses past twice it
+        # while opening, before our check could read the size: say the same.
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise ValidationError({"file": [_over_pixels(int(pixels[1]) if pixels else None)]}) from exc
     except PILLOW_ERRORS as exc:
         raise ValidationError({"file": [NOT_ACCEPTED]}) from exc
     if fmt not in IMAGE_FORMATS:
@@ -54,13 +60,17 @@ def _sniff(data: bytes) -> tuple[str, str]:
 
 
 def _check_pixels(width: int, height: int):
-    limit = settings.ATTACHMENT_MAX_PIXELS
-    if width * height > limit:
-        raise ValidationError({"file": [
-            f"The photo is {width} x {height} pixels ({_megapixels(width * height)}): at most "
-            f"{_megapixels(limit)} are accepted (ATTACHMENT_MAX_MEGAPIXELS). Send it at a "
-            "lower resolution."
-        ]})  # fmt: skip
+    if width * height > settings.ATTACHMENT_MAX_PIXELS:
+        raise ValidationError({"file": [_over_pixels(width * height, f"{width} x {height}")]})
+
+
+def _over_pixels(pixels: int | None, dimensions: str = "") -> str:
+    limit = _megapixels(settings.ATTACHMENT_MAX_PIXELS)
+    size = f"{dimensions} pixels, {_megapixels(pixels)}" if dimensions else (
+        _megapixels(pixels) if pixels else f"more than {limit}"
+    )  # fmt: skip
+    return (f"The photo is too large ({size}): at most {limit} are accepted "
+            "(ATTACHMENT_MAX_MEGAPIXELS). Send it at a lower resolution.")  # fmt: skip
 
 
 def _reencode(data: bytes, longest: int) -> bytes:

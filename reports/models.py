@@ -314,9 +314,11 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     original_name = models.CharField(max_length=255, blank=True)
-    original = models.FileField(upload_to=original_path)
-    display = models.FileField(upload_to=display_path, blank=True)
-    thumbnail = models.FileField(upload_to=thumbnail_path, blank=True)
+    # reports/<uuid>/original/<sha256>.<ext> is 122 characters: at Django's default of 100,
+    # the storage cut the hash short and appended random letters to fit.
+    original = models.FileField(upload_to=original_path, max_length=255)
+    display = models.FileField(upload_to=display_path, blank=True, max_length=255)
+    thumbnail = models.FileField(upload_to=thumbnail_path, blank=True, max_length=255)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
