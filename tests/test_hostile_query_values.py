@@ -10,6 +10,7 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
 from core.models import User
+from liaison.models import Contact
 from patrols.models import PatrolPlan
 from reports.filters import IncidentReportFilter
 from reports.models import DailySummary
@@ -131,11 +132,16 @@ def api_parameters():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     plan = PatrolPlan.objects.filter(version__gt=0).order_by("pk").first()
     summary = DailySummary.objects.order_by("pk").first()
-    fill = {"{id}": str(plan.pk), "{year}": str(summary.year), "{number}": str(summary.number)}
+    contact = Contact.objects.order_by("pk").first()
+    fill = {"{year}": str(summary.year), "{number}": str(summary.number)}
+    ids = {"/api/patrols/": plan.pk, "/api/liaison/contacts/": contact.pk}
     found = {}
     for path, operations in schema["paths"].items():
         if "get" not in operations:
             continue
+        for prefix, pk in ids.items():
+            if path.startswith(prefix):
+                path = path.replace("{id}", str(pk))
         names = [p["name"] for p in operations["get"].get("parameters", []) if p["in"] == "query"]
         names += EXTRA_API_PARAMETERS.get(path, [])
         if operations["get"].get("responses", {}).get("200", {}).get("content"):
