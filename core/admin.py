@@ -61,11 +61,15 @@ class MissionMapAdmin(LeafletGeoAdmin):
     """
 
     class Media:
-        js = ["core/mission-layers.js"]
+        # dom.js first: the layers' names reach the map as text nodes built with it.
+        js = ["core/dom.js", "core/mission-layers.js"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, GeometryField):
             kwargs["form_class"] = checked_form_class(db_field.geom_type)
+            # django-leaflet's form fields set their widget's nonce from this argument (None
+            # when not given, which would leave the map's inline script refused by the CSP).
+            kwargs["csp_nonce"] = getattr(request, "csp_nonce", None)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from core import views as core_views
+from core.api.docs import ApiDocsView
 from reports.summaries import urls as summary_urls
 
 urlpatterns = [
@@ -25,7 +26,7 @@ urlpatterns = [
     path("api/liaison/", include("liaison.api_urls")),
     path("liaison/", include("liaison.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 # A request Django refuses before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) answers

@@ -234,6 +234,11 @@ def plan_initial(plan):
 
 def render_plan_form(request, form, waypoints, vehicles, plan=None, status=200):
     amending = plan is not None and plan.status in PatrolPlan.AMENDABLE
+    # The route's map widget (django-leaflet) writes inline scripts: they run only with this
+    # response's Content-Security-Policy nonce.
+    for field in form.fields.values():
+        if hasattr(field.widget, "csp_nonce"):
+            field.widget.csp_nonce = request.csp_nonce
     return page(
         request,
         "patrols/plan_form.html",

@@ -9,6 +9,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("MISSIONAPP_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -33,6 +34,9 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's files, served from our own /static/ (no CDN: the mission works offline).
+    "drf_spectacular_sidecar",
+    "csp",
     "knox",
     "leaflet",
     "core",
@@ -43,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -250,6 +256,15 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for the mission's own people: no anonymous reader (an
+    # anonymous request for the schema gets 401; the docs page sends them to log in).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Self-hosted (drf_spectacular_sidecar): no CDN, and the policy below allows no other host.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would send the schema to validator.swagger.io for its badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "IncidentCategoryEnum": "reports.models.IncidentReport.Category",
@@ -269,6 +284,72 @@ REST_KNOX = {
     # A tablet stays logged in across two weeks of patrols without signal; then it must log in.
     "TOKEN_TTL": timedelta(hours=env.int("DEVICE_TOKEN_TTL_HOURS", default=24 * 14)),
     "AUTO_REFRESH": False,
+}
+
+# --- Browser security headers --------------------------------------------------------------
+# Every response says what the browser may do with it, in every environment (the demo and
+# the tests see the same policy as production, so a page that breaks under it breaks here).
+#
+# Content-Security-Policy (django-csp): scripts and styles only from our own origin
+# (/static/), never inline, except the few inline scripts django-leaflet writes to set up a
+# map: they carry the response's nonce (`request.csp_nonce` in the templates, the widget's
+# csp_nonce for the plan form and the admin). An injected <script>, onerror= attribute,
+# style="" or javascript: URL does nothing. Images may be data: URIs (Leaflet, Swagger UI)
+# and blob: URLs (the tablet's photo previews before upload). The page cannot be framed
+# (frame-ancestors), nor post a form to another host, nor change its base URL. A response
+# that sets its own policy (an upload served with a sandboxing one) keeps it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Links to other sites (a party's website in a contact) do not tell them which of our pages,
+# with which report or plan id in its URL, the reader came from.
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # frame-ancestors 'none' for browsers without CSP level 2
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Permissions-Policy (core.middleware): no page may use the camera, microphone, location or
+# other devices, except the tablet app (its pages, service worker and manifest live under
+# /tablet/), which takes photos and reads GPS for the report being filed. Only features
+# Chromium knows are listed: an unknown one is an error in the console of every page.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "autoplay",
+        "bluetooth",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    ]
+}
+PERMISSIONS_POLICY_BY_PATH = {
+    "/tablet/": {"camera": ["self"], "geolocation": ["self"]},
 }
 
 # --- Maps -----------------------------------------------------------------------------------
@@ -297,7 +378,8 @@ MISSION_YEARS = (env.int("MISSION_FIRST_YEAR", default=2000), date.today().year 
 # typing slip (an extra zero) or an attack, and would distort the daily summary's totals.
 REPORT_MAX_CASUALTIES = env.int("REPORT_MAX_CASUALTIES", default=10_000)
 REPORT_MAX_EVENTS = env.int("REPORT_MAX_EVENTS", default=100_000)  # explosions, shots, bursts
-REPORT_MAX_DISTANCE_M = env.int("REPORT_MAX_DISTANCE_M", default=50_000)  # seen from that far
+# Smoke or flashes over a ridge line can be seen tens of km away; 100 km is beyond any report.
+REPORT_MAX_DISTANCE_M = env.int("REPORT_MAX_DISTANCE_M", default=100_000)
 
 # --- Mission rules --------------------------------------------------------------------------
 # The reference border is a 1:10M line: points up to this far outside every province still

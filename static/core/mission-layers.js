@@ -5,7 +5,8 @@
  * the restricted zones in force now.
  *
  * Leaflet is loaded after this file in the admin (ModelAdmin media comes before the
- * widget's), so nothing here touches `L` until django-leaflet fires `map:init`.
+ * widget's), so nothing here touches `L` until django-leaflet fires `map:init`. It needs
+ * static/core/dom.js loaded before it: every name reaches the map as text, never as HTML.
  *
  * The map container tells tests and people how loading went:
  *   data-layers-total="5" data-layers-loaded="5" data-layers-failed="0"
@@ -97,19 +98,19 @@
     ".mission-layers-popup dd { margin: 0; }"
   ].join("\n");
 
+  // A constructed stylesheet, not a <style> element: the Content-Security-Policy refuses
+  // inline <style> (style-src has no 'unsafe-inline'), while rules added through the CSSOM
+  // are the page's own script at work. The colours stay in one place, shared with the layers.
   function injectStylesheet() {
-    if (document.getElementById("mission-layers-style")) return;
-    var style = document.createElement("style");
-    style.id = "mission-layers-style";
-    style.textContent = STYLESHEET;
-    document.head.appendChild(style);
+    if (document.documentElement.hasAttribute("data-mission-layers-style")) return;
+    document.documentElement.setAttribute("data-mission-layers-style", "");
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(STYLESHEET);
+    document.adoptedStyleSheets = document.adoptedStyleSheets.concat([sheet]);
   }
 
-  function esc(value) {
-    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var el = window.MissionDom.el;
+  var text = window.MissionDom.text;
 
   function formatTime(iso, timeZone) {
     if (!iso) return "no end date";
@@ -125,13 +126,18 @@
     }
   }
 
+  // Names and facts come from the geography API (edited in the admin): text nodes only.
+  // A function, so that each opening builds its own nodes.
   function popup(title, facts) {
-    var html = '<div class="mission-layers-popup"><strong>' + esc(title) + "</strong><dl>";
-    facts.forEach(function (fact) {
-      if (fact[1] === null || fact[1] === undefined || fact[1] === "") return;
-      html += "<dt>" + esc(fact[0]) + "</dt><dd>" + esc(fact[1]) + "</dd>";
-    });
-    return html + "</dl></div>";
+    return function () {
+      var list = el("dl");
+      facts.forEach(function (fact) {
+        if (fact[1] === null || fact[1] === undefined || fact[1] === "") return;
+        list.appendChild(el("dt", { text: fact[0] }));
+        list.appendChild(el("dd", { text: fact[1] }));
+      });
+      return el("div", { className: "mission-layers-popup" }, [el("strong", { text: title }), list]);
+    };
   }
 
   // How each layer looks and what it says when touched.
@@ -156,7 +162,7 @@
           onEachFeature: function (feature, layer) {
             if (!interactive) return;
             var p = feature.properties;
-            layer.bindTooltip(esc(p.name) + (p.is_sector ? " (sector)" : ""), { sticky: true });
+            layer.bindTooltip(text(p.name + (p.is_sector ? " (sector)" : "")), { sticky: true });
             layer.bindPopup(popup(p.name, [
               ["Armenian name", p.name_hy],
               ["ISO 3166-2", p.iso_code],
@@ -202,7 +208,7 @@
           onEachFeature: function (feature, layer) {
             if (!interactive) return;
             var p = feature.properties;
-            layer.bindTooltip(esc(p.name), { direction: "top", offset: [0, -4] });
+            layer.bindTooltip(text(p.name), { direction: "top", offset: [0, -4] });
             layer.bindPopup(popup(p.name, [
               ["Province", p.province],
               ["Population", p.population === null ? null : Number(p.population).toLocaleString("en-GB")]
@@ -220,12 +226,12 @@
               keyboard: interactive,
               title: interactive ? "Forward base " + feature.properties.name : "",
               alt: "Forward base " + feature.properties.name,
-              icon: L.divIcon({ className: "mission-base-icon", html: "<span></span>", iconSize: [18, 18], iconAnchor: [9, 9] })
+              icon: L.divIcon({ className: "mission-base-icon", html: el("span"), iconSize: [18, 18], iconAnchor: [9, 9] })
             });
           },
           onEachFeature: function (feature, layer) {
             var p = feature.properties;
-            layer.bindTooltip(esc(p.name), {
+            layer.bindTooltip(text(p.name), {
               permanent: true, direction: "right", offset: [9, 0], className: "mission-base-label"
             });
             if (interactive) layer.bindPopup(popup("Forward base " + p.name, [["Province", p.province]]));
@@ -244,7 +250,7 @@
           onEachFeature: function (feature, layer) {
             if (!interactive) return;
             var p = feature.properties;
-            layer.bindTooltip("Restricted: " + esc(p.name), { sticky: true });
+            layer.bindTooltip(text("Restricted: " + p.name), { sticky: true });
             layer.bindPopup(popup("Restricted zone: " + p.name, [
               ["Reason", REASONS[p.reason] || p.reason],
               ["In force from", formatTime(p.valid_from, ctx.timeZone)],
@@ -256,22 +262,27 @@
     return {};
   }
 
-  function legendHtml() {
-    var items = LEGEND.map(function (item) {
+  function legendList() {
+    return el("ul", {}, LEGEND.map(function (item) {
       var style;
       if (item.swatch === "area") {
-        style = "background:" + item.fill + ";border:1.5px solid " + item.line;
+        style = { background: item.fill, border: "1.5px solid " + item.line };
       } else if (item.swatch === "zone") {
-        style = "background:" + item.fill + "4d;border:2px dashed " + item.line;
+        style = { background: item.fill + "4d", border: "2px dashed " + item.line };
       } else if (item.swatch === "line" || item.swatch === "dashed") {
-        style = "border-top-width:" + item.width + "px;border-top-color:" + item.line;
+        style = { "border-top-width": item.width + "px", "border-top-color": item.line };
       } else {
-        style = "background:" + item.fill;
+        style = { background: item.fill };
       }
-      return '<li><span class="mission-legend__swatch mission-legend__swatch--' + item.swatch +
-        '" style="' + style + '" aria-hidden="true"></span><span>' + esc(item.label) + "</span></li>";
-    });
-    return "<ul>" + items.join("") + "</ul>";
+      return el("li", {}, [
+        el("span", {
+          className: "mission-legend__swatch mission-legend__swatch--" + item.swatch,
+          style: style,
+          "aria-hidden": "true"
+        }),
+        el("span", { text: item.label })
+      ]);
+    }));
   }
 
   function addLegend(map, container) {
@@ -279,14 +290,15 @@
     var target = targetId && document.getElementById(targetId);
     if (target) {
       target.classList.add("mission-legend");
-      target.innerHTML = '<h3 class="mission-legend__title">Legend</h3>' + legendHtml();
+      target.replaceChildren(el("h3", { className: "mission-legend__title", text: "Legend" }), legendList());
       return;
     }
     // On a small admin widget the legend starts folded, to leave the map to the drawing.
     var control = L.control({ position: "bottomright" });
     control.onAdd = function () {
       var div = L.DomUtil.create("details", "leaflet-control mission-legend");
-      div.innerHTML = "<summary>Legend</summary>" + legendHtml();
+      div.appendChild(el("summary", { text: "Legend" }));
+      div.appendChild(legendList());
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       return div;

@@ -6,16 +6,30 @@
 (function () {
   "use strict";
 
+  // The blank row is cloned from the <template> as nodes and renumbered attribute by
+  // attribute: nothing is parsed as HTML, so nothing typed into the page can become markup.
+  function renumber(node, index) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      node.nodeValue = node.nodeValue.replace(/__number__/g, String(index + 1));
+      return;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    Array.prototype.forEach.call(node.attributes, function (attribute) {
+      var value = attribute.value.replace(/__prefix__/g, String(index)).replace(/__number__/g, String(index + 1));
+      if (value !== attribute.value) node.setAttribute(attribute.name, value);
+    });
+    Array.prototype.forEach.call(node.childNodes, function (child) { renumber(child, index); });
+  }
+
   function addRow(section) {
     var prefix = section.getAttribute("data-formset");
     var total = section.querySelector("input[name='" + prefix + "-TOTAL_FORMS']");
     var template = section.querySelector("template[data-formset-template]");
     var body = section.querySelector("[data-formset-body]");
     var index = parseInt(total.value, 10);
-    var html = template.innerHTML
-      .replace(/__prefix__/g, String(index))
-      .replace(/__number__/g, String(index + 1));
-    body.insertAdjacentHTML("beforeend", html);
+    var rows = template.content.cloneNode(true);
+    Array.prototype.forEach.call(rows.childNodes, function (child) { renumber(child, index); });
+    body.appendChild(rows);
     total.value = String(index + 1);
     var first = body.lastElementChild && body.lastElementChild.querySelector("input:not([type=checkbox])");
     if (first) first.focus();
@@ -51,7 +65,7 @@
         L.circleMarker([p.lat, p.lon], {
           radius: 7, weight: 2, color: "#fff", fillColor: "#0b4f9c", fillOpacity: 1,
           interactive: false, className: "plan-waypoint"
-        }).bindTooltip(p.label, {
+        }).bindTooltip(MissionDom.text(p.label), {
           permanent: true, direction: "right", offset: [8, 0], className: "plan-waypoint-label"
         }).addTo(layer);
       });

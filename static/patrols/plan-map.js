@@ -6,6 +6,9 @@
  *   {route: GeoJSON LineString | null, waypoints: [{position, name, lat, lon}],
  *    findings: [{code, severity, message, geometry}]}
  * The container tells tests what was drawn: data-plan-findings="2" data-plan-route="1".
+ *
+ * Waypoint names and findings are text the team leader typed: they reach the map as text
+ * nodes (static/core/dom.js), never as HTML.
  */
 (function () {
   "use strict";
@@ -17,12 +20,6 @@
     override: "#e8590c",
     blocking: "#d00000"
   };
-
-  function esc(value) {
-    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
 
   function findingLayer(finding) {
     var colour = STYLE[finding.severity] || STYLE.warning;
@@ -40,13 +37,13 @@
           className: "plan-finding plan-finding--" + finding.severity
         });
       }
-    }).bindTooltip(esc(finding.message), { sticky: true, className: "plan-finding-tooltip" });
+    }).bindTooltip(MissionDom.text(finding.message), { sticky: true, className: "plan-finding-tooltip" });
   }
 
   function waypointIcon(position) {
     return L.divIcon({
       className: "plan-waypoint-icon",
-      html: "<span>" + esc(position) + "</span>",
+      html: MissionDom.el("span", { text: position }),
       iconSize: [22, 22],
       iconAnchor: [11, 11]
     });
@@ -85,7 +82,7 @@
       L.circleMarker(where.getCenter(), {
         radius: 18, color: STYLE[finding.severity] || STYLE.warning, weight: 3, fill: false,
         dashArray: "5 4", className: "plan-finding-ring"
-      }).bindTooltip(esc(finding.message), { sticky: true }).addTo(map);
+      }).bindTooltip(MissionDom.text(finding.message), { sticky: true }).addTo(map);
     });
     if (data.route) {
       L.geoJSON(data.route, {
@@ -97,7 +94,7 @@
           color: STYLE.route, weight: 4, opacity: 1, lineCap: "round", lineJoin: "round",
           className: "plan-route"
         }
-      }).bindTooltip("Route", { sticky: true }).addTo(map);
+      }).bindTooltip(MissionDom.text("Route"), { sticky: true }).addTo(map);
       bounds.extend(route.getBounds());
     }
     (data.waypoints || []).forEach(function (w) {
@@ -105,7 +102,7 @@
         icon: waypointIcon(w.position),
         title: w.position + ". " + w.name,
         alt: "Waypoint " + w.position + ": " + w.name
-      }).bindTooltip(esc(w.position + ". " + w.name), { direction: "right", offset: [10, 0] });
+      }).bindTooltip(MissionDom.text(w.position + ". " + w.name), { direction: "right", offset: [10, 0] });
       marker.addTo(map);
       bounds.extend(marker.getLatLng());
     });

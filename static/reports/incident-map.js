@@ -13,11 +13,8 @@
   var SEVERITY_COLOURS = { 1: "#4d7c0f", 2: "#a16207", 3: "#c2410c", 4: "#b91c1c", 5: "#7f1d1d" };
   var DEBOUNCE_MS = 200;
 
-  function esc(value) {
-    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  // Report fields are text typed in the field: built into nodes (static/core/dom.js).
+  var el = window.MissionDom.el;
 
   function formatTime(iso, timeZone) {
     try {
@@ -42,17 +39,27 @@
     return L.divIcon({
       className: "incident-cluster",
       iconSize: [size, size],
-      html: '<span style="background:' + SEVERITY_COLOURS[props.max_severity] + ";width:" + size +
-        "px;height:" + size + 'px;line-height:' + size + 'px">' + props.count.toLocaleString("en") + "</span>"
+      html: el("span", {
+        text: props.count.toLocaleString("en"),
+        style: {
+          background: SEVERITY_COLOURS[props.max_severity], width: size + "px", height: size + "px",
+          "line-height": size + "px"
+        }
+      })
     });
   }
 
   function incidentPopup(props, timeZone) {
-    return '<div class="mission-popup"><strong>' + esc(props.category) + "</strong><br>" +
-      esc(props.location_phrase) + "<br>" + esc(formatTime(props.observed_at, timeZone)) + " (" + esc(timeZone) + ")" +
-      "<br>Severity " + esc(props.severity) + (props.casualties ? " · " + esc(props.casualties) + " casualties" : "") +
-      "<br>" + esc(props.status) + " · " + esc(props.verification) +
-      '<br><a href="' + esc(props.url) + '">Open the report</a></div>';
+    return function () {
+      return el("div", { className: "mission-popup" }, [
+        el("strong", { text: props.category }), el("br"),
+        props.location_phrase, el("br"),
+        formatTime(props.observed_at, timeZone) + " (" + timeZone + ")", el("br"),
+        "Severity " + props.severity + (props.casualties ? " · " + props.casualties + " casualties" : ""), el("br"),
+        props.status + " · " + props.verification, el("br"),
+        el("a", { href: props.url, text: "Open the report" })
+      ]);
+    };
   }
 
   function setUp(map) {
@@ -90,8 +97,10 @@
             if (b[0] === b[2] && b[1] === b[3] || map.getZoom() >= map.getMaxZoom()) {
               var pad = 0.0005;
               var here = [b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad].join(",");
-              marker.bindPopup('<div class="mission-popup"><strong>' + p.count + " incidents at this place</strong><br>" +
-                '<a href="' + esc(listUrl(here)) + '">List them</a></div>').openPopup();
+              marker.bindPopup(el("div", { className: "mission-popup" }, [
+                el("strong", { text: p.count + " incidents at this place" }), el("br"),
+                el("a", { href: listUrl(here), text: "List them" })
+              ])).openPopup();
               return;
             }
             map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [40, 40], maxZoom: map.getMaxZoom() });

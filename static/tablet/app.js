@@ -767,7 +767,8 @@
         },
         onEachFeature: function (feature, layer) {
           if (feature.properties && feature.properties.name) {
-            layer.bindTooltip(feature.properties.name, { permanent: true, direction: "center", className: "province-label" });
+            // A node, not a string: Leaflet parses a string tooltip as HTML.
+            layer.bindTooltip(el("span", { text: feature.properties.name }), { permanent: true, direction: "center", className: "province-label" });
           }
         }
       }).addTo(map);
@@ -789,7 +790,7 @@
   }
 
   function pinIcon(kind) {
-    return L.divIcon({ className: "pin pin--" + kind, iconSize: [30, 30], iconAnchor: [15, 30], html: "<span></span>" });
+    return L.divIcon({ className: "pin pin--" + kind, iconSize: [30, 30], iconAnchor: [15, 30], html: el("span") });
   }
 
   function setPoint(kind, latlng) {
