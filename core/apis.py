@@ -17,6 +17,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core import selectors, services
 from core.api.fields import LatitudeField, LongitudeField
+from core.dates import BoundedDateTimeSerializerField
 from core.models import (
     BorderSegment,
     DeviceToken,
@@ -216,15 +217,21 @@ class RestrictedZoneLayerApi(generics.ListAPIView):
             geo_field = "geom"
             fields = ["id", "name", "reason", "valid_from", "valid_until"]
 
+    class AtInput(serializers.Serializer):
+        at = BoundedDateTimeSerializerField(required=False)
+
+        class Meta:
+            ref_name = "RestrictedZonesAtInput"
+
     serializer_class = OutputSerializer
     pagination_class = None
     filter_backends = []
 
     def get_queryset(self):
-        at = None
-        if "at" in self.request.query_params:
-            at = serializers.DateTimeField().to_internal_value(self.request.query_params["at"])
-        return selectors.restricted_zones_active(at).order_by("id")
+        # Read as a serializer, so a bad or out-of-range `at` is a 400 naming it.
+        params = self.AtInput(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.restricted_zones_active(params.validated_data.get("at")).order_by("id")
 
 
 class LocateApi(APIView):

@@ -16,6 +16,12 @@ from rest_framework import exceptions
 from core.roles import roles_and_permissions_apply, roles_and_permissions_column
 
 security_log = logging.getLogger("missionapp.security")
+MALFORMED = _(
+    "Invalid token header: send `Authorization: Token <token>` with the token (hexadecimal "
+    "digits) that POST /api/auth/login/ returned."
+)
+# knox's tokens are 64 hexadecimal digits (plus TOKEN_PREFIX, at most 10): far more is not one.
+MAX_TOKEN_LENGTH = 256
 
 
 class DeviceTokenAuthentication(TokenAuthentication):
@@ -23,7 +29,12 @@ class DeviceTokenAuthentication(TokenAuthentication):
 
     def authenticate(self, request):
         try:
-            result = super().authenticate(request)
+            try:
+                result = super().authenticate(request)
+            except UnicodeError as exc:
+                # A header Latin-1 cannot carry (only a test client can send one; a server
+                # hands headers over as Latin-1) is as malformed as any other.
+                raise exceptions.AuthenticationFailed(MALFORMED) from exc
         except exceptions.AuthenticationFailed as exc:
             security_log.warning(
                 "refused API token from %s on %s: %s",
@@ -41,7 +52,14 @@ class DeviceTokenAuthentication(TokenAuthentication):
         """knox's TokenAuthentication.authenticate_credentials (knox 5.1), step for step,
         with the candidate tokens read by _tokens_with_key instead of the ORM."""
         msg = _("Invalid token.")
-        token = token.decode("utf-8")
+        # knox decodes UTF-8 and lets `Token éé` (Latin-1 bytes) raise: a 500. A token is
+        # what POST /api/auth/login/ returned, hexadecimal digits: anything else is refused.
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed(MALFORMED) from exc
+        if not token.isprintable() or len(token) > MAX_TOKEN_LENGTH:
+            raise exceptions.AuthenticationFailed(MALFORMED)
         for auth_token in self._tokens_with_key(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if self._cleanup_token(auth_token):
                 continue

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.fields import MissionDateField, ZonedDateTimeField
+from core.dates import BoundedDateTimeSerializerField
 from core.models import ForwardBase, Province, User
 from liaison import selectors, services
 from liaison.models import (
@@ -124,8 +125,8 @@ class HotlineCountOutput(serializers.Serializer):
 
 
 class PeriodInput(serializers.Serializer):
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = BoundedDateTimeSerializerField()
+    end = BoundedDateTimeSerializerField()
 
     class Meta:
         ref_name = "LiaisonPeriodInput"
@@ -290,6 +291,26 @@ def _contact_response(request, contact, status_code=status.HTTP_200_OK):
     return Response(data, status=status_code)
 
 
+# The largest id a database column holds (a bigint): a larger one matches no row.
+ID_MAX = 2**63 - 1
+
+
+class ContactListInput(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    party = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    sector = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
+
+    class Meta:
+        ref_name = "LiaisonContactListInput"
+
+
+class LogEntryListInput(serializers.Serializer):
+    contact = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
+
+    class Meta:
+        ref_name = "LiaisonLogEntryListInput"
+
+
 class ContactListApi(NeverStored, generics.ListAPIView):
     """Contacts the caller may see (filters: `search`, `party`, `sector`)."""
 
@@ -303,13 +324,15 @@ class ContactListApi(NeverStored, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Contact.objects.none()
-        params = self.request.query_params
-        sector = params.get("sector")
+        # Read as a serializer: `?sector=abc` (or an id no database column holds) is a 400
+        # naming the parameter, not a filter silently dropped or an overflow.
+        params = ContactListInput(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
         return selectors.contact_list(
             user=self.request.user,
-            search=params.get("search", ""),
-            party=params.get("party", ""),
-            sector=int(sector) if sector and sector.isdigit() else None,
+            search=params.validated_data.get("search", ""),
+            party=params.validated_data.get("party", ""),
+            sector=params.validated_data.get("sector"),
         )
 
     def get_serializer_class(self):
@@ -403,10 +426,11 @@ class LogEntryListApi(NeverStored, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return LogEntry.objects.none()
-        contact = self.request.query_params.get("contact")
+        params = LogEntryListInput(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
         qs = selectors.log_entry_list(user=self.request.user)
-        if contact and contact.isdigit():
-            qs = qs.filter(participants=int(contact))
+        if "contact" in params.validated_data:
+            qs = qs.filter(participants=params.validated_data["contact"])
         return qs
 
     @extend_schema(

@@ -7,6 +7,7 @@ Django's current time zone), whatever zone the browser is in.
 from django import forms
 from django.conf import settings
 
+from core.dates import check_mission_years
 from core.models import Province, User
 from liaison.models import LogEntry, Party
 
@@ -25,6 +26,7 @@ class ContactSearchForm(forms.Form):
 
 class LogEntryForm(forms.Form):
     occurred_at = forms.DateTimeField(
+        validators=[check_mission_years],
         label="When",
         help_text=f"In the mission's time ({settings.TIME_ZONE}).",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT),
@@ -45,7 +47,10 @@ class LogEntryForm(forms.Form):
         required=False,
     )
     follow_up_due_on = forms.DateField(
-        label="Follow-up due", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        validators=[check_mission_years],
+        label="Follow-up due",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def clean(self):

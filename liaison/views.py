@@ -46,7 +46,9 @@ def contact_list(request):
         counts = selectors.contact_counts(user=request.user)
         return page(request, "liaison/contact_counts.html", {"counts": counts})
     form = ContactSearchForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    # A bad search value is shown beside its field (a 400), every contact listed below.
+    invalid = form.is_bound and not form.is_valid()
+    filters = {} if invalid or not form.is_bound else form.cleaned_data
     contacts = list(
         selectors.contact_list(
             user=request.user,
@@ -61,7 +63,7 @@ def contact_list(request):
     return page(request, "liaison/contact_list.html", {
         "form": form, "contacts": contacts, "full": access == Access.FULL,
         "limit": LIST_LIMIT,
-    })  # fmt: skip
+    }, status=400 if invalid else 200)  # fmt: skip
 
 
 def _visible_contact(request, pk):

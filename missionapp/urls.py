@@ -31,3 +31,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# A request Django refuses before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) answers
+# the API's error format under /api/ and a page saying why elsewhere, not a bare "400".
+handler400 = "core.pages.bad_request"

@@ -346,12 +346,21 @@ class PatrolPlanApproveApi(APIView):
         return _ok(plan, request=request)
 
 
+class ItineraryFileInput(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+
+    class Meta:
+        ref_name = "ItineraryFileInput"
+
+
 class ItineraryFileApi(APIView):
     kind = "gpx"
 
     def get(self, request, pk):
         plan = _plan(request, pk)
-        number = request.query_params.get("version") or plan.version
+        params = ItineraryFileInput(data=request.query_params)
+        params.is_valid(raise_exception=True)  # `?version=abc` is a 400 naming `version`
+        number = params.validated_data.get("version") or plan.version
         version = get_object_or_404(plan.versions, number=number)
         stem = f"itinerary-{plan.forward_base.name.lower()}-{plan.planned_departure:%Y-%m-%d}"
         if self.kind == "gpx":

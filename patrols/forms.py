@@ -7,7 +7,7 @@ whatever zone the browser is in: the mission plans in Yerevan time.
 import hashlib
 import re
 import zoneinfo
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from leaflet.forms.widgets import LeafletWidget
 
+from core import dates
 from core.forms import CheckedLineStringField
 from core.models import ForwardBase, User
 from core.roles import Role
@@ -35,9 +36,15 @@ class MissionDateTimeField(forms.DateTimeField):
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT)
     input_formats = [LOCAL_INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S"]
+    # 0001-01-01T00:00 in Yerevan has no UTC moment to store: a field error, not a 500; and
+    # a stored time lies within the mission's years, as the API's do.
+    default_validators = [dates.check_mission_years]
 
     def to_python(self, value):
-        value = super().to_python(value)
+        try:
+            value = super().to_python(value)
+        except OverflowError as exc:
+            raise ValidationError(dates.RANGE_MESSAGE) from exc
         if value is None:
             return None
         # Django would use the active zone; the mission's is meant, said on every label.
@@ -294,9 +301,14 @@ class CalendarForm(forms.Form):
         if not match:
             raise ValidationError("Give the week as YYYY-Www, for example 2025-W07.")
         try:
-            date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
         except ValueError as exc:
             raise ValidationError(f"{value} is not a week of the year.") from exc
+        # The page shows the weeks before and after: 9999-W52 would overflow the calendar.
+        if not (dates.in_range(monday) and dates.in_range(monday + timedelta(days=6))):
+            raise ValidationError(
+                f"Give a week between {dates.EARLIEST.year}-W01 and {dates.LATEST.year}-W52."
+            )
         return value
 
     def monday(self) -> date:

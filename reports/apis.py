@@ -11,17 +11,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from core.api.errors import ErrorOutput
+from core.api.errors import ErrorOutput, body_too_large
 from core.api.fields import PointField, ZonedDateTimeField
 from core.api.pagination import GeoJsonPagination
 from core.api.schema import error_response
 from core.api.serializers import FieldsBuiltOnce
+from core.http import untrusted_file_headers
 from core.roles import Role, has_role
 from patrols.models import PatrolPlan
 from reports import review, selectors, services
-from reports.attachments import attachment_store
+from reports.attachments import attachment_store, read_capped
 from reports.filters import IncidentReportFilter
-from reports.models import Attachment, IncidentReport
+from reports.models import STORED_EXTENSIONS, Attachment, IncidentReport
 
 
 class IncidentReportOutput(FieldsBuiltOnce, serializers.ModelSerializer):
@@ -313,6 +314,17 @@ class AttachmentInput(serializers.Serializer):
         ref_name = "AttachmentInput"
 
 
+# What a multipart body carries besides the file: boundaries, part headers, the sha256.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # Django reads no body it cannot measure
+
+
 class AttachmentsApi(APIView):
     """A report's attachments. POST is idempotent by (report, SHA-256): a resent or
     interrupted-then-resent file is stored once; 201 when new, 200 when already held."""
@@ -328,11 +340,16 @@ class AttachmentsApi(APIView):
         report = _report(request, uuid)
         selectors.incident_report_require_author(user=request.user, report=report,
                                                  doing="attach files to it")  # fmt: skip
+        # Refused by its declared length before the body is read (and spooled to disk): a
+        # client cannot make the server take in more than a file's limit and its envelope.
+        limit = settings.ATTACHMENT_MAX_BYTES
+        if _content_length(request) > limit + MULTIPART_ALLOWANCE:
+            raise body_too_large(limit, "The file", field="file")
         data = AttachmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         attachment, created = attachment_store(
-            report=report, by=request.user, data=upload.read(), name=upload.name,
+            report=report, by=request.user, data=read_capped(upload, limit), name=upload.name,
             declared_sha256=data.validated_data["sha256"],
         )  # fmt: skip
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -356,17 +373,26 @@ class AttachmentFileApi(APIView):
     def get(self, request, uuid, sha256, variant):
         report = _report(request, uuid)
         attachment = generics.get_object_or_404(report.attachments, sha256=sha256)
+        reencoded = variant in ("display", "thumbnail") and attachment.kind == Attachment.Kind.IMAGE
         if variant == "original":
             if not has_role(request.user, Role.DUTY_OFFICER):
                 raise PermissionDenied("Only duty officers download originals (they keep EXIF).")
             field, content_type = attachment.original, attachment.content_type
-        elif variant in ("display", "thumbnail") and attachment.kind == Attachment.Kind.IMAGE:
+        elif reencoded:
             field, content_type = getattr(attachment, variant), "image/jpeg"
         elif variant == "display":  # a PDF has no re-encoded copy and carries no camera EXIF
             field, content_type = attachment.original, attachment.content_type
         else:
             raise NotFound("No such variant: thumbnail, display or original.")
-        return FileResponse(field.open("rb"), content_type=content_type)
+        extension = "jpg" if reencoded else STORED_EXTENSIONS.get(content_type, "bin")
+        response = FileResponse(
+            field.open("rb"), content_type=content_type,
+            # Only a JPEG we encoded ourselves is shown in the page; anything the client
+            # sent as it was (an original, a PDF that may also parse as HTML) is a download.
+            as_attachment=not reencoded,
+            filename=f"{report.uuid}-{attachment.sha256[:12]}-{variant}.{extension}",
+        )  # fmt: skip
+        return untrusted_file_headers(response)
 
 
 # --- Review -------------------------------------------------------------------------------

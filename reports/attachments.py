@@ -3,6 +3,8 @@
 import hashlib
 import io
 import logging
+import re
+import struct
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,38 +13,106 @@ from django.db import IntegrityError, transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.models import User
-from reports.models import Attachment, IncidentReport
+from reports.models import STORED_EXTENSIONS, Attachment, IncidentReport
 from reports.selectors import incident_report_require_author
 
 log = logging.getLogger(__name__)
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Pillow parses hostile bytes: a corrupt or truncated file may raise any of these (and
+# DecompressionBombError past MAX_IMAGE_PIXELS). Each is the sender's error, never a 500.
+PILLOW_ERRORS = (
+    UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError,
+    EOFError, IndexError, TypeError, KeyError, struct.error, ZeroDivisionError,
+)  # fmt: skip
+NOT_ACCEPTED = "Only photos (JPEG, PNG, WebP) and PDF documents can be attached."
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:.0f} MP" if pixels >= 1_000_000 else f"{pixels:,} pixels"
 
 
 def _sniff(data: bytes) -> tuple[str, str]:
-    """(kind, content type) from the bytes themselves, never from the name or the header."""
+    """(kind, content type) from the bytes themselves, never from the name or the header.
+
+    An image's size is read from its header and checked against ATTACHMENT_MAX_PIXELS
+    before anything decodes its pixels (a 20000 x 20000 PNG is a few hundred kilobytes that
+    decode to 1.6 GB)."""
     if data.startswith(b"%PDF-"):
         return Attachment.Kind.PDF, "application/pdf"
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-            fmt = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValidationError(
-            {"file": ["Only photos (JPEG, PNG, WebP) and PDF documents can be attached."]}
-        ) from exc
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            fmt, (width, height) = image.format, image.size
+            if fmt in IMAGE_FORMATS:
+                _check_pixels(width, height)
+                image.verify()
+    except ValidationError:
+        raise
+    except Image.DecompressionBombError as exc:
+        # Pillow's own limit (reports.apps: the same pixel budget) refuses past twice it
+        # while opening, before our check could read the size: say the same.
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise ValidationError({"file": [_over_pixels(int(pixels[1]) if pixels else None)]}) from exc
+    except PILLOW_ERRORS as exc:
+        raise ValidationError({"file": [NOT_ACCEPTED]}) from exc
     if fmt not in IMAGE_FORMATS:
         raise ValidationError({"file": [f"{fmt} images cannot be attached; send a JPEG or PNG."]})
     return Attachment.Kind.IMAGE, IMAGE_FORMATS[fmt]
 
 
+def _check_pixels(width: int, height: int):
+    if width * height > settings.ATTACHMENT_MAX_PIXELS:
+        raise ValidationError({"file": [_over_pixels(width * height, f"{width} x {height}")]})
+
+
+def _over_pixels(pixels: int | None, dimensions: str = "") -> str:
+    limit = _megapixels(settings.ATTACHMENT_MAX_PIXELS)
+    size = f"{dimensions} pixels, {_megapixels(pixels)}" if dimensions else (
+        _megapixels(pixels) if pixels else f"more than {limit}"
+    )  # fmt: skip
+    return (f"The photo is too large ({size}): at most {limit} are accepted "
+            "(ATTACHMENT_MAX_MEGAPIXELS). Send it at a lower resolution.")  # fmt: skip
+
+
 def _reencode(data: bytes, longest: int) -> bytes:
     """A JPEG copy without any metadata (no EXIF: no camera position), upright, bounded."""
     with Image.open(io.BytesIO(data)) as image:
+        # A JPEG decodes straight at a fraction of its size (1/2 .. 1/8) when only a smaller
+        # copy is wanted: a tenth of the time and memory for a thumbnail.
+        image.draft("RGB", (longest, longest))
         image = ImageOps.exif_transpose(image).convert("RGB")
         image.thumbnail((longest, longest))
         out = io.BytesIO()
         image.save(out, "JPEG", quality=85, optimize=True)  # no exif= argument: stripped
         return out.getvalue()
+
+
+def _reencoded(data: bytes, longest: int) -> bytes:
+    try:
+        return _reencode(data, longest)
+    except PILLOW_ERRORS as exc:
+        # verify() reads the structure, not every pixel: a photo cut short is found here.
+        raise ValidationError(
+            {"file": ["The photo cannot be read to the end (damaged or cut short): resend it."]}
+        ) from exc
+
+
+EXTENSIONS = STORED_EXTENSIONS
+
+
+def read_capped(upload, limit: int) -> bytes:
+    """The uploaded file's bytes, refusing it as soon as it proves larger than `limit`
+    (read in chunks: never more than the limit and one chunk held)."""
+    chunks, size = [], 0
+    for chunk in upload.chunks():
+        size += len(chunk)
+        if size > limit:
+            raise ValidationError({"file": [_too_large(limit)]})
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> str:
+    return f"The file is larger than {limit // (1024 * 1024)} MB (ATTACHMENT_MAX_MB)."
 
 
 def attachment_store(
@@ -55,8 +125,7 @@ def attachment_store(
     """
     incident_report_require_author(user=by, report=report, doing="attach files to it")
     if len(data) > settings.ATTACHMENT_MAX_BYTES:
-        limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
-        raise ValidationError({"file": [f"The file is larger than {limit} MB."]})
+        raise ValidationError({"file": [_too_large(settings.ATTACHMENT_MAX_BYTES)]})
     if not data:
         raise ValidationError({"file": ["The file is empty."]})
     sha256 = hashlib.sha256(data).hexdigest()
@@ -72,14 +141,18 @@ def attachment_store(
         report=report, sha256=sha256, kind=kind, content_type=content_type, size=len(data),
         original_name=(name or "")[:255], uploaded_by=by,
     )  # fmt: skip
-    attachment.original.save(name or "file", ContentFile(data), save=False)
-    if kind == Attachment.Kind.IMAGE:
-        attachment.display.save("display.jpg",
-                                ContentFile(_reencode(data, settings.ATTACHMENT_DISPLAY_PX)),
-                                save=False)  # fmt: skip
-        attachment.thumbnail.save("thumbnail.jpg",
-                                  ContentFile(_reencode(data, settings.ATTACHMENT_THUMBNAIL_PX)),
-                                  save=False)  # fmt: skip
+    copies = {}
+    if kind == Attachment.Kind.IMAGE:  # made before anything is written: a bad photo leaves none
+        display = _reencoded(data, settings.ATTACHMENT_DISPLAY_PX)
+        # From the display copy (upright, a few megapixels), not the original again.
+        copies = {"display": display,
+                  "thumbnail": _reencoded(display, settings.ATTACHMENT_THUMBNAIL_PX)}  # fmt: skip
+    # Stored as <hash>.<detected type> (reports.models.attachment_path): the client's name
+    # is kept only as `original_name`, a label.
+    attachment.original.save(f"original.{EXTENSIONS[content_type]}", ContentFile(data),
+                              save=False)  # fmt: skip
+    for variant, copy in copies.items():
+        getattr(attachment, variant).save(f"{variant}.jpg", ContentFile(copy), save=False)
     try:
         with transaction.atomic():
             attachment.save()

@@ -2,7 +2,8 @@
 duty officers' pages: one definition, so a page and its export always agree.
 
 A bad value is a form error naming the parameter (`bbox`, `date_from`, ...): the API answers
-it as a 400 in our error format, a page shows it next to the field.
+it as a 400 in our error format, a page shows it next to the field. Dates are bounded
+(core.dates): `?date_to=9999-12-31` is such an error, not an overflow.
 """
 
 from datetime import datetime, time, timedelta
@@ -15,6 +16,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from core.dates import BoundedDateFilter, BoundedIsoDateTimeFilter
 from reports.models import IncidentReport
 
 
@@ -54,13 +56,13 @@ def _mission_day_start(day):
 
 
 class IncidentReportFilter(django_filters.FilterSet):
-    observed_from = django_filters.IsoDateTimeFilter(field_name="observed_at", lookup_expr="gte")
-    observed_to = django_filters.IsoDateTimeFilter(field_name="observed_at", lookup_expr="lt")
-    date_from = django_filters.DateFilter(
+    observed_from = BoundedIsoDateTimeFilter(field_name="observed_at", lookup_expr="gte")
+    observed_to = BoundedIsoDateTimeFilter(field_name="observed_at", lookup_expr="lt")
+    date_from = BoundedDateFilter(
         method="on_or_after", label="From",
         help_text=f"First day, inclusive, in {settings.TIME_ZONE} time.",
     )  # fmt: skip
-    date_to = django_filters.DateFilter(
+    date_to = BoundedDateFilter(
         method="on_or_before", label="To",
         help_text=f"Last day, inclusive, in {settings.TIME_ZONE} time.",
     )  # fmt: skip

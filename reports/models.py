@@ -271,9 +271,17 @@ class ReportRevision(models.Model):
         return f"{self.report.uuid} v{self.version}"
 
 
+# The extension of a stored file follows the type found in its content (Attachment's
+# content_type, set by reports.attachments from the bytes), never the name the client sent:
+# an upload named `x.html` must not be stored, nor ever served, as HTML.
+STORED_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp",
+                     "application/pdf": "pdf"}  # fmt: skip
+
+
 def _attachment_path(instance, filename, kind):
-    suffix = "." + filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else ""
-    return f"reports/{instance.report.uuid}/{kind}/{instance.sha256}{suffix}"
+    # display and thumbnail are JPEGs we encoded ourselves.
+    suffix = STORED_EXTENSIONS.get(instance.content_type, "bin") if kind == "original" else "jpg"
+    return f"reports/{instance.report.uuid}/{kind}/{instance.sha256}.{suffix}"
 
 
 def original_path(instance, filename):
@@ -306,9 +314,11 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     original_name = models.CharField(max_length=255, blank=True)
-    original = models.FileField(upload_to=original_path)
-    display = models.FileField(upload_to=display_path, blank=True)
-    thumbnail = models.FileField(upload_to=thumbnail_path, blank=True)
+    # reports/<uuid>/original/<sha256>.<ext> is 122 characters: at Django's default of 100,
+    # the storage cut the hash short and appended random letters to fit.
+    original = models.FileField(upload_to=original_path, max_length=255)
+    display = models.FileField(upload_to=display_path, blank=True, max_length=255)
+    thumbnail = models.FileField(upload_to=thumbnail_path, blank=True, max_length=255)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 

@@ -95,14 +95,16 @@ def _query_without(request, *names):
 @mission_page
 def incident_list(request):
     filterset = _filters(request, _visible(request))
-    reports = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    valid = filterset.is_valid()
+    reports = filterset.qs if valid else filterset.queryset.none()
     paginator = Paginator(reports.order_by("-observed_at"), PAGE_SIZE)
+    # A bad filter is the client's error (400), shown beside its field with the form kept.
     return page(request, "reports/incident_list.html", {
         "filterset": filterset,
         "page_obj": paginator.get_page(request.GET.get("page")),
         "query": _query_without(request, "page"),
         "time_zone": settings.TIME_ZONE,
-    })  # fmt: skip
+    }, status=200 if valid else 400)  # fmt: skip
 
 
 @require_GET
@@ -125,12 +127,13 @@ def review_queue(request):
 @mission_page
 def incident_map(request):
     filterset = _filters(request, _visible(request))
-    filterset.is_valid()  # errors are shown beside the fields; the map asks the API itself
+    # Errors are shown beside the fields (a 400, as on the list); the map asks the API itself.
+    valid = filterset.is_valid()
     return page(request, "reports/incident_map.html", {
         "filterset": filterset,
         "query": _query_without(request, "bbox", "zoom", "page"),
         "time_zone": settings.TIME_ZONE,
-    })  # fmt: skip
+    }, status=200 if valid else 400)  # fmt: skip
 
 
 def _report(request, uuid) -> IncidentReport:

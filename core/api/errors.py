@@ -8,7 +8,13 @@ object as a whole) to its messages, so a client can put each message next to its
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views.defaults import page_not_found
@@ -61,7 +67,40 @@ def _codes(detail):
     return getattr(detail, "code", None)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
+def body_too_large(limit_bytes: int, what: str = "The request body", field=None):
+    """A 413 naming the limit, in megabytes as a person would read it (and the field, when
+    one part of the body is what is too large)."""
+    megabytes = limit_bytes / (1024 * 1024)
+    shown = f"{megabytes:.0f}" if megabytes >= 1 else f"{megabytes:.1f}"
+    message = f"{what} is larger than the {shown} MB this server accepts."
+    return RequestTooLarge({field: [message]} if field else message)
+
+
+def _from_django_request_error(exc):
+    """Django refuses an oversized or overfull body while DRF reads it (request.body, the
+    multipart parser); uncaught it became Django's HTML 400 page. The API answers it in
+    its own format, naming the limit."""
+    if isinstance(exc, RequestDataTooBig):
+        return body_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    if isinstance(exc, TooManyFieldsSent):
+        return exceptions.ParseError(
+            f"Too many fields: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}."
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return exceptions.ParseError(
+            f"Too many files: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES}."
+        )
+    return exc
+
+
 def exception_handler(exc, context):
+    exc = _from_django_request_error(exc)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
@@ -86,13 +125,19 @@ def exception_handler(exc, context):
             response.status_code,
         )
 
-    if isinstance(exc, exceptions.ValidationError):
+    # A refusal naming fields (a validation error, or a 413 naming the part too large).
+    if isinstance(exc, exceptions.ValidationError) or isinstance(
+        getattr(exc, "detail", None), dict
+    ):
         errors = _flatten(exc.detail)
         detail = "; ".join(
             f"{field}: {' '.join(messages)}" if field != NON_FIELD else " ".join(messages)
             for field, messages in errors.items()
         )
-        code = "invalid"
+        if isinstance(exc, exceptions.ValidationError):
+            code = "invalid"
+        else:
+            code = _codes(exc.detail) or getattr(exc, "default_code", "error")
     else:
         errors = {}
         detail = str(exc.detail) if hasattr(exc, "detail") else response.reason_phrase

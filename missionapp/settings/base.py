@@ -404,6 +404,12 @@ PATROL_DEVIATION_KM = env.float("PATROL_DEVIATION_KM", default=1.0)
 PATROL_ACK_LINK_DAYS = env.int("PATROL_ACK_LINK_DAYS", default=30)
 # Incident report attachments: largest file accepted, and the thumbnail's longest side.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_MB", default=20) * 1024 * 1024
+# Largest photo accepted, in pixels, checked from the image's header before it is decoded.
+# The mission's tablets take 12-16 MP photos (a phone's full-sensor mode up to 50 MP); 40 MP
+# leaves room for those short of that mode while a decode stays near 160 MB (RGBA) and about
+# a second. Pillow's own decompression-bomb limit is set to the same (reports.apps): it
+# warned only above 89 MP and refused above 179 MP, by an exception that was a 500.
+ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_MEGAPIXELS", default=40) * 1_000_000
 ATTACHMENT_THUMBNAIL_PX = 320
 ATTACHMENT_DISPLAY_PX = 2048
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

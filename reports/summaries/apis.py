@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from core.dates import BoundedDateSerializerField
 from reports.models import DailySummary, SummaryArtefact
 from reports.summaries import documents, selectors
 from reports.summaries.downloads import summary_artefact_download
@@ -58,6 +59,15 @@ class SummaryOutput(serializers.ModelSerializer):
                   "revisions"]  # fmt: skip
 
 
+class SummaryListInput(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    date_from = BoundedDateSerializerField(required=False)
+    date_to = BoundedDateSerializerField(required=False)
+
+    class Meta:
+        ref_name = "SummaryListInput"
+
+
 @extend_schema_view(
     get=extend_schema(
         parameters=[
@@ -76,9 +86,10 @@ class SummaryListApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return DailySummary.objects.none()
         _require_reader(self.request)
-        params = self.request.query_params
-        return selectors.summary_list(q=params.get("q", ""), date_from=params.get("date_from"),
-                                      date_to=params.get("date_to"))  # fmt: skip
+        # Read as a serializer, so a bad date is a 400 naming its parameter.
+        params = SummaryListInput(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.summary_list(**params.validated_data)
 
 
 class SummaryDetailApi(APIView):

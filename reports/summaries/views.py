@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
+from core.dates import BoundedDateField
 from core.pages import mission_page, page
 from reports.models import SummaryArtefact
 from reports.summaries import selectors
@@ -20,9 +21,9 @@ class SummarySearchForm(forms.Form):
         required=False, label="Search",
         help_text='A number ("325" or "325/2026") or words of the summary.',
     )  # fmt: skip
-    date_from = forms.DateField(required=False, label="From",
+    date_from = BoundedDateField(required=False, label="From",
                                 widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
-    date_to = forms.DateField(required=False, label="To",
+    date_to = BoundedDateField(required=False, label="To",
                               widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
 
 
@@ -36,14 +37,17 @@ def _require_reader(request):
 def summary_list(request):
     _require_reader(request)
     form = SummarySearchForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    valid = form.is_valid()
+    filters = form.cleaned_data if valid else {}
     summaries = selectors.summary_list(q=filters.get("q", ""), date_from=filters.get("date_from"),
                                        date_to=filters.get("date_to"))  # fmt: skip
     page_obj = Paginator(summaries, 30).get_page(request.GET.get("page"))
     for summary in page_obj.object_list:
         revisions = list(summary.revisions.all())  # prefetched, oldest first
         summary.latest = revisions[-1] if revisions else None
-    return page(request, "reports/summaries/list.html", {"form": form, "page_obj": page_obj})
+    # A bad search is shown beside its field (a 400), with every summary listed below it.
+    return page(request, "reports/summaries/list.html", {"form": form, "page_obj": page_obj},
+                status=200 if valid else 400)  # fmt: skip
 
 
 @require_GET
