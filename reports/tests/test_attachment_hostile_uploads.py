@@ -5,7 +5,6 @@ name; and what a client sent is served so that it can never run in our origin.""
 import hashlib
 import io
 import struct
-import time
 import zlib
 from pathlib import Path
 
@@ -59,17 +58,14 @@ def test_a_photo_over_the_pixel_limit_is_refused_from_its_header(users, report, 
     bomb = png_bomb(side, side)
     assert len(bomb) < 2 * 1024 * 1024  # small on the wire: the size limit cannot catch it
 
-    started = time.monotonic()
     response = upload(as_user(users["monitor"]), report, bomb, name="map.png")
-    elapsed = time.monotonic() - started
 
     assert response.status_code == 400
     [message] = response.json()["errors"]["file"]
     assert f"{side * side // 1_000_000} MP" in message and "at most 40 MP" in message
     assert Attachment.objects.count() == 0
-    # Decoding 13000 x 13000 took 2.6 s (and 20000 x 20000 answered 500); the header alone
-    # is read. Generous bound: the machine running the tests may be busy.
-    assert elapsed < 2.0, elapsed
+    # Decoding 13000 x 13000 took 2.6 s (and 20000 x 20000 answered 500): that only the
+    # header is read is shown by the next test, whose pixel data is cut away.
 
 
 def test_the_pixel_limit_is_checked_before_decoding_a_single_pixel(users, report):  # noqa: F811
