@@ -99,6 +99,15 @@ def _reencoded(data: bytes, longest: int) -> bytes:
 EXTENSIONS = STORED_EXTENSIONS
 
 
+def _jpeg_complete(data: bytes) -> bool:
+    """Whether the JPEG's image data ends with its end-of-image marker. libjpeg pads a stream
+    that stops early and decodes it without an error (at a reduced scale, often not even a
+    warning): a photo cut in half would be stored grey at the bottom. In the entropy-coded
+    data every 0xFF byte is escaped, so an FF D9 after the last start-of-scan is the end."""
+    last_scan = data.rfind(b"\xff\xda")
+    return last_scan != -1 and data.find(b"\xff\xd9", last_scan) != -1
+
+
 def read_capped(upload, limit: int) -> bytes:
     """The uploaded file's bytes, refusing it as soon as it proves larger than `limit`
     (read in chunks: never more than the limit and one chunk held)."""
@@ -142,6 +151,10 @@ def attachment_store(
         original_name=(name or "")[:255], uploaded_by=by,
     )  # fmt: skip
     copies = {}
+    if content_type == "image/jpeg" and not _jpeg_complete(data):
+        raise ValidationError(
+            {"file": ["The photo cannot be read to the end (damaged or cut short): resend it."]}
+        )
     if kind == Attachment.Kind.IMAGE:  # made before anything is written: a bad photo leaves none
         display = _reencoded(data, settings.ATTACHMENT_DISPLAY_PX)
         # From the display copy (upright, a few megapixels), not the original again.

@@ -90,16 +90,34 @@ def link_operations_on_one_object(result, generator, request, public):
         for operations_of_any_path in paths.values():
             for operation in operations_of_any_path.values():
                 for code, response in operation["responses"].items():
-                    if not code.startswith("2") or _json_ref(response) != resource:
+                    if not code.startswith("2"):
+                        continue
+                    if _json_ref(response) == resource:
+                        where = f"$response.body#/{name}"
+                    elif _page_of(result, response) == resource:
+                        # A page of these objects: its first one (a list every role can read
+                        # starts a chain, where a made-up filing rarely lands in the area).
+                        where = f"$response.body#/results/0/{name}"
+                    else:
                         continue
                     links = response.setdefault("links", {})
                     for target in targets:
                         if target != operation["operationId"]:
                             links[target] = {
                                 "operationId": target,
-                                "parameters": {f"path.{name}": f"$response.body#/{name}"},
+                                "parameters": {f"path.{name}": where},
                             }
     return result
+
+
+def _page_of(result, response):
+    """The $ref of the objects a paginated answer lists, else None."""
+    ref = _json_ref(response)
+    if not ref:
+        return None
+    schema = result.get("components", {}).get("schemas", {}).get(ref.rpartition("/")[2], {})
+    results = schema.get("properties", {}).get("results", {})
+    return results.get("items", {}).get("$ref") if results.get("type") == "array" else None
 
 
 def _json_ref(response):
