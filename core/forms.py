@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from leaflet.forms import fields as leaflet_fields
+from leaflet.forms.widgets import LeafletWidget
 
 from core.geometry import GeometryRefused, geometry_or_refusal
 
@@ -30,6 +31,23 @@ class CheckedGeometryMixin:
         except GeometryRefused as refusal:
             raise ValidationError(str(refusal), code="invalid_geom") from None
         return geometry
+
+
+class CheckedLeafletWidget(LeafletWidget):
+    """The Leaflet map widget, redrawing a refused form without parsing what was refused.
+
+    Django's geometry widget reads the posted text again with GEOS when it redraws a form
+    with errors, and transforms it to the map's SRID with GDAL: `SRID=3857;POINT(1e20 1e20)`
+    never came back from that transform (a request thread pinned for good), and a GeoJSON
+    Feature raised a 500. Here the text goes through core.geometry first; what it refuses is
+    drawn as an empty map, the field's error saying why.
+    """
+
+    def deserialize(self, value):
+        try:
+            return geometry_or_refusal(value, kinds=GEOJSON_KINDS["GEOMETRY"])
+        except GeometryRefused:
+            return None
 
 
 class CheckedLineStringField(CheckedGeometryMixin, leaflet_fields.LineStringField):

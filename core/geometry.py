@@ -129,13 +129,17 @@ def _from_geojson(obj: dict, kinds, limit):
     kind = obj.get("type")
     if kind not in kinds:
         raise GeometryRefused(f"Give a GeoJSON {_names(kinds)}, not {_shown(kind)}.")
-    crs = obj.get("crs")
-    if crs is not None:
-        name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
-        if name not in WGS84_NAMES:
+    if "crs" in obj:
+        crs = obj["crs"]
+        properties = crs.get("properties") if isinstance(crs, dict) else None
+        name = properties.get("name") if isinstance(properties, dict) else None
+        if not isinstance(name, str) or name not in WGS84_NAMES:
+            named = f"the coordinate system {_shown(name)}" if isinstance(name, str) else (
+                "a coordinate system not named as GeoJSON names one"
+            )  # fmt: skip
             raise GeometryRefused(
-                "Give the coordinates in WGS84 longitude/latitude (EPSG:4326); "
-                f"the coordinate system {_shown(name)} is not taken."
+                f"Give the coordinates in WGS84 longitude/latitude (EPSG:4326); {named} is "
+                "not taken."
             )
     coordinates = obj.get("coordinates")
     if coordinates is None:

@@ -14,10 +14,9 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from leaflet.forms.widgets import LeafletWidget
 
 from core import dates
-from core.forms import CheckedLineStringField
+from core.forms import CheckedLeafletWidget, CheckedLineStringField
 from core.models import ForwardBase, User
 from core.roles import Role
 from patrols.models import ItineraryNotification
@@ -97,7 +96,7 @@ class PlanForm(forms.Form):
     route = CheckedLineStringField(
         required=False,
         label="Route",
-        widget=LeafletWidget(),
+        widget=CheckedLeafletWidget(),
         help_text="Draw the line with the line tool; leave it empty to join the waypoints.",
     )
 

@@ -278,3 +278,90 @@ def test_a_hostile_route_drawn_on_the_plan_page_is_refused_on_its_field(client, 
     assert good.cleaned_data["route"].equals(LineString(JERMUK_ROAD, srid=4326))
     assert isinstance(good.cleaned_data["route"][0], tuple)
     assert Point(*JERMUK_ROAD[0]).equals(Point(good.cleaned_data["route"][0]))
+
+
+# Refused geometry text that Django's widget used to parse again when it redrew the form:
+# the GDAL transform of the first never returned (a request thread pinned), the others
+# answered 500. Each must come back as the form with the field's error, promptly.
+REDRAWN = [
+    ("SRID=3857;LINESTRING (1e300 1e300, 1 1)", "EPSG:4326"),
+    ("SRID=3857;POINT (1e20 1e20)", "EPSG:4326"),
+    ('{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[45, 39], [46, 40]]}}',
+     "not «Feature»"),
+    ('{"type": "FeatureCollection", "features": []}', "not «FeatureCollection»"),
+    ('{"type": "LineString", "coordinates": ' + "[" * 100_000 + "]" * 100_000 + "}",
+     "not valid GeoJSON"),
+    ('{"type": "LineString", "coordinates": [[45.7, 39.8], [45.8, 39.9]], '
+     '"crs": {"type": "name", "properties": "x"}}', "WGS84"),
+]  # fmt: skip
+
+
+def answered_within(seconds, call):
+    """call()'s result, failing the test if it takes longer (it once never returned)."""
+    import threading
+
+    from django.db import connections
+
+    result, errors = [], []
+
+    def run():
+        try:
+            result.append(call())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"no answer within {seconds} s"
+    assert not errors, errors
+    return result[0]
+
+
+@pytest.mark.parametrize(("text", "reason"), REDRAWN)
+def test_a_refused_route_redraws_the_plan_form_without_parsing_it_again(field_team, text, reason):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(field_team["team_leader"])
+    departure = timezone.localtime(timezone.now() + timedelta(days=10))
+    form = {
+        "purpose": "Hostile route drawn", "team_leader": field_team["team_leader"].pk,
+        "planned_departure": departure.strftime("%Y-%m-%dT%H:%M"),
+        "planned_return": (departure + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M"),
+        "route": text, "waypoints-TOTAL_FORMS": 0, "waypoints-INITIAL_FORMS": 0,
+        "vehicles-TOTAL_FORMS": 0, "vehicles-INITIAL_FORMS": 0,
+    }  # fmt: skip
+    response = answered_within(30, lambda: client.post("/patrols/new/", form))
+    assert response.status_code in (200, 400), response.status_code
+    page = response.content.decode()
+    assert "Hostile route drawn" in page  # what was typed is kept
+    # The reason, or (a point where a line was asked for) the type asked for.
+    assert any(
+        words in page
+        for words in (reason, reason.replace("«", "&laquo;").replace("»", "&raquo;"),
+                      "Give a GeoJSON LineString")
+    ), text[:80]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "reason"), REDRAWN)
+def test_a_refused_zone_redraws_the_admin_form_without_parsing_it_again(field_team, text, reason):
+    from django.test import Client
+
+    coordinator = field_team["coordinator"]
+    coordinator.is_staff = True
+    coordinator.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(coordinator)
+    now = timezone.localtime()
+    form = {
+        "name": "Hostile zone", "reason": "mines", "details": "",
+        "valid_from_0": now.strftime("%Y-%m-%d"), "valid_from_1": now.strftime("%H:%M:%S"),
+        "valid_until_0": "", "valid_until_1": "", "geom": text,
+    }  # fmt: skip
+    response = answered_within(30, lambda: client.post("/admin/core/restrictedzone/add/", form))
+    assert response.status_code == 200, response.status_code
+    errors = response.context["adminform"].form.errors["geom"][0]
+    assert "WGS84" in errors or "not" in errors, errors
