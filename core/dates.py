@@ -118,7 +118,10 @@ class BoundedDateTimeSerializerField(serializers.DateTimeField):
     default_error_messages = {"date_out_of_range": RANGE_MESSAGE, "overflow": RANGE_MESSAGE}
 
     def to_internal_value(self, value):
-        value = super().to_internal_value(value)
+        try:
+            value = super().to_internal_value(value)
+        except OverflowError:  # 0001-01-01 moved into the server's zone falls before year 1
+            self.fail("overflow")
         if not in_range(value):
             self.fail("date_out_of_range")
         return value

@@ -1,11 +1,19 @@
-"""The Permissions-Policy header (settings.PERMISSIONS_POLICY), which Django does not send.
+"""The Permissions-Policy header (settings.PERMISSIONS_POLICY), which Django does not send;
+and admin lists' date lookups kept within what Django can compute (AdminDateLookupMiddleware).
 
 Every response denies the listed browser features; a response under a path prefix of
 PERMISSIONS_POLICY_BY_PATH gets that prefix's allowances on top (the tablet app may use the
 camera and GPS). A view that sets the header itself keeps its own.
 """
 
+import re
+from datetime import date
+
 from django.conf import settings
+from django.http import HttpResponseRedirect
+from django.urls import reverse_lazy
+
+from core.dates import in_range
 
 HEADER = "Permissions-Policy"
 
@@ -44,3 +52,41 @@ class PermissionsPolicyMiddleware:
             if path.startswith(prefix):
                 return header
         return self.default
+
+
+_DATE_PART = re.compile(r"__(year|month|day)$")
+_DATE_COMPARISON = re.compile(r"__(gte|gt|lte|lt|exact|date)$")
+_ISO_DAY = re.compile(r"^(\d{1,4})-(\d{1,2})-(\d{1,2})")
+_PART_BOUNDS = {"year": (1900, 2199), "month": (1, 12), "day": (1, 31)}
+
+
+def _admin_date_out_of_bounds(key: str, value: str) -> bool:
+    """Whether an admin list's date lookup would overflow inside Django: the date hierarchy
+    computes the next year from `?observed_at__year=9999` (a ValueError, a 500), and
+    `?observed_at__gte=0001-01-01` overflows moving into the server's zone."""
+    part = _DATE_PART.search(key)
+    if part:
+        low, high = _PART_BOUNDS[part.group(1)]
+        return value.isdigit() and not low <= int(value) <= high
+    day = _ISO_DAY.match(value) if _DATE_COMPARISON.search(key) else None
+    if day:
+        try:
+            return not in_range(date(*map(int, day.groups())))
+        except ValueError:  # 2026-13-45
+            return True
+    return False
+
+
+class AdminDateLookupMiddleware:
+    """Admin lists answer a date lookup they cannot compute as Django answers any lookup it
+    refuses: the list again with `?e=1` ("incorrect lookup parameters"), never a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefix = reverse_lazy("admin:index")
+
+    def __call__(self, request):
+        in_admin = request.method == "GET" and request.path.startswith(str(self.prefix))
+        if in_admin and any(_admin_date_out_of_bounds(k, v) for k, v in request.GET.items()):
+            return HttpResponseRedirect(f"{request.path}?e=1")
+        return self.get_response(request)

@@ -77,12 +77,16 @@ class ContactAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        contact = Contact.objects.filter(pk=object_id).first()
-        if contact is not None and request.method == "GET":
-            services.contact_read_log(
-                user=request.user, contacts=[contact], via=ContactAccessLog.Via.PAGE
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # Logged once the page was shown: a refused or missing contact was not read. The
+        # contact is looked up in this person's list (need-to-know), as the page did.
+        if request.method == "GET" and response.status_code == 200:
+            contact = self.get_object(request, object_id)
+            if contact is not None:
+                services.contact_read_log(
+                    user=request.user, contacts=[contact], via=ContactAccessLog.Via.PAGE
+                )
+        return response
 
     @admin.action(description="Export everything held about the contact (subject access)")
     def export_subject_access(self, request, queryset):

@@ -446,6 +446,12 @@ class PatrolTrackApi(APIView):
 
 class RestrictionSerializer(serializers.ModelSerializer):
     location = PointField()
+    # As every time the API takes: with its offset, within the mission's years.
+    occurred_at = ZonedDateTimeField()
+    # A week-long closure is the most a patrol can report as one restriction.
+    duration_minutes = serializers.IntegerField(
+        min_value=0, max_value=7 * 24 * 60, required=False, allow_null=True
+    )
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
 
     class Meta:

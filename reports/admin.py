@@ -9,8 +9,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, ReadOnlyAdminMixin, local_time_column
+from core.dates import check_mission_years
 from core.roles import Role, has_role
-from patrols.models import PatrolPlan
+from patrols.selectors import patrol_plan_list
 from reports import services
 from reports.models import DailySummary, IncidentReport, SummaryDownload, SummaryRecipient
 from reports.selectors import incident_report_list
@@ -31,6 +32,19 @@ class IncidentReportAdminForm(forms.ModelForm):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.request = request
+        if "observed_at" in self.fields:
+            self.fields["observed_at"].validators.append(check_mission_years)
+            clean = self.fields["observed_at"].clean
+
+            def bounded(value, clean=clean):
+                try:
+                    return clean(value)
+                except OverflowError:  # year 1 in Yerevan time has no UTC moment
+                    raise ValidationError(
+                        "The date must lie within the mission's years.", code="overflow"
+                    ) from None
+
+            self.fields["observed_at"].clean = bounded
         if self.instance.pk and not self.is_bound:
             self.fields["seen_version"].initial = self.instance.version
 
@@ -135,8 +149,9 @@ class IncidentReportAdmin(MissionMapAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "patrol":
-            # A plan's name includes its forward base: fetch them with the plans.
-            kwargs["queryset"] = PatrolPlan.objects.select_related("forward_base")
+            # The plans this person may see (no one else's draft), with their forward base
+            # (a plan's name includes it); the service checks the author may link it.
+            kwargs["queryset"] = patrol_plan_list(user=request.user).prefetch_related(None)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

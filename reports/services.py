@@ -338,6 +338,11 @@ def incident_report_correct(
     changed = {name: value for name, value in fields.items() if getattr(report, name) != value}
     if not changed:
         return report
+    if "observed_at" in changed and changed["observed_at"] > timezone.now() + CLOCK_SKEW:
+        raise ValidationError({"observed_at": ["The observation time cannot be in the future."]})
+    if "patrol" in changed and changed["patrol"] is not None:
+        # The patrols the report's author may link it to, as when the author links it.
+        _check_patrol(author=report.author, patrol=changed["patrol"])
     ReportRevision.objects.create(
         report=report, version=report.version, content=_snapshot(report), changed_by=by,
         reason=reason or "Corrected by the duty officer.",

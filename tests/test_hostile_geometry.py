@@ -365,3 +365,65 @@ def test_a_refused_zone_redraws_the_admin_form_without_parsing_it_again(field_te
     assert response.status_code == 200, response.status_code
     errors = response.context["adminform"].form.errors["geom"][0]
     assert "WGS84" in errors or "not" in errors, errors
+
+
+def api_as(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason"),
+    [
+        ({"occurred_at": "0001-01-01T00:00:00"}, "occurred_at", "offset"),
+        ({"occurred_at": "0001-01-01T00:00:00Z"}, "occurred_at", "between the years"),
+        ({"occurred_at": "2026-12-02T09:00:00"}, "occurred_at", "offset"),
+        ({"occurred_at": "1900-01-01T00:00:00Z"}, "occurred_at", "between the years"),
+        ({"duration_minutes": 9223372036854775807}, "duration_minutes", "less than or equal"),
+    ],
+)
+def test_a_restriction_takes_times_and_durations_as_every_api_time(
+    field_team, changes, field, reason
+):
+    body = {"category": "denial", "actor": "armenian_border_guards",
+            "occurred_at": (timezone.now() - timedelta(minutes=5)).isoformat(),
+            "location": {"type": "Point", "coordinates": [45.68, 39.81]},
+            "description": "Stopped at the checkpoint", **changes}  # fmt: skip
+    response = api_as(field_team["monitor"]).post(
+        f"/api/patrols/{field_team['plan'].pk}/restrictions/", body, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert reason in response.json()["errors"][field][0]
+
+
+@pytest.mark.parametrize("at", ["0001-01-01", "0001-01-01T00:00:00", "9999-12-31T23:59:59"])
+def test_restricted_zones_at_an_impossible_moment_is_a_400(field_team, at):
+    response = api_as(field_team["monitor"]).get("/api/geography/restricted-zones/", {"at": at})
+    assert response.status_code == 400 and "at" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "route",
+    [[[0, 90], [10, 90]], [[0, -90], [10, -90]], [[45.67, 39.84], [180, 89.99]]],
+)
+def test_a_route_far_from_the_mission_is_blocked_where_the_projection_fails(field_team, route):
+    from patrols.services import safety
+
+    plan = field_team["plan"]
+    plan.route = LineString(route, srid=4326)
+    findings = safety.check_mission_area(plan)
+    assert [f.code for f in findings] == ["outside_mission_area"]
+    assert findings[0].severity == safety.BLOCKING
+
+
+def test_a_waypoint_outside_the_mission_area_blocks_the_itinerary(field_team):
+    from patrols.models import Waypoint
+    from patrols.services import safety
+
+    plan = field_team["plan"]
+    Waypoint.objects.create(plan=plan, position=1, name="The pole", location=Point(180, 90))
+    findings = safety.check_mission_area(plan)
+    assert findings and "waypoint «The pole»" in findings[0].message

@@ -93,3 +93,14 @@ def test_opening_a_contact_in_the_admin_is_a_logged_read(client, users, world):
     assert list(ContactAccessLog.objects.values_list("user__username", "contact_ref")) == [
         ("t-liaison_officer", world["south"].pk)
     ]
+
+
+@pytest.mark.parametrize("role", ["duty_officer", "headquarters"])
+def test_a_refused_admin_read_of_a_contact_is_not_logged_as_a_read(client, users, world, role):
+    user = users[role]
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    url = reverse("admin:liaison_contact_change", args=[world["south"].pk])
+    assert client.get(url).status_code in (302, 403)  # missing from their list, or refused
+    assert not ContactAccessLog.objects.exists()

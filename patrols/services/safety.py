@@ -4,6 +4,7 @@ Distances are computed in UTM zone 38N (EPSG:32638), which covers Armenia with a
 below 0.1 %: metres there are metres on the ground, for the buffers and lengths below.
 """
 
+import json
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -68,7 +69,23 @@ def check_restricted_zones(plan):
 
 
 def check_mission_area(plan):
-    """Every part of the route must lie in a sector (with the generalised-border tolerance)."""
+    """Every part of the route, and every waypoint, must lie in a sector (with the
+    generalised-border tolerance)."""
+    # Each vertex and waypoint first, in degrees: far from the mission (a route along the
+    # pole) the UTM projection below folds the line onto nothing and found it "inside".
+    places = [("route", Point(*xy, srid=4326)) for xy in plan.route.coords]
+    places += [(f"waypoint «{w.name}»", w.location) for w in plan.waypoints.all()]
+    for what, point in places:
+        if not geo.in_mission_area(point):
+            return [
+                Finding(
+                    "outside_mission_area",
+                    BLOCKING,
+                    f"The {what} leaves the mission area (at {point.y:.4f}N {point.x:.4f}E, "
+                    "outside the five border provinces).",
+                    json.loads(point.geojson),
+                )
+            ]
     sectors = [p.geom for p in Province.objects.filter(is_sector=True)]
     area = _utm(MultiPolygon(*[poly for mp in sectors for poly in mp], srid=4326)).buffer(
         settings.PROVINCE_TOLERANCE_KM * 1000

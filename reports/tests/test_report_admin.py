@@ -204,3 +204,56 @@ def test_a_correction_keeps_the_tablets_sub_second_time(client, users, reports):
     submitted.refresh_from_db()
     assert submitted.observed_at.microsecond == 123456
     assert submitted.description.endswith("(corrected)") and submitted.version == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"observed_at__year": "9999"}, {"observed_at__gte": "0001-01-01"},
+     {"observed_at__lt": "2026-13-40"}, {"observed_at__month": "13"}],
+)  # fmt: skip
+def test_an_admin_list_answers_an_impossible_date_lookup_as_incorrect(client, users, query):
+    staff(client, users["duty_officer"])
+    response = client.get(reverse("admin:reports_incidentreport_changelist"), query)
+    assert response.status_code == 302 and response.url.endswith("?e=1")
+    assert client.get(response.url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("day", "reason"),
+    [("0001-01-01", "between the years"), ("9999-12-31", "between the years"),
+     ("1901-01-01", "between the years")],
+)  # fmt: skip
+def test_a_correction_keeps_the_observation_time_within_the_mission_years(
+    client, users, reports, day, reason
+):
+    submitted = reports["submitted"]
+    staff(client, users["duty_officer"])
+    response = client.post(
+        reverse("admin:reports_incidentreport_change", args=[submitted.pk]),
+        correction(submitted, JERMUK_EAST, observed_at_0=day, observed_at_1="00:00:00"),
+    )
+    assert response.status_code == 200
+    assert reason in response.context["adminform"].form.errors["observed_at"][0]
+    submitted.refresh_from_db()
+    assert submitted.version == 1
+
+
+def test_a_correction_offers_and_links_only_patrols_the_author_could_link(client, users, reports):
+    from patrols.models import PatrolPlan
+
+    submitted = reports["submitted"]
+    base = users["team_leader"].forward_base
+    draft = PatrolPlan.objects.create(
+        forward_base=base, team_leader=users["team_leader"], author=users["team_leader"],
+        purpose="Someone else's draft", planned_departure=timezone.now(),
+        planned_return=timezone.now() + timezone.timedelta(hours=4),
+    )  # fmt: skip
+    staff(client, users["duty_officer"])
+    url = reverse("admin:reports_incidentreport_change", args=[submitted.pk])
+    page = client.get(url).content.decode()
+    assert "Someone else&#x27;s draft" not in page and "Someone else's draft" not in page
+    response = client.post(url, correction(submitted, JERMUK_EAST, patrol=draft.pk))
+    assert response.status_code == 200
+    assert "patrol" in response.context["adminform"].form.errors
+    submitted.refresh_from_db()
+    assert submitted.patrol_id is None and submitted.version == 1

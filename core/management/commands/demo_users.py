@@ -23,9 +23,13 @@ from core.audit.models import AuditEntry
 from core.models import ForwardBase, User
 from core.roles import Role
 
-DEMO_URL = "http://127.0.0.1:8000/"
 LOGINS_FILE_NAME = "demo-logins.txt"
 EMAIL_DOMAIN = "demo.mission.invalid"  # .invalid: a demo address can never receive mail
+
+
+def demo_url() -> str:
+    """Where the demo serves (bin/demo sets SITE_URL from PORT)."""
+    return settings.SITE_URL.rstrip("/") + "/"
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def read_logins(path: Path) -> dict[str, str]:
 
 def _logins_text(rows) -> str:
     lines = [
-        f"# Demo logins for missionapp at {DEMO_URL}, written by `manage.py demo_users`.",
+        f"# Demo logins for missionapp at {demo_url()}, written by `manage.py demo_users`.",
         "# Keep this file private: it holds working passwords (mode 600, never committed).",
         "role\tusername\tpassword\tforward base",
     ]
@@ -209,7 +213,7 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write(line(row))
         self.stdout.write("")
-        self.stdout.write(f"Log in at {DEMO_URL} (these logins are kept in {path}).")
+        self.stdout.write(f"Log in at {demo_url()} (these logins are kept in {path}).")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo users: {len(rows)} ({created} created, {updated} updated, "
