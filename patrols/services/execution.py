@@ -64,7 +64,12 @@ def track_upload(*, plan: PatrolPlan, by: User, fixes: list[TrackFix]) -> dict:
     known = set(
         TrackPoint.objects.filter(uuid__in=[f.uuid for f in fixes]).values_list("uuid", flat=True)
     )
-    fresh = [f for f in fixes if f.uuid not in known]
+    # One fix per UUID, the first sent: a batch that repeats one is answered as stored once.
+    fresh, seen = [], set(known)
+    for fix in fixes:
+        if fix.uuid not in seen:
+            seen.add(fix.uuid)
+            fresh.append(fix)
     # Not audited (telemetry, not a decision); a database constraint keeps it unique even if
     # two uploads race, and ignore_conflicts turns the loser's row into a no-op.
     TrackPoint.objects.bulk_create(

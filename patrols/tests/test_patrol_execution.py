@@ -46,6 +46,13 @@ def test_a_resent_track_is_stored_once(under_way, team):
     assert first["deviation_flagged"] is False
 
 
+def test_a_fix_repeated_within_one_upload_is_counted_and_stored_once(under_way, team):
+    [point] = fixes((45.6700, 39.8400))
+    result = track_upload(plan=under_way, by=team["leader"], fixes=[point, point])
+    assert result["stored"] == 1
+    assert TrackPoint.objects.filter(plan=under_way).count() == 1
+
+
 def test_a_track_far_from_the_notified_route_is_flagged(under_way, team):
     result = track_upload(plan=under_way, by=team["leader"], fixes=fixes((45.75, 39.81)))
     assert result["max_deviation_km"] > 5 and result["deviation_flagged"] is True
