@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdmin
 
 from core import selectors, services
-from core.forms import CheckedLeafletWidget, checked_form_class
+from core.forms import CheckedLeafletAdminWidget, checked_form_class
 from core.models import (
     AuditEntry,
     BorderSegment,
@@ -60,7 +60,7 @@ class MissionMapAdmin(LeafletGeoAdmin):
     web process inside SpatiaLite), with the same reasons on the field.
     """
 
-    widget = CheckedLeafletWidget  # redraws a refused form without parsing the refused text
+    widget = CheckedLeafletAdminWidget  # redraws a refused form without parsing the refused text
 
     class Media:
         # dom.js first: the layers' names reach the map as text nodes built with it.

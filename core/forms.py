@@ -1,6 +1,7 @@
 """Form fields shared by the pages and the admin."""
 
 from django.core.exceptions import ValidationError
+from leaflet.admin import LeafletAdminWidget
 from leaflet.forms import fields as leaflet_fields
 from leaflet.forms.widgets import LeafletWidget
 
@@ -33,7 +34,7 @@ class CheckedGeometryMixin:
         return geometry
 
 
-class CheckedLeafletWidget(LeafletWidget):
+class CheckedDeserializeMixin:
     """The Leaflet map widget, redrawing a refused form without parsing what was refused.
 
     Django's geometry widget reads the posted text again with GEOS when it redraws a form
@@ -48,6 +49,14 @@ class CheckedLeafletWidget(LeafletWidget):
             return geometry_or_refusal(value, kinds=GEOJSON_KINDS["GEOMETRY"])
         except GeometryRefused:
             return None
+
+
+class CheckedLeafletWidget(CheckedDeserializeMixin, LeafletWidget):
+    """The pages' map widget (the plan form's route)."""
+
+
+class CheckedLeafletAdminWidget(CheckedDeserializeMixin, LeafletAdminWidget):
+    """The admin's map widget, with the admin's own media."""
 
 
 class CheckedLineStringField(CheckedGeometryMixin, leaflet_fields.LineStringField):

@@ -71,8 +71,30 @@ def check_restricted_zones(plan):
 def check_mission_area(plan):
     """Every part of the route, and every waypoint, must lie in a sector (with the
     generalised-border tolerance)."""
-    # Each vertex and waypoint first, in degrees: far from the mission (a route along the
-    # pole) the UTM projection below folds the line onto nothing and found it "inside".
+    sectors = [p.geom for p in Province.objects.filter(is_sector=True)]
+    area = _utm(MultiPolygon(*[poly for mp in sectors for poly in mp], srid=4326)).buffer(
+        settings.PROVINCE_TOLERANCE_KM * 1000
+    )
+    route = _utm(plan.route)
+    outside = route.difference(area)
+    if outside.empty or outside.length < SAMPLE_METRES:
+        return _places_outside(plan)
+    first = outside if outside.geom_type == "LineString" else outside[0]
+    return [
+        Finding(
+            "outside_mission_area",
+            BLOCKING,
+            f"{outside.length / 1000:.1f} km of the route leave the mission area "
+            f"(first {_where(Point(first.coords[0], srid=UTM))}).",
+            _geojson(outside),
+        )
+    ]
+
+
+def _places_outside(plan):
+    """The first vertex or waypoint outside the mission area, read in degrees: far from the
+    mission (a route along the pole) the UTM projection folds the line onto nothing and the
+    measure above finds it "inside"; waypoints are not on the route's line at all."""
     places = [("route", Point(*xy, srid=4326)) for xy in plan.route.coords]
     places += [(f"waypoint «{w.name}»", w.location) for w in plan.waypoints.all()]
     for what, point in places:
@@ -86,24 +108,7 @@ def check_mission_area(plan):
                     json.loads(point.geojson),
                 )
             ]
-    sectors = [p.geom for p in Province.objects.filter(is_sector=True)]
-    area = _utm(MultiPolygon(*[poly for mp in sectors for poly in mp], srid=4326)).buffer(
-        settings.PROVINCE_TOLERANCE_KM * 1000
-    )
-    route = _utm(plan.route)
-    outside = route.difference(area)
-    if outside.empty or outside.length < SAMPLE_METRES:
-        return []
-    first = outside if outside.geom_type == "LineString" else outside[0]
-    return [
-        Finding(
-            "outside_mission_area",
-            BLOCKING,
-            f"{outside.length / 1000:.1f} km of the route leave the mission area "
-            f"(first {_where(Point(first.coords[0], srid=UTM))}).",
-            _geojson(outside),
-        )
-    ]
+    return []
 
 
 def check_border_distance(plan):
