@@ -52,3 +52,22 @@ def test_a_6_mb_form_to_a_page_gets_a_page_saying_so(users, logged_in):
     html = response.content.decode()
     assert "larger than the 5 MB this server accepts" in html
     assert 'data-testid="bad-request-reason"' in html
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "where"),
+    [
+        # A username looked up while validating: PostgreSQL refused the NUL (a 500).
+        ("api-patrols", {"team_leader": "t-team_leader\u0000", "purpose": "x"}, "team_leader"),
+        ("api-incident-reports", {"description": "Shelling\u0000"}, "description"),
+        ("api-incident-reports", {"waypoints": [{"na\u0000me": "x"}]}, "waypoints.0"),
+    ],
+)
+def test_a_nul_character_in_a_body_is_a_400_naming_where_it_is(users, url, body, where):
+    client = as_user(users["team_leader"])
+    for content in ({"data": body, "format": "json"}, {"data": {"purpose": "x\u0000"}}):
+        response = client.post(reverse(url), **content)
+        assert response.status_code == 400, response.content
+        assert "NUL" in response.json()["detail"]
+    response = client.post(reverse(url), body, format="json")
+    assert response.json()["detail"].startswith(where)
