@@ -74,26 +74,23 @@ class BoundedDateField(forms.DateField):
     default_validators = [check_in_range]
 
 
-class BoundedDateTimeField(forms.DateTimeField):
-    default_validators = [check_in_range]
-
-    def to_python(self, value):
-        # Django makes a naive value aware in the current zone; at the very edge of the
-        # calendar that itself overflows, and is then the same field error.
-        try:
-            return super().to_python(value)
-        except OverflowError as exc:
-            raise ValidationError(RANGE_MESSAGE, code="date_out_of_range") from exc
-
-
-class BoundedIsoDateTimeField(IsoDateTimeField):
-    default_validators = [check_in_range]
+class _OverflowIsFieldError:
+    """Django makes a naive value aware in the current zone; at the very edge of the calendar
+    that itself overflows, and is then the same field error."""
 
     def to_python(self, value):
         try:
             return super().to_python(value)
         except OverflowError as exc:
             raise ValidationError(RANGE_MESSAGE, code="date_out_of_range") from exc
+
+
+class BoundedDateTimeField(_OverflowIsFieldError, forms.DateTimeField):
+    default_validators = [check_in_range]
+
+
+class BoundedIsoDateTimeField(_OverflowIsFieldError, IsoDateTimeField):
+    default_validators = [check_in_range]
 
 
 class BoundedDateFilter(django_filters.DateFilter):

@@ -15,7 +15,6 @@ calls invalid (a line of one repeated point, a self-intersecting ring).
 """
 
 import json
-import math
 
 from django.conf import settings
 from django.contrib.gis.geos import (
@@ -233,6 +232,9 @@ def _short(error) -> str:
 
 def is_finite_lon_lat(point) -> bool:
     """Whether a GEOS point's numbers may be handed to the database (a last guard for the
-    spatial selectors, behind the checks at every entrance)."""
-    x, y = point.coords[:2]
-    return math.isfinite(x) and math.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90
+    spatial selectors, behind the checks at every entrance): lon_lat's own rule."""
+    try:
+        lon_lat(point.coords[:2])
+    except GeometryRefused:
+        return False
+    return True

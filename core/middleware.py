@@ -11,7 +11,7 @@ from datetime import date
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
-from django.urls import reverse_lazy
+from django.urls import reverse
 
 from core.dates import in_range
 
@@ -83,10 +83,12 @@ class AdminDateLookupMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.prefix = reverse_lazy("admin:index")
+        self.prefix = None  # the admin's URL, resolved once (every request passes here)
 
     def __call__(self, request):
-        in_admin = request.method == "GET" and request.path.startswith(str(self.prefix))
+        if self.prefix is None:
+            self.prefix = reverse("admin:index")
+        in_admin = request.method == "GET" and request.path.startswith(self.prefix)
         if in_admin and any(_admin_date_out_of_bounds(k, v) for k, v in request.GET.items()):
             return HttpResponseRedirect(f"{request.path}?e=1")
         return self.get_response(request)

@@ -277,7 +277,16 @@ def incident_report_edit(
         raise ValidationError({"status": ["Submit or withdraw through their own actions."]})
     if "patrol" in fields and fields["patrol"] != report.patrol:
         _check_patrol(author=by, patrol=fields["patrol"])
-    if report.status != IncidentReport.Status.DRAFT:
+    return _amend(report, by=by, fields=fields, reason=reason,
+                  keep_revision=report.status != IncidentReport.Status.DRAFT)  # fmt: skip
+
+
+def _amend(report, *, by, fields, reason, keep_revision):
+    """Write `fields` onto the locked report as its next version: the previous content kept
+    as a ReportRevision when asked, sector and phrase derived again from a new point, the
+    flash alert due in the same write (the author's amendments and a duty officer's
+    corrections alike)."""
+    if keep_revision:
         ReportRevision.objects.create(
             report=report, version=report.version, content=_snapshot(report), changed_by=by,
             reason=reason,
@@ -343,20 +352,8 @@ def incident_report_correct(
     if "patrol" in changed and changed["patrol"] is not None:
         # The patrols the report's author may link it to, as when the author links it.
         _check_patrol(author=report.author, patrol=changed["patrol"])
-    ReportRevision.objects.create(
-        report=report, version=report.version, content=_snapshot(report), changed_by=by,
-        reason=reason or "Corrected by the duty officer.",
-    )  # fmt: skip
-    for name, value in changed.items():
-        setattr(report, name, value)
-    if "location" in changed:
-        _place(report)
-    report.version += 1
-    report.full_clean()
-    flash_alert_mark_due(report)
-    report.save()
-    flash_alert_enqueue_if_needed(report)
-    return report
+    return _amend(report, by=by, fields=changed, keep_revision=True,
+                  reason=reason or "Corrected by the duty officer.")  # fmt: skip
 
 
 @transaction.atomic

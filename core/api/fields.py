@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 
+from core.dates import check_mission_years
 from core.geometry import GeometryRefused, geometry_or_refusal, lon_lat
 
 
@@ -110,7 +112,7 @@ class LongitudeField(LatitudeField):
 
 class ZonedDateTimeField(serializers.DateTimeField):
     """An ISO 8601 time that says its offset, within the years the mission's records can
-    hold (settings.MISSION_YEARS).
+    hold (core.dates.check_mission_years, the rule the pages keep too).
 
     DRF would read a time without an offset in the server's zone (Asia/Yerevan): a tablet
     set to another zone would then file the wrong hour without a word. Years outside the
@@ -129,9 +131,7 @@ class ZonedDateTimeField(serializers.DateTimeField):
                 "Give the time with its offset, e.g. 2026-12-01T14:30:00+04:00 (Yerevan) "
                 "or 2026-12-01T10:30:00Z."
             )
-        first, last = settings.MISSION_YEARS
-        if not first <= value.year <= last:
-            raise serializers.ValidationError(_out_of_years())
+        _in_mission_years(value)
         try:
             return super().enforce_timezone(value)
         except OverflowError:
@@ -143,10 +143,15 @@ class MissionDateField(serializers.DateField):
 
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
-        first, last = settings.MISSION_YEARS
-        if not first <= day.year <= last:
-            raise serializers.ValidationError(_out_of_years())
+        _in_mission_years(day)
         return day
+
+
+def _in_mission_years(value):
+    try:
+        check_mission_years(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
 
 
 def _out_of_years() -> str:

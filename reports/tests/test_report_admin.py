@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from core.models import AuditEntry, Province, User
 from core.roles import Role, has_role
+from core.tests.test_admin_pages import report_form
 from reports.models import IncidentReport, ReportRevision
 
 pytestmark = pytest.mark.django_db
@@ -39,18 +40,11 @@ def staff(client, user):
 
 
 def correction(report, location, **changes):
-    observed = timezone.localtime(report.observed_at)
-    return {
-        "observed_at_0": observed.strftime("%Y-%m-%d"),
-        "observed_at_1": observed.strftime("%H:%M:%S"),
-        "category": report.category,
-        "severity": report.severity,
-        "description": report.description,
-        "location": location if isinstance(location, str) else location.geojson,
-        "patrol": "",
-        "seen_version": report.version,
-        **changes,
-    }
+    """The admin change form of `report` (core's report_form), `location` a point or text."""
+    form = report_form(report, JERMUK_EAST if isinstance(location, str) else location)
+    if isinstance(location, str):
+        form["location"] = location
+    return {**form, **changes}
 
 
 @pytest.fixture
