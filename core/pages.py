@@ -1,4 +1,5 @@
-"""What every mission page shares: the header's roles, the login, and a 403 page that says why.
+"""What every mission page shares: the header's roles, the login, a 403 page that says why, and
+the translation of a service's ValidationError into form errors.
 
 A view raises PermissionDenied with the reason; `mission_page` turns it into the 403 page
 (Django's request logger records it as "Forbidden", and so does `missionapp.security`).
@@ -9,7 +10,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -41,6 +42,39 @@ def mission_page(view):
             return page(request, "core/forbidden.html", {"reason": reason}, status=403)
 
     return wrapper
+
+
+def apply_service_errors(
+    exc: ValidationError, form, *, formsets=None, fields=None, unnamed="form"
+) -> None:
+    """Put each message of a service's ValidationError next to the form field it names.
+
+    The one translation from a service's refusal to a page's errors, for every app:
+    - `fields` renames a service's key to the form's field (`follow_ups.0.action` →
+      `follow_up_action`);
+    - `formsets` sends `waypoints.2.planned_time` to the third row kept of the formset named
+      `waypoints` (its `kept()` rows);
+    - a key no field carries becomes a form-wide error;
+    - a refusal naming no field at all goes to the form as well, unless `unnamed="refuse"`:
+      then it is a refusal of the person (not a planner, four eyes), a 403 saying why.
+    """
+    if not hasattr(exc, "error_dict"):
+        if unnamed == "refuse":
+            raise PermissionDenied(" ".join(exc.messages))
+        form.add_error(None, exc.messages)
+        return
+    formsets, fields = formsets or {}, fields or {}
+    for key, errors in exc.message_dict.items():
+        key = fields.get(key, key)
+        head, _, rest = key.partition(".")
+        if head in formsets and rest:
+            index, _, field = rest.partition(".")
+            rows = formsets[head].kept()
+            if index.isdigit() and int(index) < len(rows):
+                row = rows[int(index)]
+                row.add_error(field if field in row.fields else None, errors)
+                continue
+        form.add_error(key if key in form.fields else None, errors)
 
 
 def require_role(request, *roles, reason):

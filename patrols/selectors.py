@@ -10,11 +10,22 @@ SEE_ALL_ROLES = (
     Role.ADMINISTRATOR,
 )  # fmt: skip
 BASE_ROLES = (Role.TEAM_LEADER, Role.MONITOR)
+MISSION_ROLES = (*SEE_ALL_ROLES, *BASE_ROLES)
 ACTIVE = (
     PatrolPlan.Status.APPROVED,
     PatrolPlan.Status.NOTIFIED,
     PatrolPlan.Status.UNDER_WAY,
 )
+
+
+def can_see_plans(user) -> bool:
+    """Patrol plans, their pages and the calendar are for the mission's staff."""
+    return has_role(user, *MISSION_ROLES)
+
+
+def can_approve(user) -> bool:
+    """Coordinators review, approve and return itineraries (the approval queue is theirs)."""
+    return has_role(user, Role.COORDINATOR)
 
 
 def patrol_plan_can_create(user) -> bool:

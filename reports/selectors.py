@@ -38,6 +38,16 @@ READ_ALL_ROLES = (Role.DUTY_OFFICER, Role.COORDINATOR, Role.HEADQUARTERS, Role.A
 FILING_ROLES = (Role.MONITOR, Role.TEAM_LEADER)
 
 
+def can_see_incidents(user) -> bool:
+    """Incident lists, pages and the map: readers of every report and those who file them."""
+    return has_role(user, *READ_ALL_ROLES, *FILING_ROLES)
+
+
+def can_review(user) -> bool:
+    """Duty officers review, verify and link reports (the review queue is theirs)."""
+    return has_role(user, Role.DUTY_OFFICER)
+
+
 def incident_report_list(*, user) -> QuerySet[IncidentReport]:
     base = IncidentReport.objects.select_related("author", "sector", "patrol").prefetch_related(
         "attachments"

@@ -1,0 +1,26 @@
+"""The page frame: what the header's navigation shows, from each app's own predicates.
+
+Project wiring (it reads every app's selectors, which no app may do of another above it):
+base.html shows a link exactly when the page behind it would let the user in, because both
+ask the same function."""
+
+from django.utils.functional import SimpleLazyObject
+
+
+def _navigation(user) -> dict[str, bool]:
+    from patrols import selectors as patrols
+    from reports import selectors as reports
+    from reports.summaries import selectors as summaries
+
+    return {
+        "can_see_plans": patrols.can_see_plans(user),
+        "can_approve": patrols.can_approve(user),
+        "can_see_incidents": reports.can_see_incidents(user),
+        "can_review": reports.can_review(user),
+        "can_read_summaries": summaries.can_read(user),
+    }
+
+
+def navigation(request):
+    """`nav.can_*` for base.html; evaluated only when a page draws the header."""
+    return {"nav": SimpleLazyObject(lambda: _navigation(request.user))}
