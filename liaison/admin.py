@@ -109,7 +109,7 @@ class ContactAdmin(admin.ModelAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not has_role(request.user, Role.ADMINISTRATOR):
+        if not selectors.can_manage_subject_data(request.user):
             actions.pop("export_subject_access", None)
             actions.pop("erase", None)
         return actions

@@ -2,17 +2,17 @@
 
 from django.urls import path
 
-from liaison import apis
+from liaison.apis import contacts, log
 
 urlpatterns = [
-    path("contacts/", apis.ContactListApi.as_view(), name="api-liaison-contacts"),
-    path("contacts/summary/", apis.ContactSummaryApi.as_view(),
+    path("contacts/", contacts.ContactListApi.as_view(), name="api-liaison-contacts"),
+    path("contacts/summary/", contacts.ContactSummaryApi.as_view(),
          name="api-liaison-contact-summary"),
-    path("contacts/<int:pk>/", apis.ContactDetailApi.as_view(), name="api-liaison-contact"),
-    path("log/", apis.LogEntryListApi.as_view(), name="api-liaison-log"),
-    path("follow-ups/", apis.FollowUpListApi.as_view(), name="api-liaison-follow-ups"),
-    path("follow-ups/<int:pk>/done/", apis.FollowUpDoneApi.as_view(),
+    path("contacts/<int:pk>/", contacts.ContactDetailApi.as_view(), name="api-liaison-contact"),
+    path("log/", log.LogEntryListApi.as_view(), name="api-liaison-log"),
+    path("follow-ups/", log.FollowUpListApi.as_view(), name="api-liaison-follow-ups"),
+    path("follow-ups/<int:pk>/done/", log.FollowUpDoneApi.as_view(),
          name="api-liaison-follow-up-done"),
-    path("hotline-activations/", apis.HotlineActivationsApi.as_view(),
+    path("hotline-activations/", log.HotlineActivationsApi.as_view(),
          name="api-liaison-hotline-activations"),
 ]  # fmt: skip

@@ -45,6 +45,39 @@ def contact_access(user) -> Access:
     return Access.NONE
 
 
+# The one statement of who may do what with liaison contacts: pages, the API, the admin and
+# the services all ask these, never a role list or an access level of their own.
+NEED_TO_KNOW = "Liaison contacts are need-to-know: your role cannot see them."
+
+
+def can_see_contacts(user) -> bool:
+    """Contacts themselves (lists, a contact's page): in full, or a sector's hotlines."""
+    return contact_access(user) in (Access.FULL, Access.HOTLINE)
+
+
+def can_keep_contacts(user) -> bool:
+    """Contacts in full, the communication log and its follow-ups: liaison officers,
+    coordinators and administrators."""
+    return contact_access(user) == Access.FULL
+
+
+def can_see_contact_counts(user) -> bool:
+    """How many contacts each party has per sector: every mission role that sees liaison."""
+    return contact_access(user) != Access.NONE
+
+
+def can_see_sector_figures(user) -> bool:
+    """The mission-wide figures per sector (the map of contacts, hotline activations): those
+    who see contacts in full, and headquarters and duty officers; not the sector-bound
+    monitors and team leaders."""
+    return contact_access(user) in (Access.FULL, Access.COUNTS)
+
+
+def can_manage_subject_data(user) -> bool:
+    """A contact's subject-access export and erasure are an administrator's."""
+    return has_role(user, Role.ADMINISTRATOR)
+
+
 def _user_sector_id(user):
     base = getattr(user, "forward_base", None)
     return base.province_id if base is not None else None
@@ -115,7 +148,7 @@ def contact_get(*, user, pk: int) -> Contact | None:
 
 def contact_counts(*, user) -> list[dict]:
     """How many current contacts each party has per sector: what headquarters may see."""
-    if contact_access(user) == Access.NONE:
+    if not can_see_contact_counts(user):
         return []
     rows = (
         Contact.objects.filter(anonymised_at__isnull=True)
@@ -134,7 +167,7 @@ def contact_counts_by_sector(*, user) -> list[tuple]:
     Counts only, so headquarters and duty officers may see it too."""
     from core.models import Province
 
-    if contact_access(user) not in (Access.FULL, Access.COUNTS):
+    if not can_see_sector_figures(user):
         return []
     sectors = Province.objects.filter(is_sector=True).annotate(
         current=Count("contacts", filter=Q(contacts__anonymised_at__isnull=True), distinct=True)
@@ -151,7 +184,7 @@ def contact_access_log(*, contact_ref: int) -> QuerySet[ContactAccessLog]:
 
 def log_entry_list(*, user, contact: Contact | None = None) -> QuerySet[LogEntry]:
     """The communication log names contacts: it is for those who see contacts in full."""
-    if contact_access(user) != Access.FULL:
+    if not can_keep_contacts(user):
         return LogEntry.objects.none()
     qs = LogEntry.objects.select_related(
         "initiating_party", "sector", "recorded_by"
@@ -170,7 +203,7 @@ def follow_ups_overdue(*, today: date | None = None, owner=None) -> QuerySet[Fol
 
 
 def follow_ups_open(*, user, mine_only: bool = False) -> QuerySet[FollowUp]:
-    if contact_access(user) != Access.FULL:
+    if not can_keep_contacts(user):
         return FollowUp.objects.none()
     qs = FollowUp.objects.filter(done_at__isnull=True).select_related("entry", "owner")
     if mine_only:

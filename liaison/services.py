@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import ForwardBase, Province, User
-from core.roles import Role, has_role
+from liaison import selectors
 from liaison.models import (
     Contact,
     ContactAccessLog,
@@ -26,7 +26,6 @@ from liaison.models import (
     Organisation,
     Party,
 )
-from liaison.selectors import FULL_ROLES
 
 CONTACT_FIELDS = (
     "party", "organisation", "position", "name_latin", "name_original", "script", "languages",
@@ -50,7 +49,7 @@ class FollowUpSpec:
 
 
 def _require_full(by):
-    if not has_role(by, *FULL_ROLES):
+    if not selectors.can_keep_contacts(by):
         raise PermissionDenied("Only liaison officers, coordinators and administrators do this.")
 
 
@@ -236,7 +235,7 @@ def contacts_anonymise_inactive(*, now: datetime | None = None) -> int:
 def contact_export(*, by: User, contact: Contact) -> dict:
     """Everything held about one contact (subject access request), for an administrator.
     The export itself is logged as a read."""
-    if not has_role(by, Role.ADMINISTRATOR):
+    if not selectors.can_manage_subject_data(by):
         raise PermissionDenied("Only an administrator exports a contact's data.")
     contact_read_log(user=by, contacts=[contact], via=ContactAccessLog.Via.EXPORT)
     entries = LogEntry.objects.filter(participants=contact).prefetch_related("follow_ups")
@@ -293,7 +292,7 @@ def contact_export(*, by: User, contact: Contact) -> dict:
 def contact_erase(*, by: User, contact: Contact) -> None:
     """Erase a contact at their request: the row and its channels go; log entries stay
     without them; the access log keeps the contact's id only."""
-    if not has_role(by, Role.ADMINISTRATOR):
+    if not selectors.can_manage_subject_data(by):
         raise PermissionDenied("Only an administrator erases a contact.")
     contact.delete()
 

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.maps import MapPoint, MapPolygon, render_map_svg
-from core.pages import mission_page, page
+from core.pages import apply_service_errors, mission_page, page
 from liaison import selectors, services
 from liaison.forms import ContactSearchForm, LogEntryForm
 from liaison.models import Contact, ContactAccessLog, FollowUp
@@ -24,6 +24,9 @@ from liaison.selectors import Access, contact_access
 
 security_log = logging.getLogger("missionapp.security")
 LIST_LIMIT = 200
+# The service names the first follow-up's fields; the form has one follow-up.
+FOLLOW_UP_FIELDS = {"follow_ups.0.action": "follow_up_action",
+                    "follow_ups.0.due_on": "follow_up_due_on"}  # fmt: skip
 
 
 def liaison_page(view):
@@ -32,16 +35,17 @@ def liaison_page(view):
     return never_cache(mission_page(view))
 
 
-def require(request, *levels):
-    if contact_access(request.user) not in levels:
-        raise PermissionDenied("Liaison contacts are need-to-know: your role cannot see them.")
+def require(allowed: bool) -> None:
+    """Refuse (the 403 page saying why) unless the liaison.selectors predicate allowed it."""
+    if not allowed:
+        raise PermissionDenied(selectors.NEED_TO_KNOW)
 
 
 @require_GET
 @liaison_page
 def contact_list(request):
     access = contact_access(request.user)
-    require(request, Access.FULL, Access.HOTLINE, Access.COUNTS)
+    require(selectors.can_see_contact_counts(request.user))
     if access == Access.COUNTS:
         counts = selectors.contact_counts(user=request.user)
         return page(request, "liaison/contact_counts.html", {"counts": counts})
@@ -67,7 +71,7 @@ def contact_list(request):
 
 
 def _visible_contact(request, pk):
-    require(request, Access.FULL, Access.HOTLINE)
+    require(selectors.can_see_contacts(request.user))
     contact = selectors.contact_get(user=request.user, pk=pk)
     if contact is None:
         # Another sector's contact does not exist for a monitor (no hint it is there), but
@@ -84,7 +88,7 @@ def _visible_contact(request, pk):
 def contact_detail(request, pk):
     contact = _visible_contact(request, pk)
     services.contact_read_log(user=request.user, contacts=[contact], via=ContactAccessLog.Via.PAGE)
-    full = contact_access(request.user) == Access.FULL
+    full = selectors.can_keep_contacts(request.user)
     entries = selectors.log_entry_list(user=request.user, contact=contact) if full else []
     return page(request, "liaison/contact_detail.html", {
         "contact": contact, "full": full, "entries": entries,
@@ -94,7 +98,7 @@ def contact_detail(request, pk):
 @require_http_methods(["GET", "POST"])
 @liaison_page
 def log_entry_create(request, pk):
-    require(request, Access.FULL)
+    require(selectors.can_keep_contacts(request.user))
     contact = _visible_contact(request, pk)
     initial = {
         "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
@@ -116,10 +120,7 @@ def log_entry_create(request, pk):
                 participants=[contact], mission_staff=[request.user], follow_ups=follow_ups,
             )  # fmt: skip
         except ValidationError as exc:
-            for key, messages in exc.message_dict.items():
-                field = {"follow_ups.0.action": "follow_up_action",
-                         "follow_ups.0.due_on": "follow_up_due_on"}.get(key, key)  # fmt: skip
-                form.add_error(field if field in form.fields else None, messages)
+            apply_service_errors(exc, form, fields=FOLLOW_UP_FIELDS)
         else:
             return redirect("liaison-contact", pk=contact.pk)
     return page(request, "liaison/log_entry_form.html", {"contact": contact, "form": form},
@@ -131,7 +132,7 @@ def log_entry_create(request, pk):
 def contact_map(request):
     """Where the mission has contacts: each sector tinted by, and labelled with, its number of
     current contacts (no names: headquarters and duty officers see it too)."""
-    require(request, Access.FULL, Access.COUNTS)
+    require(selectors.can_see_sector_figures(request.user))
     rows = selectors.contact_counts_by_sector(user=request.user)
     most = max([count for _, count in rows] + [1])
     layers = []
@@ -149,7 +150,7 @@ def contact_map(request):
 @require_POST
 @liaison_page
 def follow_up_done(request, pk):
-    require(request, Access.FULL)
+    require(selectors.can_keep_contacts(request.user))
     follow_up = get_object_or_404(FollowUp, pk=pk)
     services.follow_up_done(by=request.user, follow_up=follow_up)
     messages.success(request, f"Done: {follow_up.action}")
@@ -160,7 +161,7 @@ def follow_up_done(request, pk):
 @liaison_page
 def follow_ups(request):
     """The liaison officer's dashboard: open follow-ups, overdue first."""
-    require(request, Access.FULL)
+    require(selectors.can_keep_contacts(request.user))
     today = timezone.localdate()
     rows = list(selectors.follow_ups_open(user=request.user))
     return page(request, "liaison/follow_ups.html", {
