@@ -16,9 +16,9 @@ from django.db import transaction
 def enqueue_on_commit(task_name: str, *args, options: dict | None = None, **kwargs) -> None:
     """Send `task_name` (e.g. "patrols.tasks.notification_send") with these arguments when
     the current transaction commits (at once outside one). The registered task is looked up,
-    not sent blind by name: an unknown module or name fails loudly (in the service, or at commit), and an eager configuration
-    (CELERY_TASK_ALWAYS_EAGER) runs it as before. `options` go to apply_async (countdown,
-    queue)."""
+    not sent blind by name: an unknown module or name fails loudly (in the service, or at
+    commit), and an eager configuration (CELERY_TASK_ALWAYS_EAGER) runs it as before.
+    `options` go to apply_async (countdown, queue)."""
 
     # The web process imports a tasks module only when something asks for it (the worker
     # autodiscovers them all): import the one named, so its tasks are registered.

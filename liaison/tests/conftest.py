@@ -1,13 +1,11 @@
-"""Liaison fixtures (and the patrol ones, for links to plans): contacts in two sectors,
-Syunik (where the standing monitor's forward base Goris is) and Tavush, with phones,
-e-mails and hotlines."""
+"""Liaison fixtures: contacts in two sectors, Syunik (where the standing monitor's forward
+base Goris is) and Tavush, with phones, e-mails and hotlines."""
 
 import pytest
 
 from core.models import ForwardBase, Province
 from liaison.models import ContactChannel, Party
 from liaison.tests.factories import ChannelFactory, ContactFactory, OrganisationFactory
-from patrols.tests.conftest import make_plan, team  # noqa: F401  (fixtures)
 
 SYUNIK_HOTLINE = "+374 285 2 11 11"
 TAVUSH_HOTLINE = "+374 263 2 22 22"

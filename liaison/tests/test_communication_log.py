@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 
 from liaison import selectors, services
 from liaison.models import FollowUp, LogEntry
-from patrols.models import PatrolPlan
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2026, 11, 10, tzinfo=UTC)
@@ -51,15 +50,6 @@ def test_an_exchange_logged_late_does_not_turn_the_retention_clock_back(users, w
                               participants=[world["south"]])  # fmt: skip
     world["south"].refresh_from_db()
     assert world["south"].last_contacted_at == DAY
-
-
-def test_an_entry_links_to_patrols_and_incidents_from_their_side(users, world, make_plan):
-    entry = hotline(users["liaison_officer"], world["azerbaijan"], world["tavush"],
-                    LogEntry.Topic.ITINERARY, DAY)  # fmt: skip
-    plan = make_plan()
-    plan.liaison_log.add(entry)
-    assert list(entry.patrols.all()) == [plan]
-    assert PatrolPlan.objects.filter(liaison_log=entry).exists()
 
 
 def test_an_entry_in_the_future_is_refused(users, world):

@@ -10,12 +10,26 @@ from rest_framework.test import APIClient
 
 from core.models import AuditEntry, Province, User
 from core.roles import Role, has_role
-from core.tests.test_admin_pages import report_form
 from reports.models import IncidentReport, ReportRevision
 
 pytestmark = pytest.mark.django_db
 KAPAN = Point(46.4056, 39.2076, srid=4326)
 JERMUK_EAST = Point(45.70, 39.82, srid=4326)
+
+
+def report_form(report, location):
+    """The admin change form of `report` as the page fills it, at `location`."""
+    observed = timezone.localtime(report.observed_at)
+    return {
+        "observed_at_0": observed.strftime("%Y-%m-%d"),
+        "observed_at_1": observed.strftime("%H:%M:%S"),
+        "category": report.category,
+        "severity": report.severity,
+        "description": report.description,
+        "location": location.geojson,
+        "patrol": report.patrol_id or "",
+        "seen_version": report.version,
+    }
 
 
 def report(author, status, description):
@@ -40,7 +54,7 @@ def staff(client, user):
 
 
 def correction(report, location, **changes):
-    """The admin change form of `report` (core's report_form), `location` a point or text."""
+    """The admin change form of `report` (report_form), `location` a point or text."""
     form = report_form(report, JERMUK_EAST if isinstance(location, str) else location)
     if isinstance(location, str):
         form["location"] = location

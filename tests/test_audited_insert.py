@@ -11,9 +11,9 @@ from core.audit.models import AuditEntry
 from core.audit.services import audit_chain_verify, audit_seal, audited_insert
 from core.db import insert_new
 from core.tests.test_device_tokens import login, with_token
-from core.tests.test_insert_new import COMPARED, _audit_changes, _report
 from reports.models import IncidentEvent, IncidentReport
 from reports.tests.test_report_filing_api import report_body
+from tests.test_insert_new import COMPARED, _audit_changes, _report
 
 
 def _entry(instance):

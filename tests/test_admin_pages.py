@@ -25,6 +25,7 @@ from core.models import (
 )
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport
+from reports.tests.test_report_admin import report_form
 
 # An admin page costs a fixed number of queries (session, user, permissions, the page's own
 # lists and filters) that must not grow with the number of rows listed.
@@ -317,20 +318,6 @@ def test_anonymous_visitors_see_no_admin_page(client):
     request.user = AnonymousUser()
     assert not admin.site.has_permission(request)
     assert client.get(reverse("admin:core_auditentry_changelist")).status_code == 302
-
-
-def report_form(report, location):
-    observed = timezone.localtime(report.observed_at)
-    return {
-        "observed_at_0": observed.strftime("%Y-%m-%d"),
-        "observed_at_1": observed.strftime("%H:%M:%S"),
-        "category": report.category,
-        "severity": report.severity,
-        "description": report.description,
-        "location": location.geojson,
-        "patrol": report.patrol_id or "",
-        "seen_version": report.version,
-    }
 
 
 def test_a_corrected_incident_location_gets_its_sector_and_phrase_again(
