@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from core import views as core_views
 from core.api.docs import ApiDocsView
+from patrols import urls as patrol_urls
 from reports.summaries import urls as summary_urls
 
 # The API answers an unknown path in its own error format; pages keep Django's.
@@ -18,8 +19,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("itineraries/", include("patrols.urls")),
-    path("patrols/", include("patrols.page_urls")),
+    path("itineraries/", include(patrol_urls.itinerary_urlpatterns)),
+    path("patrols/", include(patrol_urls.urlpatterns)),
     path("incidents/", include("reports.page_urls")),
     path("summaries/", include(summary_urls.page_urlpatterns)),
     path("tablet/", include("reports.tablet_urls")),

@@ -1,7 +1,16 @@
-"""Read queries for patrols, with what each list needs already joined."""
+"""Who may do what with patrol plans, and the read queries behind every patrol list.
+
+The predicates (`can_*`, `patrol_plan_is_*`) are the one statement of each rule: the
+services refuse with them, the pages and the API ask them before reading a body, and the
+templates' flags and the header's links are computed from them. The queries return plans
+with what each list needs already joined.
+"""
+
+from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from core.models import ForwardBase
 from core.roles import Role, has_role
 from patrols.models import ItineraryNotification, PatrolPlan
 
@@ -11,11 +20,12 @@ SEE_ALL_ROLES = (
 )  # fmt: skip
 BASE_ROLES = (Role.TEAM_LEADER, Role.MONITOR)
 MISSION_ROLES = (*SEE_ALL_ROLES, *BASE_ROLES)
-ACTIVE = (
-    PatrolPlan.Status.APPROVED,
-    PatrolPlan.Status.NOTIFIED,
-    PatrolPlan.Status.UNDER_WAY,
-)
+PLANNER_ROLES = (Role.TEAM_LEADER, Role.COORDINATOR)
+RECORDER_ROLES = (Role.LIAISON_OFFICER, Role.COORDINATOR)
+Status = PatrolPlan.Status
+ACTIVE = (Status.APPROVED, Status.NOTIFIED, Status.UNDER_WAY)
+# Not finished yet: on the plan list whatever their departure.
+OPEN = (Status.DRAFT, Status.RETURNED, Status.SUBMITTED, *ACTIVE)
 
 
 def can_see_plans(user) -> bool:
@@ -28,9 +38,46 @@ def can_approve(user) -> bool:
     return has_role(user, Role.COORDINATOR)
 
 
+def can_see_every_base(user) -> bool:
+    """Mission-wide roles see every forward base's filed plans (and follow notifications)."""
+    return has_role(user, *SEE_ALL_ROLES)
+
+
+def can_plan(user) -> bool:
+    """Team leaders and coordinators write and change plans (which ones: patrol_plan_is_planner)."""
+    return has_role(user, *PLANNER_ROLES)
+
+
+def can_record_notifications(user) -> bool:
+    """Liaison officers and coordinators record a party's acknowledgement or objection."""
+    return has_role(user, *RECORDER_ROLES)
+
+
+def can_retry_notifications(user) -> bool:
+    """A coordinator sends a failed notification again."""
+    return has_role(user, Role.COORDINATOR)
+
+
 def patrol_plan_can_create(user) -> bool:
     """Team leaders plan their own forward base's patrols (pages and API alike)."""
     return has_role(user, Role.TEAM_LEADER) and user.forward_base_id is not None
+
+
+def patrol_plan_is_planner(user, plan: PatrolPlan) -> bool:
+    """The plan's author or team leader, or a coordinator: who edits, amends, submits and
+    cancels it. Not administrators: they run the system, not patrols (a field role is given
+    to one who must plan)."""
+    return user.pk in (plan.author_id, plan.team_leader_id) or has_role(user, Role.COORDINATOR)
+
+
+def patrol_plan_is_team_leader(user, plan: PatrolPlan) -> bool:
+    """The patrol's own team leader starts, completes and aborts it, and uploads its track."""
+    return user.pk == plan.team_leader_id
+
+
+def patrol_plan_is_own(user, plan: PatrolPlan) -> bool:
+    """Four eyes: a coordinator who wrote or leads a plan may not approve or return it."""
+    return user.pk in (plan.author_id, plan.team_leader_id)
 
 
 def patrol_plan_list(*, user) -> QuerySet[PatrolPlan]:
@@ -47,13 +94,65 @@ def patrol_plan_list(*, user) -> QuerySet[PatrolPlan]:
             queryset=ItineraryNotification.objects.select_related("party"),
         ),
     )
-    if has_role(user, *SEE_ALL_ROLES):
+    if can_see_every_base(user):
         return plans.exclude(Q(status=PatrolPlan.Status.DRAFT) & ~Q(author=user))
     if has_role(user, *BASE_ROLES):
         mine = Q(author=user) | Q(team_leader=user) | Q(monitors=user)
         base = Q(forward_base_id=user.forward_base_id) & ~Q(status=PatrolPlan.Status.DRAFT)
         return plans.filter(mine | base).distinct()
     return plans.none()
+
+
+def patrol_plans_current(*, user, since: datetime) -> QuerySet[PatrolPlan]:
+    """The plan list: every open plan the user may see, and finished ones leaving since
+    `since`, in departure order."""
+    return (
+        patrol_plan_list(user=user)
+        .filter(Q(status__in=OPEN) | Q(planned_departure__gte=since))
+        .order_by("planned_departure")
+    )
+
+
+def patrol_plans_awaiting_approval(*, user) -> QuerySet[PatrolPlan]:
+    """The approval queue: submitted plans, the next to leave first."""
+    return patrol_plan_list(user=user).filter(status=Status.SUBMITTED).order_by("planned_departure")
+
+
+def patrol_plans_escalated(*, user) -> QuerySet[PatrolPlan]:
+    """Approved or notified plans with a notification escalated and still unacknowledged, of
+    any version: the page keeps those whose current version's badge says so."""
+    return (
+        patrol_plan_list(user=user)
+        .filter(
+            status__in=[Status.APPROVED, Status.NOTIFIED],
+            versions__notifications__escalated_at__isnull=False,
+            versions__notifications__acknowledged_at__isnull=True,
+        )
+        .distinct()
+        .order_by("planned_departure")
+    )
+
+
+def patrol_plans_in_window(
+    *, user, start: datetime, end: datetime, base: ForwardBase | None = None
+) -> QuerySet[PatrolPlan]:
+    """The calendar's plans: those under way at some time in [start, end), of one forward
+    base or of every base the user may see, in departure order."""
+    plans = patrol_plan_list(user=user).filter(planned_departure__lt=end, planned_return__gt=start)
+    if base is not None:
+        plans = plans.filter(forward_base=base)
+    return plans.order_by("planned_departure")
+
+
+def calendar_bases(*, user, base: ForwardBase | None, plans) -> list[ForwardBase]:
+    """The calendar's rows: the base asked for; every base for mission-wide roles; else the
+    user's own base and the bases of the plans shown."""
+    if base is not None:
+        return [base]
+    if can_see_every_base(user):
+        return list(ForwardBase.objects.order_by("name"))
+    mine = {user.forward_base_id} | {p.forward_base_id for p in plans}
+    return list(ForwardBase.objects.filter(pk__in=mine).order_by("name"))
 
 
 def patrol_plans_overlapping(*, plan: PatrolPlan) -> QuerySet[PatrolPlan]:

@@ -1,13 +1,19 @@
 """Patrol jobs. Thin: each takes ids, re-checks that the work is still needed (the services
-claim it), and calls one service."""
+claim it), and calls one service.
+
+Tasks import the services they call; the services send them by name after commit
+(core.queue.enqueue_on_commit), so no service imports this module.
+"""
 
 import smtplib
 import socket
 
 from celery import shared_task
+from django.utils import timezone
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
+from patrols.models import ItineraryNotification
 from patrols.services import notifications
 
 # Transient: the mail server is unreachable or refuses for now. Anything else is a bug and
@@ -36,10 +42,6 @@ def itinerary_notifications_escalate():
 @shared_task
 def itinerary_notifications_resend_stale():
     """Re-enqueue notifications left queued (a lost message) or claimed by a dead worker."""
-    from django.utils import timezone
-
-    from patrols.models import ItineraryNotification
-
     stale = timezone.now() - notifications.STALE_CLAIM
     rows = ItineraryNotification.objects.filter(
         status__in=[ItineraryNotification.Status.QUEUED, ItineraryNotification.Status.SENDING],

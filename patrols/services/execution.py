@@ -1,4 +1,5 @@
-"""On the way: GPS track from the team leader's tablet, and movement restrictions met."""
+"""On the way: the patrol starts, completes or aborts; the team leader's tablet uploads its GPS
+track; the patrol records the movement restrictions it met."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,8 @@ from core import selectors as geo
 from core.geometry import geometry_checked
 from core.models import User
 from patrols.models import MovementRestriction, PatrolPlan, TrackPoint
+from patrols.selectors import patrol_plan_is_team_leader
+from patrols.services.plans import lock_plan
 from patrols.services.safety import UTM
 
 
@@ -24,19 +27,62 @@ class TrackFix:
     location: Point
 
 
-def _require_on_patrol(plan, by):
+def require_on_patrol(plan, by):
+    """Refuse (403) anyone but the patrol's team leader and monitors; asked by the API before
+    it reads the body, and by the services."""
     on_patrol = by.pk == plan.team_leader_id or plan.monitors.filter(pk=by.pk).exists()
     if not on_patrol:
         raise PermissionDenied("Only a member of this patrol can report from it.")
 
 
-# Asked by the API before it reads the body, and by the services.
-require_on_patrol = _require_on_patrol
-
-
 def require_track_uploader(plan, by):
-    if by.pk != plan.team_leader_id:
+    if not patrol_plan_is_team_leader(by, plan):
         raise PermissionDenied("Only the patrol's team leader uploads its track.")
+
+
+def require_team_leader(plan, by):
+    """Refuse (403) anyone but the patrol's team leader; asked before a body is read too."""
+    if not patrol_plan_is_team_leader(by, plan):
+        raise PermissionDenied("Only the patrol's team leader can start or end it.")
+
+
+@transaction.atomic
+def patrol_start(*, plan: PatrolPlan, by: User, at: datetime | None = None) -> PatrolPlan:
+    """The patrol leaves. Only on an itinerary every party has been sent (status notified)."""
+    plan = lock_plan(plan)
+    require_team_leader(plan, by)
+    if plan.status == PatrolPlan.Status.APPROVED:
+        raise ValidationError(
+            {"status": ["Not every party has been sent the itinerary yet: the patrol waits."]}
+        )
+    plan.move_to(PatrolPlan.Status.UNDER_WAY)
+    plan.started_at = at or timezone.now()
+    plan.save(update_fields=["status", "started_at"])
+    return plan
+
+
+@transaction.atomic
+def patrol_complete(*, plan: PatrolPlan, by: User, at: datetime | None = None) -> PatrolPlan:
+    plan = lock_plan(plan)
+    require_team_leader(plan, by)
+    plan.move_to(PatrolPlan.Status.COMPLETED)
+    plan.ended_at = at or timezone.now()
+    plan.save(update_fields=["status", "ended_at"])
+    return plan
+
+
+@transaction.atomic
+def patrol_abort(
+    *, plan: PatrolPlan, by: User, reason: str, at: datetime | None = None
+) -> PatrolPlan:
+    plan = lock_plan(plan)
+    require_team_leader(plan, by)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["Say why the patrol was aborted."]})
+    plan.move_to(PatrolPlan.Status.ABORTED, reason.strip())
+    plan.ended_at = at or timezone.now()
+    plan.save(update_fields=["status", "status_reason", "ended_at"])
+    return plan
 
 
 def _notified_route(plan):
@@ -102,7 +148,7 @@ def movement_restriction_record(
     turned_back: bool = False, description: str = "",
 ) -> MovementRestriction:  # fmt: skip
     """Record what stopped or slowed the patrol (feeds the daily summary)."""
-    _require_on_patrol(plan, by)
+    require_on_patrol(plan, by)
     if plan.status not in (PatrolPlan.Status.UNDER_WAY, PatrolPlan.Status.COMPLETED,
                            PatrolPlan.Status.ABORTED):  # fmt: skip
         raise ValidationError({"plan": ["Restrictions are recorded for a patrol that set out."]})

@@ -9,8 +9,8 @@ from django.db import transaction
 
 from core.models import User
 from patrols.models import ItineraryNotification, ItineraryVersion, PatrolPlan
+from patrols.services.approval import itinerary_content
 from patrols.services.notifications import _recipients, notifications_queue, parties_for
-from patrols.services.plans import itinerary_content
 
 AFTER_APPROVAL = {
     PatrolPlan.Status.APPROVED, PatrolPlan.Status.NOTIFIED, PatrolPlan.Status.UNDER_WAY,

@@ -10,6 +10,9 @@ Parity is kept by construction:
   cancellation, whatever the new route.
 Sending is at-least-once with a claim: a worker killed mid-send leaves a claim that the
 redelivered task (same task id) or, after STALE_CLAIM, any task takes over.
+
+The sending task (patrols.tasks.itinerary_notification_send) is enqueued by name after
+commit; this module imports neither the tasks nor the plan services (they import it).
 """
 
 import logging
@@ -25,17 +28,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import User
-from core.roles import Role, has_role
+from core.queue import enqueue_on_commit
 from liaison.models import Party
 from liaison.selectors import email_channels_still_held, itinerary_recipient_channels
 from liaison.services import contacts_mark_contacted
+from patrols.documents import itinerary_message
 from patrols.models import ItineraryNotification, ItineraryVersion, PatrolPlan
+from patrols.selectors import can_record_notifications
 
 log = logging.getLogger(__name__)
 Status = ItineraryNotification.Status
 STALE_CLAIM = timedelta(minutes=10)
 MAX_ATTEMPTS = 6
 ACK_SALT = "patrols.itinerary-ack"
+SEND_TASK = "patrols.tasks.itinerary_notification_send"
 
 
 class NoRecipientLeft(Exception):
@@ -80,8 +86,6 @@ def _recipients(party, plan):
 @transaction.atomic
 def notifications_queue(*, version: ItineraryVersion, purpose: str):
     """Queue one notification per party concerned, or refuse for all of them."""
-    from patrols import tasks
-
     parties = list(parties_for(version=version, purpose=purpose))
     plan = version.plan
     if purpose == ItineraryNotification.Purpose.ITINERARY and (
@@ -112,7 +116,7 @@ def notifications_queue(*, version: ItineraryVersion, purpose: str):
         row.save()
         created.append(row)
     for row in created:
-        transaction.on_commit(lambda pk=row.pk: tasks.itinerary_notification_send.delay(pk))
+        enqueue_on_commit(SEND_TASK, row.pk)
     return created
 
 
@@ -225,8 +229,6 @@ def notification_send(*, notification_id: int, claim: str) -> str:
 
     Raises the sending error (after releasing the claim) so the task can retry with backoff.
     """
-    from patrols.documents import itinerary_message
-
     row = _claim(notification_id, claim)
     if row is None:
         return "nothing to do"
@@ -249,15 +251,13 @@ def notification_send(*, notification_id: int, claim: str) -> str:
 @transaction.atomic
 def notification_retry(*, notification: ItineraryNotification, by: User):
     """A coordinator re-queues a failed notification."""
-    from patrols import tasks
-
     row = ItineraryNotification.objects.select_for_update().get(pk=notification.pk)
     if row.status != Status.FAILED:
         raise ValidationError({"status": ["Only a failed notification can be retried."]})
     row.status = Status.QUEUED
     row.attempts = 0
     row.save(update_fields=["status", "attempts"])
-    transaction.on_commit(lambda: tasks.itinerary_notification_send.delay(row.pk))
+    enqueue_on_commit(SEND_TASK, row.pk)
     return row
 
 
@@ -290,12 +290,11 @@ def _acknowledge(row, *, method, by, note, at):
     _plan_notified_if_all_sent(row.version)
 
 
-def _require_liaison(by):
-    if not has_role(by, Role.LIAISON_OFFICER, Role.COORDINATOR):
+def require_liaison(by):
+    """Refuse (403) anyone who may not record on a notification; asked by the API before it
+    reads the body, and by the services."""
+    if not can_record_notifications(by):
         raise PermissionDenied("Only a liaison officer or a coordinator can record this.")
-
-
-require_liaison = _require_liaison  # asked by the API before it reads the body
 
 
 @transaction.atomic
@@ -305,7 +304,7 @@ def notification_acknowledge_manually(
 ) -> ItineraryNotification:  # fmt: skip
     """A liaison officer records an acknowledgement received by phone, hotline or in person
     (which also counts as delivery when the e-mail could not be sent)."""
-    _require_liaison(by)
+    require_liaison(by)
     row = ItineraryNotification.objects.select_for_update().get(pk=notification.pk)
     if row.acknowledged_at is not None:
         raise ValidationError({"status": ["This notification is already acknowledged."]})
@@ -323,7 +322,7 @@ def notification_acknowledge_manually(
 def notification_record_objection(
     *, notification: ItineraryNotification, by: User, text: str
 ) -> ItineraryNotification:
-    _require_liaison(by)
+    require_liaison(by)
     if not (text or "").strip():
         raise ValidationError({"text": ["Write down the party's objection."]})
     row = ItineraryNotification.objects.select_for_update().get(pk=notification.pk)

@@ -25,7 +25,8 @@ from core.tests.factories import UserFactory
 from liaison.models import ContactChannel, Party
 from patrols.documents import itinerary_gpx, itinerary_message, itinerary_pdf
 from patrols.models import ItineraryNotification, ItineraryVersion
-from patrols.services.plans import VehicleSpec, WaypointSpec, itinerary_content, patrol_plan_create
+from patrols.services.approval import itinerary_content
+from patrols.services.plans import VehicleSpec, WaypointSpec, patrol_plan_create
 from patrols.tests.conftest import email_recipient
 
 GPX = "{http://www.topografix.com/GPX/1/1}"
