@@ -38,9 +38,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from core import schema, security  # noqa: F401 - schema registers an extension
-        from core.audit import registry
+        from core.audit import signals
 
-        registry.connect_signals()
+        signals.connect_signals()
         security.connect_signals()
         connection_created.connect(_sqlite_busy_timeout, dispatch_uid="sqlite-busy-timeout")
         checks.register(_administrators_to_alert, checks.Tags.security, deploy=True)

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.audit import anchors
-from core.audit.services import audit_chain_verify
+from core.audit.verification import audit_chain_verify
 
 
 class Command(BaseCommand):
