@@ -1,3 +1,7 @@
+"""Core's wiring when Django starts: the audit trail's and the security log's signal handlers,
+SQLite's busy timeout set again on each connection, and the deploy check that ADMINS is set
+(the audit check alerts them)."""
+
 from django.apps import AppConfig
 from django.core import checks
 from django.db.backends.signals import connection_created

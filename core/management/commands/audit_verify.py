@@ -1,3 +1,6 @@
+"""`manage.py audit_verify`: verify the whole audit chain against every anchor, and fail
+naming the first entry or anchor that does not match (core.audit.verification)."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
