@@ -1,3 +1,7 @@
+"""Core's wiring when Django starts: the audit trail's and the security log's signal handlers,
+SQLite's busy timeout set again on each connection, and the deploy check that ADMINS is set
+(the audit check alerts them)."""
+
 from django.apps import AppConfig
 from django.core import checks
 from django.db.backends.signals import connection_created
@@ -38,9 +42,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from core import schema, security  # noqa: F401 - schema registers an extension
-        from core.audit import registry
+        from core.audit import signals
 
-        registry.connect_signals()
+        signals.connect_signals()
         security.connect_signals()
         connection_created.connect(_sqlite_busy_timeout, dispatch_uid="sqlite-busy-timeout")
         checks.register(_administrators_to_alert, checks.Tags.security, deploy=True)

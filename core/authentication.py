@@ -1,3 +1,6 @@
+"""API authentication by device tokens (knox): one token per device, revoked alone, read in
+one query with the user's roles; a malformed header is a 401 saying what a token looks like."""
+
 import binascii
 import functools
 import json

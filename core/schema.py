@@ -1,3 +1,5 @@
+"""The OpenAPI description of the device-token authentication (`Authorization: Token …`)."""
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 

@@ -248,3 +248,13 @@ def restricted_zones_active(at=None):
 def restricted_zones_hit(geom, at=None):
     """Active restricted zones that `geom` (a point or a route) enters."""
     return restricted_zones_active(at).filter(geom__intersects=geom)
+
+
+def map_base_layers() -> tuple[list[Province], list[BorderSegment], list[Settlement]]:
+    """What every server-drawn map (core.maps) shows under its features: the provinces, the
+    border and the settlements, with only the fields drawn. Three queries, whatever the map."""
+    return (
+        list(Province.objects.only("name", "is_sector", "geom")),
+        list(BorderSegment.objects.only("is_international", "geom")),
+        list(Settlement.objects.only("name", "location")),
+    )

@@ -13,7 +13,7 @@ from core.audit import anchors
 from core.audit import services as audit
 from core.audit.context import acting_as
 from core.audit.models import AuditChainHead, AuditEntry
-from core.audit.services import audit_chain_verify as verify_chain
+from core.audit.verification import audit_chain_verify as verify_chain
 
 log = logging.getLogger(__name__)
 

@@ -1,3 +1,5 @@
+"""Core's pages: the home page (who you are, the forward bases) and the health check."""
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse

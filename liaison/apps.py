@@ -1,3 +1,5 @@
+"""The liaison app: contacts of the parties, the communication log, retention."""
+
 from django.apps import AppConfig
 
 

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from core.models import Province
 from core.roles import Role, has_role
 from liaison.models import Contact, ContactAccessLog, ContactChannel, FollowUp, LogEntry, Party
 
@@ -165,8 +166,6 @@ def contact_counts(*, user) -> list[dict]:
 def contact_counts_by_sector(*, user) -> list[tuple]:
     """(sector, number of current contacts) for every sector: the map of contacts' areas.
     Counts only, so headquarters and duty officers may see it too."""
-    from core.models import Province
-
     if not can_see_sector_figures(user):
         return []
     sectors = Province.objects.filter(is_sector=True).annotate(

@@ -24,7 +24,7 @@ urlpatterns = [
     path("incidents/", include("reports.page_urls")),
     path("summaries/", include(summary_urls.page_urlpatterns)),
     path("tablet/", include("reports.tablet_urls")),
-    path("api/", include("core.urls")),
+    path("api/", include("core.api_urls")),
     path("api/summaries/", include(summary_urls.api_urlpatterns)),
     path("api/", include("patrols.api_urls")),
     path("api/liaison/", include("liaison.api_urls")),

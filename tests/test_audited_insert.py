@@ -1,4 +1,4 @@
-"""audited_insert (core/audit/services.py): a new row and its audit entry, committed together;
+"""audited_insert (core.audit.services): a new row and its audit entry, committed together;
 on PostgreSQL in one statement, with the entry save() and the audit trail's handler write."""
 
 import pytest
@@ -8,7 +8,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from core.audit.models import AuditEntry
-from core.audit.services import audit_chain_verify, audit_seal, audited_insert
+from core.audit.services import audit_seal, audited_insert
+from core.audit.verification import audit_chain_verify
 from core.db import insert_new
 from core.tests.test_device_tokens import login, with_token
 from reports.models import IncidentEvent, IncidentReport

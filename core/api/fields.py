@@ -1,3 +1,7 @@
+"""The API's checked fields, shared by every app's serializers: geometries and coordinates
+read through core.geometry (the admin and the API refuse the same things, naming why), and
+datetimes and dates bounded to the mission's years and read with their time zone."""
+
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError as DjangoValidationError

@@ -1,3 +1,6 @@
+"""The API's pages of results: every list is paginated, a client may ask for a smaller or larger
+page up to 500 rows, and GeoJSON lists page as FeatureCollections."""
+
 from rest_framework.pagination import PageNumberPagination
 from rest_framework_gis.pagination import GeoJsonPagination as GisGeoJsonPagination
 

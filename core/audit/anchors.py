@@ -23,7 +23,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from core.audit.models import GENESIS_MAC, AuditChainHead
+from core.audit import keys
+from core.audit.models import GENESIS_MAC, AuditChainHead, AuditEntry
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,6 @@ def register_source(function):
 
 def head_anchor() -> dict:
     """The sealed head as an anchor to put in a document: seq, MAC, key id, time (UTC)."""
-    from core.audit import keys
-    from core.audit.models import AuditEntry
-
     head = AuditChainHead.objects.filter(pk=1).first()
     seq, mac = (head.last_seq, head.last_mac) if head else (0, GENESIS_MAC)
     # The key that sealed the head entry (the genesis has none: the key that would seal #1).

@@ -1,3 +1,5 @@
+"""The middleware that tells the audit trail which request (user, client) is writing."""
+
 from core.audit import context
 
 

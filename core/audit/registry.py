@@ -1,18 +1,16 @@
-"""Which models are audited, and the signal handlers that record their writes.
+"""Which models are audited, and what their audit entries record of a row: its snapshot
+(excluded fields left out, redacted ones masked), the changes between two snapshots, the key
+that names it in the trail.
 
-Models opt in with `@audited(exclude=..., redact=...)`. Writes through the ORM's save() and
-delete() (the pages, the API, the admin, commands and tasks all go through them) are
-recorded; bulk queryset.update()/bulk_create() bypass signals, so services must not use
-them on audited models.
+Models opt in with `@audited(exclude=..., redact=...)`; core.audit.signals records their
+writes through the ORM's save() and delete(). This module is the bottom of the trail: it
+imports neither the services nor the signal handlers (models import it to opt in).
 """
 
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 from django.db.models.fields.files import FieldFile
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.db.transaction import TransactionManagementError
-
-from core.audit.models import AuditEntry
 
 _registry: dict[type, dict] = {}
 REDACTED = "[redacted]"
@@ -36,14 +34,14 @@ def options(model) -> dict | None:
 
 def changes_of_new(instance) -> dict:
     """The changes a new row's audit entry records: what the post_save handler writes."""
-    return _diff({}, _snapshot(instance), _registry[type(instance)]["redact"])
+    return diff({}, snapshot(instance), _registry[type(instance)]["redact"])
 
 
 def object_key(instance) -> str:
     return str(getattr(instance, _registry.get(type(instance), {}).get("key", "pk")))
 
 
-def _snapshot(instance, only=None):
+def snapshot(instance, only=None):
     options = _registry[type(instance)]
     values = {}
     for field in instance._meta.concrete_fields:
@@ -58,7 +56,7 @@ def _snapshot(instance, only=None):
     return values
 
 
-def _diff(before, after, redact):
+def diff(before, after, redact):
     if not before:
         # A new row: every value it holds is a change (what the loop below gives, without
         # comparing the string form of each of a report's 40 fields with None's).
@@ -74,7 +72,7 @@ def _diff(before, after, redact):
     return changes
 
 
-def _saved_fields(instance, update_fields):
+def saved_fields(instance, update_fields):
     """The names of the fields a save(update_fields=...) writes; None for a whole save."""
     if update_fields is None:
         return None
@@ -89,78 +87,11 @@ def audited_save_locked(instance, **values) -> None:
     row's, so the entry is the one a second read would give."""
     if not connection.in_atomic_block:
         raise TransactionManagementError("audited_save_locked needs the transaction of the lock.")
-    instance._audit_locked = _snapshot(instance, set(values))
+    # The pre_save handler (core.audit.signals) diffs against this instead of reading.
+    instance._audit_locked = snapshot(instance, set(values))
     try:
         for name, value in values.items():
             setattr(instance, name, value)
         instance.save(update_fields=list(values))
     finally:
         instance.__dict__.pop("_audit_locked", None)  # good for this save only
-
-
-def _on_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
-    if sender not in _registry or raw:
-        return
-    before = None
-    if instance.pk is not None and not instance._state.adding:
-        only = _saved_fields(instance, update_fields)
-        locked = instance.__dict__.pop("_audit_locked", None)  # good for one save only
-        if only and locked is not None:
-            attnames = {instance._meta.get_field(name).attname for name in only}
-            if attnames <= locked.keys():
-                instance._audit_before = {name: locked[name] for name in attnames}
-                return
-        old = sender._default_manager.filter(pk=instance.pk)
-        # save(update_fields=...) writes only those: read only those back (a flash alert's
-        # claim no longer reads the whole report, its geometries included).
-        old = (old.only(*only) if only else old).first()
-        before = _snapshot(old, only) if old is not None else None
-    instance._audit_before = before
-
-
-def _on_post_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
-    if sender not in _registry or raw:
-        return
-    if created and getattr(instance, "_audit_recorded", False):
-        return  # written with the row, in the same statement (services.audited_insert)
-    from core.audit.services import audit_append
-
-    before = getattr(instance, "_audit_before", None) or {}
-    after = _snapshot(instance, None if created else _saved_fields(instance, update_fields))
-    changes = _diff(before, after, _registry[sender]["redact"])
-    if not changes and not created:
-        return  # a save that changed nothing is not a write worth a record
-    action = AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE
-    audit_append(action=action, instance=instance, changes=changes)
-
-
-def _on_post_delete(sender, instance, **kwargs):
-    if sender not in _registry:
-        return
-    from core.audit.services import audit_append
-
-    changes = _diff(_snapshot(instance), {}, _registry[sender]["redact"])
-    audit_append(action=AuditEntry.Action.DELETE, instance=instance, changes=changes)
-
-
-def _on_m2m_changed(sender, instance, action, model, pk_set, **kwargs):
-    if type(instance) not in _registry or action not in ("post_add", "post_remove", "post_clear"):
-        return
-    from core.audit.services import audit_append
-
-    field = next(
-        (f.name for f in instance._meta.many_to_many if f.remote_field.through is sender), None
-    )
-    if field is None:
-        return
-    after = sorted(getattr(instance, field).values_list("pk", flat=True))
-    verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
-    changes = {field: {verb: sorted(pk_set or []), "now": after}}
-    audit_append(action=AuditEntry.Action.UPDATE, instance=instance, changes=changes)
-
-
-def connect_signals():
-    pre_save.connect(_on_pre_save, dispatch_uid="audit_pre_save")
-    post_save.connect(_on_post_save, dispatch_uid="audit_post_save")
-    post_delete.connect(_on_post_delete, dispatch_uid="audit_post_delete")
-    m2m_changed.connect(_on_m2m_changed, dispatch_uid="audit_m2m_changed")

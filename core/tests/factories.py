@@ -1,3 +1,5 @@
+"""factory_boy factories for core: users, with their roles' groups."""
+
 import factory
 from django.contrib.auth.models import Group
 

@@ -15,7 +15,8 @@ from django.utils import timezone
 from conftest import in_thread
 from core.audit import anchors, keys
 from core.audit.models import GENESIS_MAC, AuditChainHead, AuditEntry
-from core.audit.services import audit_chain_verify, audit_seal
+from core.audit.services import audit_seal
+from core.audit.verification import audit_chain_verify
 from core.models import RestrictedZone
 from core.tests.tampering import tamper
 

@@ -1,3 +1,6 @@
+"""`demo_users`: one user per role in that role's group only, staff and superuser where the
+role is, a logins file only its owner reads, and a second run that changes nothing."""
+
 import io
 import json
 import re

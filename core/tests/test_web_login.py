@@ -1,3 +1,6 @@
+"""The web login: a failed login is refused and logged without the password; pages need a
+login."""
+
 import logging
 
 import pytest

@@ -1,3 +1,5 @@
+"""factory_boy factories for liaison: parties, organisations, contacts and their channels."""
+
 import factory
 
 from liaison.models import Contact, ContactChannel, Organisation, Party

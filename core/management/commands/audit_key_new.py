@@ -1,3 +1,5 @@
+"""`manage.py audit_key_new`: print a new audit sealing key to put first in AUDIT_KEYS."""
+
 from django.core.management.base import BaseCommand
 
 from core.audit.keys import generate_key

@@ -1,9 +1,12 @@
+"""`manage.py audit_verify`: verify the whole audit chain against every anchor, and fail
+naming the first entry or anchor that does not match (core.audit.verification)."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.audit import anchors
-from core.audit.services import audit_chain_verify
+from core.audit.verification import audit_chain_verify
 
 
 class Command(BaseCommand):

@@ -1,3 +1,5 @@
+"""Core's API, mounted at /api/: device login and tokens, who am I, the geography layers."""
+
 from django.urls import path
 
 from core import apis
