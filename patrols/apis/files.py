@@ -9,7 +9,8 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from patrols.apis.shared import plan_or_404
-from patrols.documents import itinerary_gpx, itinerary_pdf
+from patrols.documents.gpx import itinerary_gpx
+from patrols.documents.pdf import itinerary_pdf
 
 
 class ItineraryFileInput(serializers.Serializer):
