@@ -48,6 +48,16 @@ def can_plan(user) -> bool:
     return has_role(user, *PLANNER_ROLES)
 
 
+def can_plan_for_base(user, base: ForwardBase) -> bool:
+    """A team leader plans for their own forward base; a coordinator for any."""
+    return base.pk == user.forward_base_id or has_role(user, Role.COORDINATOR)
+
+
+def can_follow_notifications(user) -> bool:
+    """The mission-wide roles follow the itinerary notifications of every plan."""
+    return has_role(user, *SEE_ALL_ROLES)
+
+
 def can_record_notifications(user) -> bool:
     """Liaison officers and coordinators record a party's acknowledgement or objection."""
     return has_role(user, *RECORDER_ROLES)
@@ -167,6 +177,12 @@ def patrol_plans_overlapping(*, plan: PatrolPlan) -> QuerySet[PatrolPlan]:
         .exclude(pk=plan.pk)
         .select_related("forward_base")
     )
+
+
+def itinerary_notification_list() -> QuerySet[ItineraryNotification]:
+    """Every itinerary notification, with its party and version joined (for the roles that
+    follow them: can_follow_notifications)."""
+    return ItineraryNotification.objects.select_related("party", "version")
 
 
 def notifications_of_version(version) -> QuerySet[ItineraryNotification]:

@@ -79,6 +79,12 @@ def itinerary_content(plan: PatrolPlan, number: int) -> dict:
     }
 
 
+def content_checksum(content: dict) -> str:
+    """The SHA-256 of the canonical JSON of a version's content (printed on its documents)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 @transaction.atomic
 def patrol_plan_approve(
     *,
@@ -127,12 +133,11 @@ def patrol_plan_approve(
 
     number = plan.version + 1
     content = itinerary_content(plan, number)
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     version = ItineraryVersion(
         plan=plan,
         number=number,
         content=content,
-        content_sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+        content_sha256=content_checksum(content),
         approved_by=by,
         approved_at=timezone.now(),
         accepted_warnings=[

@@ -1,15 +1,13 @@
 """Itineraries approved and notified before this system knew of them (imported history, and
 the demo's past weeks): recorded as they happened, without sending anything now."""
 
-import hashlib
-import json
 from datetime import datetime
 
 from django.db import transaction
 
 from core.models import User
 from patrols.models import ItineraryNotification, ItineraryVersion, PatrolPlan
-from patrols.services.approval import itinerary_content
+from patrols.services.approval import content_checksum, itinerary_content
 from patrols.services.notifications import _recipients, notifications_queue, parties_for
 
 AFTER_APPROVAL = {
@@ -33,10 +31,9 @@ def itinerary_history_record(
     if plan.status not in AFTER_APPROVAL or plan.versions.exists():
         return None
     content = itinerary_content(plan, 1)
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     version = ItineraryVersion.objects.create(
         plan=plan, number=1, content=content,
-        content_sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+        content_sha256=content_checksum(content),
         approved_by=approved_by, approved_at=approved_at,
     )  # fmt: skip
     plan.version = 1

@@ -32,7 +32,7 @@ from core.queue import enqueue_on_commit
 from liaison.models import Party
 from liaison.selectors import email_channels_still_held, itinerary_recipient_channels
 from liaison.services import contacts_mark_contacted
-from patrols.documents import itinerary_message
+from patrols.documents.message import itinerary_message
 from patrols.models import ItineraryNotification, ItineraryVersion, PatrolPlan
 from patrols.selectors import can_record_notifications
 

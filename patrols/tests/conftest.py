@@ -1,20 +1,16 @@
 """Patrol fixtures on real geography: routes near Jermuk and along the Sotk road."""
 
 import importlib
-from datetime import timedelta
 
 import pytest
 from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
-from django.utils import timezone
 
 from core.models import ForwardBase, Province
 from core.tests.factories import UserFactory
 from liaison.models import Contact, ContactChannel, Party
-from patrols.services import VehicleSpec, WaypointSpec, patrol_plan_create
+from patrols.tests.factories import JERMUK_SOUTH, PatrolPlanFactory
 
 JERMUK = Point(45.66949, 39.84168, srid=4326)
-# South from Jermuk along the road towards the Vorotan valley, inside Vayots Dzor.
-JERMUK_SOUTH = LineString((45.66949, 39.84168), (45.6800, 39.8100), (45.6900, 39.7800), srid=4326)
 # Vardenis → Sotk → towards the Sotk pass, ending about 600 m from the border.
 SOTK_ROAD = LineString((45.73053, 40.18329), (45.86472, 40.20306), (45.8689, 40.2555), srid=4326)
 # A minefield across the Jermuk road, 3–5 km south of the town.
@@ -67,29 +63,21 @@ def team(users):
 
 @pytest.fixture
 def make_plan(team):
+    """The team's draft plan south of Jermuk, ten days ahead (PatrolPlanFactory's traits pass
+    through: `make_plan(submitted=True)`)."""
+
     def make(route=JERMUK_SOUTH, days_ahead=10, hours=6, **extra):
-        departure = (timezone.now() + timedelta(days=days_ahead)).replace(microsecond=0)
         fields = {
             "forward_base": team["base"],
             "team_leader": team["leader"],
             "author": team["leader"],
-            "purpose": "Monitoring patrol south of Jermuk",
-            "planned_departure": departure,
-            "planned_return": departure + timedelta(hours=hours),
-            "route": route,
-            "vehicles": [VehicleSpec("EU-JRM-11", "EU 011 AM")],
             "monitors": [team["monitor"]],
-            "waypoints": [
-                WaypointSpec("Jermuk base", Point(route.coords[0], srid=4326), departure),
-                WaypointSpec(
-                    "Turning point",
-                    Point(route.coords[-1], srid=4326),
-                    departure + timedelta(hours=2),
-                ),
-            ],  # fmt: skip
+            "route": route,
+            "days_ahead": days_ahead,
+            "hours": hours,
             **extra,
         }
-        return patrol_plan_create(**fields)
+        return PatrolPlanFactory(**fields)
 
     return make
 

@@ -4,8 +4,6 @@ They are built from the frozen version alone, so every party gets the same itine
 checked the way a reader sees it (rendered to pixels and to text with poppler).
 """
 
-import hashlib
-import json
 import math
 import shutil
 import subprocess
@@ -20,14 +18,18 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from core.maps import BBox, MapLine, MapPoint, render_map_svg
-from core.models import ForwardBase, Province
+from core.models import Province
 from core.tests.factories import UserFactory
 from liaison.models import ContactChannel, Party
 from patrols.documents import itinerary_gpx, itinerary_message, itinerary_pdf
-from patrols.models import ItineraryNotification, ItineraryVersion
-from patrols.services.approval import itinerary_content
-from patrols.services.plans import VehicleSpec, WaypointSpec, patrol_plan_create
+from patrols.models import ItineraryNotification
+from patrols.services.plans import VehicleSpec, WaypointSpec
 from patrols.tests.conftest import email_recipient
+from patrols.tests.factories import (
+    ItineraryNotificationFactory,
+    ItineraryVersionFactory,
+    PatrolPlanFactory,
+)
 
 GPX = "{http://www.topografix.com/GPX/1/1}"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -48,15 +50,14 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def version(users):
-    base = ForwardBase.objects.get(name="Jermuk")
     monitors = [UserFactory(username=f"t-jermuk-{n}", roles=["monitor"]) for n in range(3)]
-    plan = patrol_plan_create(
-        forward_base=base,
+    plan = PatrolPlanFactory(
         team_leader=users["team_leader"],
         author=users["team_leader"],
         purpose="Observe the line of contact east of Jermuk",
         planned_departure=datetime(2026, 11, 28, 8, 45, tzinfo=YEREVAN),
         planned_return=datetime(2026, 11, 28, 16, 0, tzinfo=YEREVAN),
+        route=None,  # built from the waypoints
         waypoints=[
             WaypointSpec(name, Point(lon, lat, srid=4326), at.replace(tzinfo=YEREVAN))
             for name, lon, lat, at in WAYPOINTS
@@ -66,13 +67,9 @@ def version(users):
         escort=True,
         escort_unit="Vayots Dzor police",
     )
-    content = itinerary_content(plan, 2)
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
-    return ItineraryVersion.objects.create(
+    return ItineraryVersionFactory(
         plan=plan,
         number=2,
-        content=content,
-        content_sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         approved_by=users["coordinator"],
         approved_at=datetime(2026, 11, 20, 11, 3, tzinfo=UTC),
     )
@@ -93,7 +90,7 @@ def notifications(version):
             ContactChannel.objects.get(contact=email_recipient(party, address), kind="email").pk
             for address in addresses
         ]
-        return ItineraryNotification.objects.create(
+        return ItineraryNotificationFactory(
             version=version, party=party, purpose=purpose, recipients=channels
         )
 

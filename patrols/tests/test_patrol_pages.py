@@ -17,10 +17,6 @@ from django.utils import timezone
 from core.models import ForwardBase, RestrictedZone
 from core.tests.factories import UserFactory
 from patrols.models import ItineraryNotification, PatrolPlan
-from patrols.services import (
-    patrol_plan_approve,
-    patrol_plan_submit,
-)
 from patrols.tests.conftest import JERMUK_MINEFIELD, JERMUK_SOUTH, SOTK_ROAD
 
 pytestmark = pytest.mark.django_db
@@ -49,19 +45,13 @@ def errors_of(response, field_id):
 
 
 def submitted(make_plan, team, **fields):
-    plan = make_plan(**fields)
-    patrol_plan_submit(plan=plan, by=team["leader"])
-    plan.refresh_from_db()
-    return plan
+    """Submitted by its author, the team leader (PatrolPlanFactory's trait)."""
+    return make_plan(submitted=True, **fields)
 
 
 def approved(make_plan, team, **fields):
-    plan = submitted(make_plan, team, **fields)
-    patrol_plan_approve(
-        plan=plan, by=team["coordinator"], accept_warnings=["near_border", "overlap"]
-    )
-    plan.refresh_from_db()
-    return plan
+    return make_plan(approved=True, approver=team["coordinator"],
+                     accept_warnings=["near_border", "overlap"], **fields)  # fmt: skip
 
 
 def plan_form_data(team, **changes):
