@@ -5,7 +5,6 @@ from drf_spectacular.views import SpectacularAPIView
 
 from core import views as core_views
 from core.api.docs import ApiDocsView
-from reports.summaries import urls as summary_urls
 
 # The API answers an unknown path in its own error format; pages keep Django's.
 handler404 = "core.api.errors.not_found"
@@ -21,10 +20,10 @@ urlpatterns = [
     path("itineraries/", include("patrols.urls")),
     path("patrols/", include("patrols.page_urls")),
     path("incidents/", include("reports.page_urls")),
-    path("summaries/", include(summary_urls.page_urlpatterns)),
+    path("summaries/", include("reports.summaries.urls")),
     path("tablet/", include("reports.tablet_urls")),
     path("api/", include("core.urls")),
-    path("api/summaries/", include(summary_urls.api_urlpatterns)),
+    path("api/summaries/", include("reports.summaries.api_urls")),
     path("api/", include("patrols.api_urls")),
     path("api/liaison/", include("liaison.api_urls")),
     path("liaison/", include("liaison.urls")),
