@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView
 from core import views as core_views
 from core.api.docs import ApiDocsView
 from patrols import urls as patrol_urls
-from reports.summaries import urls as summary_urls
 
 # The API answers an unknown path in its own error format; pages keep Django's.
 handler404 = "core.api.errors.not_found"
@@ -22,10 +21,10 @@ urlpatterns = [
     path("itineraries/", include(patrol_urls.itinerary_urlpatterns)),
     path("patrols/", include(patrol_urls.urlpatterns)),
     path("incidents/", include("reports.page_urls")),
-    path("summaries/", include(summary_urls.page_urlpatterns)),
+    path("summaries/", include("reports.summaries.urls")),
     path("tablet/", include("reports.tablet_urls")),
     path("api/", include("core.api_urls")),
-    path("api/summaries/", include(summary_urls.api_urlpatterns)),
+    path("api/summaries/", include("reports.summaries.api_urls")),
     path("api/", include("patrols.api_urls")),
     path("api/liaison/", include("liaison.api_urls")),
     path("liaison/", include("liaison.urls")),

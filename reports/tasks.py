@@ -4,6 +4,7 @@ from django.db import OperationalError
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
 from reports.review import flash_alerts_send_due, report_flash_alert_send
+from reports.summaries import services as summaries
 
 
 # Transient errors delay a flash alert, never lose it. A refused or unreachable mail server
@@ -36,16 +37,12 @@ def report_flash_alert(report_id: int):
 @shared_task(acks_late=True)
 def summaries_catch_up():
     """Beat: build every daily summary due (missed ones oldest first) and revise recent ones."""
-    from reports.summaries.services import summaries_catch_up as catch_up
-
     with acting_as(client=AuditEntry.Client.TASK, client_ref="summaries catch-up"):
-        return [revision.pk for revision in catch_up()]
+        return [revision.pk for revision in summaries.summaries_catch_up()]
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=30)
 def summary_deliver(revision_id: int):
     """E-mail a new summary revision to the distribution list (each recipient once)."""
-    from reports.summaries.services import summary_deliver as deliver
-
     with acting_as(client=AuditEntry.Client.TASK, client_ref=f"summary {revision_id}"):
-        return deliver(revision_id=revision_id)
+        return summaries.summary_deliver(revision_id=revision_id)

@@ -1,11 +1,11 @@
 """The audit anchors the daily summaries carry (registered with core.audit.anchors)."""
 
 from core.audit.anchors import Anchor
+from reports.models import SummaryRevision
 
 
 def summary_anchors() -> list[Anchor]:
-    from reports.models import SummaryRevision
-
+    """Every revision's anchor: the audit chain's head when it was built."""
     found = []
     revisions = SummaryRevision.objects.select_related("summary")
     for revision in revisions.only("number", "audit_anchor", "summary__year", "summary__number"):

@@ -12,13 +12,13 @@ from rest_framework.views import APIView
 from core.dates import BoundedDateSerializerField
 from reports.models import DailySummary, SummaryArtefact
 from reports.summaries import documents, selectors
-from reports.summaries.downloads import summary_artefact_download
 from reports.summaries.schema import DailySummaryContentSchema
+from reports.summaries.services import summary_download_record
 
 
 def _require_reader(request):
     if not selectors.can_read(request.user):
-        raise PermissionDenied("Daily summaries are for headquarters and the mission's duty staff.")
+        raise PermissionDenied(selectors.NOT_A_READER)
 
 
 class ArtefactOutput(serializers.ModelSerializer):
@@ -152,4 +152,5 @@ class SummaryFileApi(APIView):
             revision__summary__year=year, revision__summary__number=number,
             revision__number=revision, level=level, format=fmt,
         )  # fmt: skip
-        return summary_artefact_download(artefact=artefact, user=request.user, via="api")
+        summary_download_record(artefact=artefact, user=request.user, via="api")
+        return documents.artefact_response(artefact)

@@ -1,5 +1,6 @@
 """The files of a summary revision: JSON, CSV (HXL hashtags, ACLED column names), GeoJSON and
-PDF, at two distribution levels.
+PDF, at two distribution levels; a stored file handed out as a download, and the e-mail that
+carries a revision's PDF to the distribution list.
 
 - internal: everything the content holds.
 - releasable: no source identities (no reporter, no "alleged by"), no liaison names, no
@@ -14,9 +15,13 @@ import io
 import json
 from datetime import datetime
 
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from core.maps import MapPoint, render_map_svg
+from reports.models import SummaryArtefact, SummaryDelivery
 
 INTERNAL, RELEASABLE = "internal", "releasable"
 # Fields of an annex row that identify a source or link to internal material.
@@ -198,7 +203,7 @@ def as_pdf(content: dict, *, sha256: str = "", revision: dict | None = None) -> 
     from weasyprint.urls import URLFetcher
 
     headers, matrix = _sector_category_matrix(content)
-    html = render_to_string("reports/summary_pdf.html", {
+    html = render_to_string("reports/summaries/pdf.html", {
         "c": content,
         "revision": revision or {},
         "sha256": sha256,
@@ -215,3 +220,50 @@ def as_pdf(content: dict, *, sha256: str = "", revision: dict | None = None) -> 
 
 
 RENDERERS = {"json": as_json, "csv": as_csv, "geojson": as_geojson}
+
+
+# --- Handing out ----------------------------------------------------------------------------
+
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "geojson": "application/geo+json",
+}
+
+
+def artefact_filename(artefact: SummaryArtefact) -> str:
+    summary = artefact.revision.summary
+    return (f"Daily-Report-{summary.number:03d}-{summary.year}-r{artefact.revision.number}-"
+            f"{artefact.level}.{artefact.format}")  # fmt: skip
+
+
+def artefact_response(artefact: SummaryArtefact) -> HttpResponse:
+    """A stored file as an attachment (the page's and the API's download alike)."""
+    response = HttpResponse(bytes(artefact.data), content_type=CONTENT_TYPES[artefact.format])
+    response["Content-Disposition"] = f'attachment; filename="{artefact_filename(artefact)}"'
+    # Stored files never change: the hash is their identity.
+    response["ETag"] = f'"{artefact.sha256}"'
+    response["X-Content-SHA256"] = artefact.sha256
+    return response
+
+
+def delivery_message(delivery: SummaryDelivery, pdf: SummaryArtefact) -> EmailMessage:
+    """The e-mail of one delivery: the revision's highlights (and what it changed, for a
+    revision after the first) with its PDF at the recipient's level attached."""
+    revision = delivery.revision
+    title = revision.summary.title + (f" (revision {revision.number})"
+                                      if revision.number > 1 else "")  # fmt: skip
+    body = [f"{title}: {revision.content['period']['label']}.", ""]
+    body += [f"- {line}" for line in revision.content["highlights"]]
+    if revision.number > 1:
+        body += ["", f"Supersedes revision {revision.number - 1}. What changed:"]
+        body += [f"- {line}" for line in revision.changes]
+    body += ["", f"{delivery.get_level_display()} distribution. SHA-256 of the PDF: "
+                 f"{pdf.sha256}", f"{settings.SITE_URL}/summaries/"]  # fmt: skip
+    message = EmailMessage(subject=title, body="\n".join(body),
+                           from_email=settings.DEFAULT_FROM_EMAIL,
+                           to=[delivery.recipient.email])  # fmt: skip
+    slug = title.replace(" ", "-").replace("/", "-").replace("(", "").replace(")", "")
+    message.attach(f"{slug}-{delivery.level}.pdf", bytes(pdf.data), "application/pdf")
+    return message

@@ -1,4 +1,5 @@
-"""Reading summaries: who may, and lists that cost a fixed number of queries."""
+"""Reading summaries: who may (`can_read`, for the pages, the API and the header alike), and
+the list that costs a fixed number of queries."""
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -8,6 +9,10 @@ from reports.models import DailySummary, SummaryArtefact, SummaryRevision
 # The internal level holds reporters' names: mission staff with a need to read the picture.
 READERS = (Role.HEADQUARTERS, Role.DUTY_OFFICER, Role.COORDINATOR, Role.ADMINISTRATOR,
            Role.LIAISON_OFFICER)  # fmt: skip
+
+
+# Why anyone else is refused, on the page's 403 and in the API's.
+NOT_A_READER = "Daily summaries are for headquarters and the mission's duty staff."
 
 
 def can_read(user) -> bool:

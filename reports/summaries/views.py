@@ -10,10 +10,8 @@ from django.views.decorators.http import require_GET
 from core.dates import BoundedDateField
 from core.pages import mission_page, page
 from reports.models import SummaryArtefact
-from reports.summaries import selectors
-from reports.summaries.downloads import summary_artefact_download
-
-NOT_A_READER = "Daily summaries are for headquarters and the mission's duty staff."
+from reports.summaries import documents, selectors
+from reports.summaries.services import summary_download_record
 
 
 class SummarySearchForm(forms.Form):
@@ -29,7 +27,7 @@ class SummarySearchForm(forms.Form):
 
 def _require_reader(request):
     if not selectors.can_read(request.user):
-        raise PermissionDenied(NOT_A_READER)
+        raise PermissionDenied(selectors.NOT_A_READER)
 
 
 @require_GET
@@ -73,4 +71,5 @@ def summary_download(request, year, number, revision, level, fmt):
         revision__summary__year=year, revision__summary__number=number,
         revision__number=revision, level=level, format=fmt,
     )  # fmt: skip
-    return summary_artefact_download(artefact=artefact, user=request.user, via="page")
+    summary_download_record(artefact=artefact, user=request.user, via="page")
+    return documents.artefact_response(artefact)

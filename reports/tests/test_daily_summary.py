@@ -19,6 +19,7 @@ from reports import review, services
 from reports.models import DailySummary, IncidentReport, SummaryRecipient, SummaryRevision
 from reports.summaries import documents
 from reports.summaries import services as summaries
+from reports.summaries.content import build_content
 from reports.tests.test_incident_map import GORIS, JERMUK, KORNIDZOR
 
 YEREVAN = timezone.get_default_timezone()
@@ -120,7 +121,7 @@ def test_exactly_one_summary_per_period_and_a_rebuild_changes_nothing(period):
     first = produce()
     assert produce() is None
     assert DailySummary.objects.count() == 1 and SummaryRevision.objects.count() == 1
-    content = summaries.build_content(title=first.summary.title, number=320, year=2026,
+    content = build_content(title=first.summary.title, number=320, year=2026,
                                       start=START, end=END)  # fmt: skip
     assert summaries.canonical_sha256(content) == first.content_sha256
     with pytest.raises(ValueError, match="immutable"):

@@ -1,89 +1,36 @@
 """Producing the daily situation summary: exactly one per period, revised when late reports
-arrive, stored immutably, e-mailed once per revision.
+arrive, stored immutably.
 
-A period runs from one cut-off (SUMMARY_CUTOFF, 19:30 in the mission's time by default) to
-the next. `summary_produce` is the one write: idempotent (a rebuild with the same content
-changes nothing), safe with two schedulers (the period's row is unique and locked while a
-revision is built; the revision number is unique), and all-or-nothing (content, files and
-outbox rows commit together, so a worker killed mid-build leaves nothing).
+`summary_produce` is the one write: idempotent (a rebuild with the same content changes
+nothing), safe with two schedulers (the period's row is unique and locked while a revision
+is built; the revision number is unique), and all-or-nothing (content, files and outbox rows
+commit together, so a worker killed mid-build leaves nothing). A new revision queues its
+e-mail to the distribution list (reports.tasks.summary_deliver, after the commit).
 """
 
 import hashlib
 import json
-import logging
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit.anchors import head_anchor
 from core.audit.services import audit_seal_or_log
+from core.queue import enqueue_on_commit
 from reports.models import (
     DailySummary,
     SummaryArtefact,
     SummaryDelivery,
     SummaryRecipient,
     SummaryRevision,
-)  # fmt: skip
+)
 from reports.summaries import documents
 from reports.summaries.content import build_content
+from reports.summaries.services.periods import period_ending, periods_due
 
-log = logging.getLogger(__name__)
 Level, Format = SummaryArtefact.Level, SummaryArtefact.Format
-
-
-# --- Periods --------------------------------------------------------------------------------
-
-
-def cutoff_time() -> time:
-    hours, minutes = (int(part) for part in settings.SUMMARY_CUTOFF.split(":"))
-    return time(hours, minutes)
-
-
-def cutoff_on(day: date) -> datetime:
-    """The cut-off of a day in the mission's time, as an aware datetime."""
-    return timezone.make_aware(
-        datetime.combine(day, cutoff_time()), timezone.get_default_timezone()
-    )
-
-
-def last_cutoff(now: datetime) -> datetime:
-    today = timezone.localtime(now).date()
-    cutoff = cutoff_on(today)
-    return cutoff if cutoff <= now else cutoff_on(today - timedelta(days=1))
-
-
-def period_ending(end: datetime) -> tuple[datetime, datetime]:
-    return cutoff_on(timezone.localtime(end).date() - timedelta(days=1)), end
-
-
-def periods_due(now: datetime) -> list[datetime]:
-    """The ends of the periods to build now, oldest first: every period closed since the
-    newest summary (all of them after an outage; only the last one on a new installation,
-    or from SUMMARY_FIRST_DAY), and the summaries of the last SUMMARY_REVISION_DAYS again (a
-    rebuild of an unchanged period changes nothing; a changed one gets a revision)."""
-    last = last_cutoff(now)
-    newest = DailySummary.objects.order_by("-period_end").values_list("period_end", flat=True)
-    newest = newest.first()
-    if newest is not None:
-        first = cutoff_on(timezone.localtime(newest).date() + timedelta(days=1))
-    elif settings.SUMMARY_FIRST_DAY:
-        first = cutoff_on(date.fromisoformat(settings.SUMMARY_FIRST_DAY))
-    else:
-        first = last
-    missing, day = [], timezone.localtime(first).date()
-    while cutoff_on(day) <= last:
-        missing.append(cutoff_on(day))
-        day += timedelta(days=1)
-    recheck_from = cutoff_on(timezone.localtime(last).date()
-                             - timedelta(days=settings.SUMMARY_REVISION_DAYS - 1))  # fmt: skip
-    recent = DailySummary.objects.filter(period_end__gte=recheck_from, period_end__lte=last)
-    return sorted(set(missing) | set(recent.values_list("period_end", flat=True)))
-
-
-# --- Building -------------------------------------------------------------------------------
 
 
 def canonical_sha256(content: dict) -> str:
@@ -210,9 +157,7 @@ def _store(*, end, start, year, number, latest, info, content, files):
         SummaryDelivery.objects.create(revision=revision, recipient=recipient,
                                        level=recipient.level)  # fmt: skip
     if recipients:
-        from reports import tasks
-
-        transaction.on_commit(lambda: tasks.summary_deliver.delay(revision.pk))
+        enqueue_on_commit("reports.tasks.summary_deliver", revision.pk)
     return revision
 
 
@@ -225,48 +170,3 @@ def summaries_catch_up(*, now: datetime | None = None) -> list[SummaryRevision]:
         if revision is not None:
             made.append(revision)
     return made
-
-
-# --- Distribution ---------------------------------------------------------------------------
-
-
-def summary_deliver(*, revision_id: int) -> int:
-    """E-mail a revision's PDF (at each recipient's level) to its queued recipients, once:
-    each delivery is claimed (queued → sent) before its message goes, so a second task or a
-    redelivered one finds nothing to do. A failed send is recorded on the row."""
-    sent = 0
-    deliveries = SummaryDelivery.objects.filter(revision_id=revision_id,
-                                                status=SummaryDelivery.Status.QUEUED)  # fmt: skip
-    for delivery in deliveries.select_related("recipient", "revision__summary"):
-        claimed = SummaryDelivery.objects.filter(
-            pk=delivery.pk, status=SummaryDelivery.Status.QUEUED
-        ).update(status=SummaryDelivery.Status.SENT, sent_at=timezone.now(),
-                 attempts=delivery.attempts + 1)  # fmt: skip
-        if not claimed:
-            continue
-        revision = delivery.revision
-        pdf = revision.artefacts.get(level=delivery.level, format=Format.PDF)
-        title = revision.summary.title + (f" (revision {revision.number})"
-                                          if revision.number > 1 else "")  # fmt: skip
-        body = [f"{title}: {revision.content['period']['label']}.", ""]
-        body += [f"- {line}" for line in revision.content["highlights"]]
-        if revision.number > 1:
-            body += ["", f"Supersedes revision {revision.number - 1}. What changed:"]
-            body += [f"- {line}" for line in revision.changes]
-        body += ["", f"{delivery.get_level_display()} distribution. SHA-256 of the PDF: "
-                     f"{pdf.sha256}", f"{settings.SITE_URL}/summaries/"]  # fmt: skip
-        message = EmailMessage(subject=title, body="\n".join(body),
-                               from_email=settings.DEFAULT_FROM_EMAIL,
-                               to=[delivery.recipient.email])  # fmt: skip
-        slug = title.replace(" ", "-").replace("/", "-").replace("(", "").replace(")", "")
-        message.attach(f"{slug}-{delivery.level}.pdf", bytes(pdf.data), "application/pdf")
-        try:
-            message.send(fail_silently=False)
-        except Exception as exc:  # noqa: BLE001 - any mail failure is recorded, not lost
-            log.warning("summary delivery %s failed: %s", delivery.pk, exc)
-            SummaryDelivery.objects.filter(pk=delivery.pk).update(
-                status=SummaryDelivery.Status.FAILED, last_error=str(exc)[:500]
-            )
-            continue
-        sent += 1
-    return sent
