@@ -6,13 +6,14 @@ from drf_spectacular.views import SpectacularAPIView
 from core import views as core_views
 from core.api.docs import ApiDocsView
 from patrols import urls as patrol_urls
+from reports import urls as report_urls
 
 # The API answers an unknown path in its own error format; pages keep Django's.
 handler404 = "core.api.errors.not_found"
 
 urlpatterns = [
     # First: the tablets' busiest route is resolved without walking every other pattern.
-    path("api/reports/", include("reports.urls")),
+    path("api/reports/", include("reports.api_urls")),
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -20,9 +21,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("itineraries/", include(patrol_urls.itinerary_urlpatterns)),
     path("patrols/", include(patrol_urls.urlpatterns)),
-    path("incidents/", include("reports.page_urls")),
+    path("incidents/", include(report_urls.urlpatterns)),
     path("summaries/", include("reports.summaries.urls")),
-    path("tablet/", include("reports.tablet_urls")),
+    path("tablet/", include(report_urls.tablet_urlpatterns)),
     path("api/", include("core.api_urls")),
     path("api/summaries/", include("reports.summaries.api_urls")),
     path("api/", include("patrols.api_urls")),

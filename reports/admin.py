@@ -1,7 +1,8 @@
 """Admin for incident reports: review and correct what the tablets filed.
 
-Reports are filed from the tablets through reports.services, which derives the sector and
-the location phrase from the point; a location corrected here is derived again the same way.
+Reports are filed from the tablets through reports.services.filing, which derives the sector
+and the location phrase from the point; a location corrected here is derived again the same
+way.
 """
 
 from django import forms
@@ -12,15 +13,15 @@ from core.admin import TIME_ZONE_NOTE, MissionMapAdmin, ReadOnlyAdminMixin, loca
 from core.dates import check_mission_years
 from core.roles import Role, has_role
 from patrols.selectors import patrol_plan_list
-from reports import services
 from reports.models import DailySummary, IncidentReport, SummaryDownload, SummaryRecipient
 from reports.selectors import incident_report_list
+from reports.services import filing
 
 
 class IncidentReportAdminForm(forms.ModelForm):
     """A duty officer's correction of a filed report, made through
-    reports.services.incident_report_correct: the version the officer saw travels with the
-    form, so a correction made on an older version is refused instead of overwriting the
+    reports.services.filing.incident_report_correct: the version the officer saw travels with
+    the form, so a correction made on an older version is refused instead of overwriting the
     author's amendment, and a correction bumps the version the tablet must then match."""
 
     seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -52,18 +53,18 @@ class IncidentReportAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors or self.request is None:
             return cleaned
-        fields = {n: cleaned[n] for n in self.changed_data if n in services.CORRECTABLE}
+        fields = {n: cleaned[n] for n in self.changed_data if n in filing.CORRECTABLE}
         stored = self.instance.observed_at
         if fields.get("observed_at") == stored.replace(microsecond=0):
             # The admin's time input shows whole seconds: an untouched time is not a change
             # (storing it truncated would make the tablet's resend differ: 409).
             del fields["observed_at"]
         try:
-            self.corrected = services.incident_report_correct(
+            self.corrected = filing.incident_report_correct(
                 report=self.instance, by=self.request.user,
                 expected_version=cleaned["seen_version"], fields=fields,
             )  # fmt: skip
-        except services.StaleVersion as stale:
+        except filing.StaleVersion as stale:
             raise forms.ValidationError(
                 f"The report changed while you were correcting it (now version "
                 f"{stale.report.version}). Reload the page and correct it again."
@@ -115,7 +116,7 @@ class IncidentReportAdmin(MissionMapAdmin):
     ]
 
     def has_add_permission(self, request):
-        return False  # reports are filed from the tablets (reports.services)
+        return False  # reports are filed from the tablets (reports.services.filing)
 
     def get_queryset(self, request):
         # What the pages show this person (a monitor's drafts are the monitor's alone).

@@ -11,8 +11,8 @@ class ReportsConfig(AppConfig):
         from core.audit.anchors import register_source
 
         # Set deliberately, not left at Pillow's default: no image this process opens may
-        # be larger than an attachment may be (reports.attachments checks it first, from
-        # the header, and says so next to the field).
+        # be larger than an attachment may be (reports.services.attachments checks it
+        # first, from the header, and says so next to the field).
         Image.MAX_IMAGE_PIXELS = settings.ATTACHMENT_MAX_PIXELS
         from reports.summaries.anchors import summary_anchors
 

@@ -10,10 +10,8 @@ from core.audit.registry import audited
 
 @audited()
 class IncidentReport(models.Model):
-    """A security incident seen or heard by monitors.
-
-    Only the core of the report exists so far; offline filing, attachments and review build
-    on it.
+    """A security incident seen or heard by monitors: filed from the tablet (offline first,
+    once per UUID), amended by its author, reviewed and verified by duty officers.
     """
 
     class Status(models.TextChoices):
@@ -161,7 +159,7 @@ class IncidentReport(models.Model):
     # Set when the flash alert went out: the claim that makes it go out once.
     flash_alerted_at = models.DateTimeField(null=True, blank=True)
     # Set when the report became due for its flash alert (submitted and serious), in the same
-    # write; the worker sends every due alert in batches (reports.review).
+    # write; the worker sends every due alert in batches (reports.services.review).
     flash_alert_due_at = models.DateTimeField(null=True, blank=True)
     # Optimistic concurrency: the ETag of the report; every change increments it.
     version = models.PositiveIntegerField(default=1)
@@ -224,6 +222,13 @@ class IncidentReport(models.Model):
     def __str__(self):
         return f"{self.get_category_display()} {self.location_phrase}"
 
+    # What its author may still change, two rules on purpose: a draft is changed in place
+    # (the API's `editable`: the tablet's form stays open); a submitted or returned report is
+    # amended, its previous content kept as a revision with the reason given. Reviewed and
+    # rejected reports are closed to their author (a duty officer corrects them in the admin).
+    EDITABLE = frozenset({Status.DRAFT})
+    AMENDABLE = frozenset({Status.SUBMITTED, Status.RETURNED})
+
     @property
     def acled_event_type(self) -> str:
         return self.ACLED_TYPES[self.category][0]
@@ -272,8 +277,8 @@ class ReportRevision(models.Model):
 
 
 # The extension of a stored file follows the type found in its content (Attachment's
-# content_type, set by reports.attachments from the bytes), never the name the client sent:
-# an upload named `x.html` must not be stored, nor ever served, as HTML.
+# content_type, set by reports.services.attachments from the bytes), never the name the
+# client sent: an upload named `x.html` must not be stored, nor ever served, as HTML.
 STORED_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp",
                      "application/pdf": "pdf"}  # fmt: skip
 

@@ -1,7 +1,9 @@
 """Who may see and change which incident reports (the object rules a permission table can't hold).
 
 - A monitor or team leader sees their own reports (drafts included) and, once submitted, the
-  reports of their forward base; they edit only their own drafts.
+  reports of their forward base; they change their own drafts in place and amend their own
+  submitted or returned reports (IncidentReport.EDITABLE and AMENDABLE, the filing
+  services' rule too).
 - Duty officers, coordinators, headquarters and administrators see every submitted report;
   nobody sees another person's draft.
 """
@@ -43,6 +45,12 @@ def can_see_incidents(user) -> bool:
     return has_role(user, *READ_ALL_ROLES, *FILING_ROLES)
 
 
+def can_file(user) -> bool:
+    """Filing incident reports (the tablet app, the API's POST): monitors and team leaders,
+    by role (a superuser passes every table permission, not this)."""
+    return has_role(user, *FILING_ROLES)
+
+
 def can_review(user) -> bool:
     """Duty officers review, verify and link reports (the review queue is theirs)."""
     return has_role(user, Role.DUTY_OFFICER)
@@ -76,8 +84,11 @@ def incident_report_require_author(*, user, report: IncidentReport, doing="chang
 
 
 def incident_report_can_edit(*, user, report: IncidentReport) -> bool:
+    """Whether the report is still its author's to change in place (the API's `editable`):
+    a draft (IncidentReport.EDITABLE). A submitted or returned report is amended instead
+    (IncidentReport.AMENDABLE: a revision kept, a reason asked), through the same PATCH."""
     return (
-        report.status == IncidentReport.Status.DRAFT
+        report.status in IncidentReport.EDITABLE
         and report.author_id == user.pk
         and has_role(user, *FILING_ROLES)
     )

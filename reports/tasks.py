@@ -3,7 +3,7 @@ from django.db import OperationalError
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
-from reports.review import flash_alerts_send_due, report_flash_alert_send
+from reports.services.review import flash_alerts_send_due, report_flash_alert_send
 from reports.summaries import services as summaries
 
 
@@ -15,8 +15,8 @@ from reports.summaries import services as summaries
 # dropped connection) retry. Once sent, a later drain finds the alert claimed and sends nothing.
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=5, max_retries=5)
 def flash_alerts_send():
-    """After filings made alerts due (batched, see review.flash_alerts_dispatch), and beat's
-    backstop every 30 s: send every flash alert due."""
+    """After filings made alerts due (batched, see services.review.flash_alerts_dispatch), and
+    beat's backstop every 30 s: send every flash alert due."""
     with acting_as(client=AuditEntry.Client.TASK, client_ref="flash alerts"):
         return flash_alerts_send_due()
 

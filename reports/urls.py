@@ -1,21 +1,24 @@
+"""The reports' pages (the API is reports.api_urls): `urlpatterns`, the incident pages
+mounted at /incidents/, and `tablet_urlpatterns`, the tablet app mounted at /tablet/ (its
+service worker's scope)."""
+
 from django.urls import path
 
-from reports import apis
+from reports.views import incidents, tablet
 
 urlpatterns = [
-    path("", apis.IncidentReportsApi.as_view(), name="api-incident-reports"),
-    path("geojson/", apis.IncidentReportGeoJsonApi.as_view(), name="api-incident-reports-geojson"),
-    path("map/", apis.IncidentMapApi.as_view(), name="api-incident-map"),
-    path("export.csv", apis.IncidentReportCsvApi.as_view(), name="api-incident-reports-csv"),
-    path("<uuid:uuid>/review/", apis.IncidentReportReviewApi.as_view(),
-         name="api-incident-report-review"),
-    path("<uuid:uuid>/verify/", apis.IncidentReportVerifyApi.as_view(),
-         name="api-incident-report-verify"),
-    path("<uuid:uuid>/", apis.IncidentReportEditApi.as_view(), name="api-incident-report"),
-    path("<uuid:uuid>/submit/", apis.IncidentReportSubmitApi.as_view(),
-         name="api-incident-report-submit"),
-    path("<uuid:uuid>/attachments/", apis.AttachmentsApi.as_view(),
-         name="api-incident-report-attachments"),
-    path("<uuid:uuid>/attachments/<str:sha256>/<str:variant>", apis.AttachmentFileApi.as_view(),
-         name="api-incident-report-attachment-file"),
-]  # fmt: skip
+    path("", incidents.incident_list, name="incident-list"),
+    path("queue/", incidents.review_queue, name="incident-queue"),
+    path("map/", incidents.incident_map, name="incident-map"),
+    path("<uuid:uuid>/", incidents.incident_detail, name="incident-detail"),
+    path("<uuid:uuid>/review/", incidents.incident_review, name="incident-review"),
+    path("<uuid:uuid>/verify/", incidents.incident_verify, name="incident-verify"),
+    path("<uuid:uuid>/link/", incidents.incident_link, name="incident-link"),
+]
+
+tablet_urlpatterns = [
+    path("", tablet.tablet_shell, name="tablet"),
+    path("sw.js", tablet.tablet_service_worker, name="tablet-sw"),
+    path("manifest.webmanifest", tablet.tablet_manifest, name="tablet-manifest"),
+    path("patrols.json", tablet.tablet_patrols, name="tablet-patrols"),
+]

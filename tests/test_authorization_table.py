@@ -21,7 +21,6 @@ import io
 import logging
 from collections import defaultdict
 from datetime import timedelta
-from hashlib import sha256
 
 import pytest
 from django.core.management import call_command
@@ -205,11 +204,10 @@ def world(geography, settings, tmp_path):
     from patrols.services import patrol_plan_create
     from patrols.services.history import itinerary_history_record
     from patrols.services.notifications import ack_token
-    from reports.attachments import attachment_store
     from reports.management.commands.demo_data import ROUTES
     from reports.models import IncidentReport
-    from reports.services import incident_report_create
     from reports.summaries.services import last_cutoff, summary_produce
+    from reports.tests.factories import AttachmentFactory, IncidentReportFactory
 
     settings.VAR_DIR = tmp_path  # the demo users' logins file
     restore_role_groups()
@@ -229,7 +227,7 @@ def world(geography, settings, tmp_path):
                    "ines.carvalho", "laura.bianchi"):  # fmt: skip
         user = users[author]
         for status in (S.DRAFT, S.SUBMITTED):
-            report = incident_report_create(
+            report = IncidentReportFactory(
                 author=user, observed_at=now - timedelta(hours=2),
                 location=user.forward_base.location, category=IncidentReport.Category.DRONE,
                 severity=2, description=f"A drone over {user.forward_base}.", status=status,
@@ -237,10 +235,7 @@ def world(geography, settings, tmp_path):
             world.add(f"report.{'draft' if status == S.DRAFT else 'filed'}", report,
                       uuid=report.uuid)  # fmt: skip
             if status == S.SUBMITTED:
-                attachment, _ = attachment_store(
-                    report=report, by=user, data=photo, name="photo.png",
-                    declared_sha256=sha256(photo).hexdigest(),
-                )  # fmt: skip
+                attachment = AttachmentFactory(report=report, data=photo, name="photo.png")
                 for variant in ("display", "original"):
                     world.add(f"attachment.{variant}", attachment, uuid=report.uuid,
                               sha256=attachment.sha256, variant=variant)  # fmt: skip

@@ -39,9 +39,9 @@ from liaison.selectors import contact_list
 from patrols.models import ItineraryNotification, PatrolPlan
 from patrols.selectors import patrol_plan_list
 from patrols.services.notifications import ack_token
-from reports.attachments import attachment_store
 from reports.models import Attachment, DailySummary, IncidentReport, SummaryArtefact
 from reports.selectors import incident_report_list
+from reports.services.attachments import attachment_store
 from reports.tests.test_demo_data import demo_data as demo_data  # noqa: F401  (fixtures)
 from reports.tests.test_demo_data import frozen_now as frozen_now  # noqa: F401
 from reports.tests.test_demo_data import var_dir as var_dir  # noqa: F401

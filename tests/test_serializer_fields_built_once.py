@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIRequestFactory
 
-from reports.apis import IncidentReportOutput, ReportInput
+from reports.apis.incidents import IncidentReportOutput, ReportInput
 from reports.models import IncidentReport
 
 

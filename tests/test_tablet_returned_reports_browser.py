@@ -16,8 +16,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from core.tests.factories import UserFactory
-from reports import review, services
 from reports.models import IncidentReport, ReportRevision
+from reports.services import filing, review
+from reports.tests.factories import IncidentReportFactory
 from tests import test_tablet_offline_browser as offline
 from tests.browser import shot
 from tests.test_tablet_offline_browser import PORTRAIT, SYNC_TIMEOUT, open_tablet_logged_in
@@ -31,7 +32,7 @@ PATCH_OF_A_REPORT = r"/api/reports/[0-9a-f-]{36}/$"
 
 
 def submitted(author, description, **extra):
-    return services.incident_report_create(
+    return IncidentReportFactory(
         author=author, observed_at=timezone.now() - timedelta(hours=5),
         location=Point(46.3383, 39.5074, srid=4326), category="shelling", severity=3,
         description=description, status=IncidentReport.Status.SUBMITTED,
@@ -194,7 +195,7 @@ def test_a_returned_report_changed_elsewhere_meanwhile_is_shown_not_overwritten(
     expect(page.locator("#toast")).to_contain_text("Report saved on this tablet")
 
     # Meanwhile the monitor answered from the laptop at the base.
-    laptop = services.incident_report_edit(
+    laptop = filing.incident_report_edit(
         report=returned, by=monitor, expected_version=returned.version,
         fields={"severity": 4}, reason="Answered from the base",
     )  # fmt: skip

@@ -380,8 +380,9 @@ GEOMETRY_MAX_TEXT_BYTES = env.int("GEOMETRY_MAX_TEXT_BYTES", default=1_000_000)
 # Years a time or date sent to the API may carry (core.api.fields): the region's records since
 # 2000 (earlier events are history, not reports), patrols planned at most a year or two ahead.
 MISSION_YEARS = (env.int("MISSION_FIRST_YEAR", default=2000), date.today().year + 2)
-# Plausibility bounds of the counts a report carries (reports.apis): beyond them a number is a
-# typing slip (an extra zero) or an attack, and would distort the daily summary's totals.
+# Plausibility bounds of the counts a report carries (reports.apis.incidents): beyond them a
+# number is a typing slip (an extra zero) or an attack, and would distort the daily summary's
+# totals.
 REPORT_MAX_CASUALTIES = env.int("REPORT_MAX_CASUALTIES", default=10_000)
 REPORT_MAX_EVENTS = env.int("REPORT_MAX_EVENTS", default=100_000)  # explosions, shots, bursts
 # Smoke or flashes over a ridge line can be seen tens of km away; 100 km is beyond any report.
@@ -417,7 +418,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Reports with casualties or at least this severity alert duty officers and HQ at once.
 FLASH_ALERT_SEVERITY = env.int("FLASH_ALERT_SEVERITY", default=4)
 # Flash alerts that fall due within this many seconds go out together, this long after the
-# first (one worker task and one mail connection per batch: reports.review).
+# first (one worker task and one mail connection per batch: reports.services.review).
 FLASH_ALERT_BATCH_SECONDS = env.float("FLASH_ALERT_BATCH_SECONDS", default=1.0)
 # Provinces and settlements are kept in each process's memory for the per-report lookups
 # (core.selectors): a process re-reads them after this long (its own edits at once).

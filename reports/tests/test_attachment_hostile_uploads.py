@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from reports.attachments import read_capped
 from reports.models import Attachment
+from reports.services.attachments import read_capped
 from reports.tests.test_report_attachments import media as media  # noqa: F401  (fixtures)
 from reports.tests.test_report_attachments import report as report  # noqa: F401
 from reports.tests.test_report_attachments import upload

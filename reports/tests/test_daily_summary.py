@@ -15,11 +15,12 @@ from django.utils import timezone
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
 from patrols.tests.conftest import recipients as recipients  # noqa: F401  (a fixture)
-from reports import review, services
 from reports.models import DailySummary, IncidentReport, SummaryRecipient, SummaryRevision
+from reports.services import events, review
 from reports.summaries import documents
 from reports.summaries import services as summaries
 from reports.summaries.content import build_content
+from reports.tests.factories import IncidentReportFactory
 from reports.tests.test_incident_map import GORIS, JERMUK, KORNIDZOR
 
 YEREVAN = timezone.get_default_timezone()
@@ -33,7 +34,7 @@ def file(author, where, at, **fields):
     defaults = {"category": IncidentReport.Category.SHELLING, "severity": 2,
                 "description": "Explosions heard.", "status": "submitted"}  # fmt: skip
     with time_machine.travel(at + timedelta(minutes=20), tick=False):
-        return services.incident_report_create(
+        return IncidentReportFactory(
             author=author, observed_at=at, location=Point(*where, srid=4326),
             **{**defaults, **fields},
         )  # fmt: skip
@@ -74,7 +75,7 @@ def period(users):
         review.report_mark_reviewed(report=made["shelling"], by=duty)
         review.report_verify(report=made["shelling"], by=duty, level="corroborated",
                              note="Heard by two teams")  # fmt: skip
-        review.reports_link_as_one_event(reports=[made["shelling"], made["same_event"]], by=duty)
+        events.reports_link_as_one_event(reports=[made["shelling"], made["same_event"]], by=duty)
         review.report_reject(report=made["rejected"], by=duty, reason="Quarry blasting")
     return made
 

@@ -14,7 +14,8 @@ from core.models import ForwardBase, Province, User
 from core.selectors import in_mission_area, sector_at
 from patrols.models import PatrolPlan
 from reports.models import DailySummary, IncidentReport, SummaryRevision
-from reports.services import incident_report_create
+from reports.services.filing import incident_report_receive
+from reports.tests.factories import IncidentReportFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -175,9 +176,9 @@ def test_the_audit_chain_verifies_and_names_the_command_after_demo_data(demo_dat
     assert refs == {(AuditEntry.Client.COMMAND, "demo_data")}
 
 
-def test_incident_report_create_rejects_a_location_in_georgia_naming_the_field(users):
+def test_filing_rejects_a_location_in_georgia_naming_the_field(users):
     with pytest.raises(ValidationError) as caught:
-        incident_report_create(
+        IncidentReportFactory(
             author=users["monitor"],
             observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
             location=TBILISI,
@@ -191,12 +192,12 @@ def test_incident_report_create_rejects_a_location_in_georgia_naming_the_field(u
     assert not IncidentReport.objects.exists()
 
 
-def test_incident_report_create_derives_the_sector_and_the_phrase(users):
+def test_filing_derives_the_sector_and_the_phrase(users):
     jermuk = ForwardBase.objects.get(name="Jermuk").location
     # About 6 km south-east of Jermuk, as in the mission's reports.
     point = Point(jermuk.x + 0.0495, jermuk.y - 0.038, srid=4326)
 
-    report = incident_report_create(
+    report = IncidentReportFactory(
         author=users["monitor"],
         observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
         location=point,
@@ -209,24 +210,27 @@ def test_incident_report_create_derives_the_sector_and_the_phrase(users):
     assert report.location_phrase == "about 6 km SE of Jermuk, Vayots Dzor"
 
 
-def test_incident_report_create_returns_the_stored_report_when_a_tablet_resends_it(users):
+def test_filing_returns_the_stored_report_when_a_tablet_resends_it(users):
     fields = dict(
-        author=users["monitor"],
         observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
         location=ForwardBase.objects.get(name="Goris").location,
         category=IncidentReport.Category.DRONE,
         severity=2,
         description="A drone over Goris.",
-        uuid="6f1c1f0e-8f7a-4d0e-9a55-1d2f0c7b9e31",
+    )
+    uuid = "6f1c1f0e-8f7a-4d0e-9a55-1d2f0c7b9e31"
+
+    first, created = incident_report_receive(author=users["monitor"], uuid=uuid, fields=fields)
+    again, again_created = incident_report_receive(
+        author=users["monitor"], uuid=uuid, fields=fields
     )
 
-    first = incident_report_create(**fields)
-    again = incident_report_create(**fields)
-
-    assert again.pk == first.pk
+    assert again.pk == first.pk and (created, again_created) == (True, False)
     assert IncidentReport.objects.count() == 1
     with pytest.raises(ValidationError) as caught:
-        incident_report_create(**{**fields, "author": User.objects.get(username="t-team_leader")})
+        incident_report_receive(
+            author=User.objects.get(username="t-team_leader"), uuid=uuid, fields=fields
+        )
     assert list(caught.value.message_dict) == ["uuid"]
 
 

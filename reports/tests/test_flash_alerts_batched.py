@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from conftest import wait_for, worker_mail
 from core.audit.models import AuditEntry
-from reports import review
 from reports.models import IncidentReport
 from reports.selectors import incident_report_history
+from reports.services import review
 from reports.tests.test_report_filing_api import as_user, report_body
 from reports.tests.test_report_review import filed
 

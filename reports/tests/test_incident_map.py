@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from core.models import ForwardBase
 from core.tests.factories import UserFactory
-from reports import services
 from reports.models import IncidentReport
+from reports.tests.factories import IncidentReportFactory
 from reports.tests.test_report_filing_api import as_user
 
 KORNIDZOR = (46.5311, 39.5481)
@@ -29,7 +29,7 @@ def file_near(author, centre, n, *, severity=2, spread=0.01, days_ago=0, status=
     for _ in range(n):
         where = Point(centre[0] + rnd.uniform(-spread, spread),
                       centre[1] + rnd.uniform(-spread, spread), srid=4326)  # fmt: skip
-        made.append(services.incident_report_create(
+        made.append(IncidentReportFactory(
             author=author, observed_at=timezone.now() - timedelta(days=days_ago, hours=1),
             location=where, category=IncidentReport.Category.SHELLING, severity=severity,
             description="Explosions heard.", status=status,

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
-from reports import review, services
 from reports.models import IncidentReport
+from reports.services import filing, review
 from reports.tests.test_incident_map import GORIS, JERMUK, KORNIDZOR, file_near
 
 S = IncidentReport.Status
@@ -109,10 +109,10 @@ def test_the_detail_shows_the_history_of_an_amended_returned_and_verified_report
         review.report_return(report=report, by=duty, questions="How many explosions?")
     report.refresh_from_db()
     with acting_as(actor=monitor, client=AuditEntry.Client.TOKEN):
-        services.incident_report_edit(report=report, by=monitor, expected_version=report.version,
+        filing.incident_report_edit(report=report, by=monitor, expected_version=report.version,
                                       fields={"explosions": 7, "severity": 3},
                                       reason="Counted with my colleague")  # fmt: skip
-        services.incident_report_submit(report=report, by=monitor)
+        filing.incident_report_submit(report=report, by=monitor)
     with acting_as(actor=duty, client=AuditEntry.Client.SESSION):
         review.report_mark_reviewed(report=report, by=duty)
         review.report_verify(report=report, by=duty, level="corroborated",

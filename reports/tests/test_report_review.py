@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conftest import wait_for, worker_mail
-from reports import review
 from reports.models import IncidentReport
+from reports.services import events, review
 from reports.tests.test_report_filing_api import as_user, report_body
 
 S = IncidentReport.Status
@@ -60,12 +60,12 @@ def test_verification_is_separate_from_review_and_needs_a_note(users):
 def test_two_reports_of_one_event_are_linked_once(users):
     officer = users["duty_officer"]
     a, b, c = filed(users), filed(users), filed(users)
-    event = review.reports_link_as_one_event(reports=[a, b], by=officer, note="Same shelling")
-    again = review.reports_link_as_one_event(reports=[b, c], by=officer)
+    event = events.reports_link_as_one_event(reports=[a, b], by=officer, note="Same shelling")
+    again = events.reports_link_as_one_event(reports=[b, c], by=officer)
     assert event == again
     assert set(event.reports.values_list("pk", flat=True)) == {a.pk, b.pk, c.pk}
     with pytest.raises(ValidationError, match="at least two"):
-        review.reports_link_as_one_event(reports=[a], by=officer)
+        events.reports_link_as_one_event(reports=[a], by=officer)
 
 
 @pytest.mark.postgresql

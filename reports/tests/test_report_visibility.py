@@ -6,25 +6,17 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.models import ForwardBase, Province
+from core.models import ForwardBase
 from core.tests.factories import UserFactory
 from reports import selectors
-from reports.models import IncidentReport
+from reports.tests.factories import IncidentReportFactory
 
 
 def report(author, status, **fields):
-    return IncidentReport.objects.create(
-        author=author,
-        status=status,
-        observed_at=timezone.now(),
-        location=Point(46.53, 39.55, srid=4326),
-        category=IncidentReport.Category.SMALL_ARMS,
-        severity=2,
-        description="Bursts of small-arms fire heard to the east.",
-        sector=Province.objects.get(name="Syunik"),
-        location_phrase="in Kornidzor, Syunik",
-        **fields,
-    )
+    return IncidentReportFactory(
+        author=author, status=status, observed_at=timezone.now(),
+        location=Point(46.53, 39.55, srid=4326), **fields,
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from core.tests.factories import UserFactory
-from reports import review
 from reports.models import IncidentReport
+from reports.services import review
 from reports.tests.test_report_filing_api import as_user, report_body
 
 S = IncidentReport.Status

@@ -39,7 +39,7 @@ from patrols.models import PatrolPlan
 from patrols.services import patrol_plan_create
 from patrols.services.history import itinerary_history_record
 from reports.models import IncidentReport
-from reports.services import incident_report_create
+from reports.services.filing import incident_report_receive
 
 YEREVAN = ZoneInfo("Asia/Yerevan")
 DEFAULT_SEED = 20230220  # the day the EU Mission in Armenia was launched
@@ -769,16 +769,21 @@ class Command(BaseCommand):
         written = 0
         for p in planned:
             if p.uuid not in stored:
-                incident_report_create(
+                # As a tablet files it (the same checks, once per UUID), but history: its
+                # serious reports were dealt with long ago, so no flash alert goes out.
+                incident_report_receive(
                     author=p.author,
-                    observed_at=p.observed_at,
-                    location=p.location,
-                    category=p.category,
-                    severity=p.severity,
-                    description=p.description,
-                    patrol=plans[p.patrol_key][0] if p.patrol_key else None,
-                    status=p.status,
                     uuid=p.uuid,
+                    fields={
+                        "observed_at": p.observed_at,
+                        "location": p.location,
+                        "category": p.category,
+                        "severity": p.severity,
+                        "description": p.description,
+                        "patrol": plans[p.patrol_key][0] if p.patrol_key else None,
+                        "status": p.status,
+                    },
+                    flash_alert=False,
                 )
                 written += 1
             if progress is not None:

@@ -1,4 +1,9 @@
-"""Attachments of incident reports: checked by content, stored once, photos re-encoded."""
+"""Attachments of incident reports: photos and PDFs a report's author sends from the tablet.
+
+Checked by their content (never their name or declared type), stored once per (report,
+SHA-256) whatever the network does, photos re-encoded without their metadata into the
+display and thumbnail copies the pages show; the original is kept for duty officers.
+"""
 
 import hashlib
 import io

@@ -3,9 +3,11 @@ incident's detail with its history and the review, verification and event-link a
 
 Who sees what is reports.selectors' rule (the same as the API's): duty officers,
 coordinators, headquarters and administrators see every submitted report; team leaders and
-monitors the reports of their forward base. Only duty officers review and verify; a refused
-action answers the 403 page and is logged. A view reads the form, calls one review service and
-shows the service's ValidationError next to the field it names, with what was typed kept.
+monitors the reports of their forward base (`can_see_incidents`). Only duty officers review,
+verify and link (`can_review`); a refused action answers the 403 page and is logged. A view
+reads the form, calls one service (reports.services.review or .events) and shows the
+service's ValidationError next to the field it names (core.pages.apply_service_errors), with
+what was typed kept.
 """
 
 from django import forms
@@ -18,14 +20,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.models import Province
-from core.pages import mission_page, page, require_role
-from core.roles import Role, has_role
-from reports import review, selectors
+from core.pages import apply_service_errors, mission_page, page
+from reports import selectors
 from reports.filters import IncidentReportFilter
 from reports.models import IncidentReport
+from reports.services import events, review
 
 PAGE_SIZE = 50
-SEE_ROLES = (*selectors.READ_ALL_ROLES, *selectors.FILING_ROLES)
 NO_ACCESS = "Incident reports are for the mission's staff."
 
 
@@ -80,8 +81,14 @@ def _filters(request, queryset):
 
 
 def _visible(request):
-    require_role(request, *SEE_ROLES, reason=NO_ACCESS)
+    if not selectors.can_see_incidents(request.user):
+        raise PermissionDenied(NO_ACCESS)
     return selectors.incident_report_list(user=request.user)
+
+
+def _require_reviewer(request, reason):
+    if not selectors.can_review(request.user):
+        raise PermissionDenied(reason)
 
 
 def _query_without(request, *names):
@@ -110,7 +117,7 @@ def incident_list(request):
 @require_GET
 @mission_page
 def review_queue(request):
-    require_role(request, Role.DUTY_OFFICER, reason="The review queue is the duty officers'.")
+    _require_reviewer(request, "The review queue is the duty officers'.")
     waiting = list(selectors.review_queue(user=request.user)[:200])
     returned = list(
         selectors.incident_report_list(user=request.user)
@@ -146,7 +153,7 @@ def _report(request, uuid) -> IncidentReport:
 
 
 def _detail(request, report, status=200, **forms_):
-    duty_officer = has_role(request.user, Role.DUTY_OFFICER)
+    duty_officer = selectors.can_review(request.user)
     initial = {"level": report.verification, "note": report.verification_note}
     context = {
         "report": report,
@@ -176,12 +183,6 @@ def incident_detail(request, uuid):
     return _detail(request, _report(request, uuid))
 
 
-def _apply(exc: ValidationError, form):
-    """A service's ValidationError, next to the fields it names (the rest above the form)."""
-    for key, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
-        form.add_error(key if key in form.fields else None, errors)
-
-
 def _decided(request, report, message):
     messages.success(request, message)
     return redirect(reverse("incident-detail", args=[report.uuid]))
@@ -191,7 +192,7 @@ def _decided(request, report, message):
 @mission_page
 def incident_review(request, uuid):
     report = _report(request, uuid)
-    require_role(request, Role.DUTY_OFFICER, reason="Only a duty officer reviews reports.")
+    _require_reviewer(request, "Only a duty officer reviews reports.")
     decision = request.POST.get("decision")
     try:
         if decision == "reviewed":
@@ -222,13 +223,13 @@ def incident_review(request, uuid):
 @mission_page
 def incident_verify(request, uuid):
     report = _report(request, uuid)
-    require_role(request, Role.DUTY_OFFICER, reason="Only a duty officer verifies reports.")
+    _require_reviewer(request, "Only a duty officer verifies reports.")
     form = VerifyForm(request.POST)
     if form.is_valid():
         try:
             review.report_verify(report=report, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _apply(exc, form)
+            apply_service_errors(exc, form)
         else:
             return _decided(request, report, "Verification level recorded.")
     return _detail(request, report, status=400, verify_form=form)
@@ -238,7 +239,7 @@ def incident_verify(request, uuid):
 @mission_page
 def incident_link(request, uuid):
     report = _report(request, uuid)
-    require_role(request, Role.DUTY_OFFICER, reason="Only a duty officer links reports.")
+    _require_reviewer(request, "Only a duty officer links reports.")
     form = LinkForm(request.POST)
     if form.is_valid():
         visible = _visible(request).exclude(status=IncidentReport.Status.DRAFT)
@@ -254,10 +255,10 @@ def incident_link(request, uuid):
             form.add_error("others", f"No single submitted report matches: {', '.join(unknown)}.")
         else:
             try:
-                review.reports_link_as_one_event(reports=[report, *others], by=request.user,
+                events.reports_link_as_one_event(reports=[report, *others], by=request.user,
                                                  note=form.cleaned_data["note"])  # fmt: skip
             except ValidationError as exc:
-                _apply(exc, form)
+                apply_service_errors(exc, form)
             else:
                 return _decided(request, report, "Linked as one event: counted once.")
     return _detail(request, report, status=400, link_form=form)

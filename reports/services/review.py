@@ -1,7 +1,14 @@
-"""Duty officers' review and verification of incident reports, and the flash alert.
+"""Duty officers' review and verification of incident reports, and the flash alert that
+calls them to a serious one.
 
 Editorial status (submitted → reviewed / returned / rejected) and verification level
 (unverified → … → verified) are separate: a report can be reviewed and still unverified.
+Linking the reports of one event is reports.services.events.
+
+A serious report (casualties, or severity FLASH_ALERT_SEVERITY and above) becomes due for
+its flash alert in the write that files, submits or amends it (`flash_alert_mark_due`); the
+worker's drain (reports.tasks.flash_alerts_send, sent by name after the commit) e-mails duty
+officers and headquarters every alert due, each once.
 """
 
 import logging
@@ -16,30 +23,31 @@ from django.utils import timezone
 
 from core.audit.registry import audited_save_locked
 from core.models import User
-from core.roles import Role, has_role
-from reports.models import IncidentEvent, IncidentReport
+from core.queue import enqueue_on_commit
+from core.roles import Role
+from reports.models import IncidentReport
+from reports.selectors import can_review
 
 S = IncidentReport.Status
 log = logging.getLogger(__name__)
 
 
-def _require_duty_officer(by):
-    if not has_role(by, Role.DUTY_OFFICER):
-        # A refusal of the person, not of the input: 403 in the API, logged.
+def require_duty_officer(by):
+    """Refuse (403, logged) anyone but a duty officer: a refusal of the person, not of the
+    input. The API asks before it reads the body (permission before validation); every
+    review service asks again."""
+    if not can_review(by):
         raise PermissionDenied("Only a duty officer reviews and verifies reports.")
 
 
-# The API asks before it reads the body (permission before validation); services ask again.
-require_duty_officer = _require_duty_officer
-
-
-def _locked(report):
+def locked(report):
+    """The report's row, locked for the rest of the transaction."""
     return IncidentReport.objects.select_for_update().get(pk=report.pk)
 
 
 def _decide(report, by, status, **fields):
-    _require_duty_officer(by)
-    report = _locked(report)
+    require_duty_officer(by)
+    report = locked(report)
     if report.status != S.SUBMITTED:
         raise ValidationError(
             {"status": [f"Only a submitted report can be {S(status).label.lower()}; "
@@ -76,39 +84,18 @@ def report_reject(*, report: IncidentReport, by: User, reason: str) -> IncidentR
 
 @transaction.atomic
 def report_verify(*, report: IncidentReport, by: User, level: str, note: str) -> IncidentReport:
-    _require_duty_officer(by)
+    require_duty_officer(by)
     if level not in IncidentReport.Verification.values:
         raise ValidationError({"level": ["Choose a verification level."]})
     if level != IncidentReport.Verification.UNVERIFIED and not (note or "").strip():
         raise ValidationError({"note": ["Say what corroborates the report."]})
-    report = _locked(report)
+    report = locked(report)
     if report.status not in (S.SUBMITTED, S.REVIEWED):
         raise ValidationError({"status": ["Only a submitted or reviewed report is verified."]})
     report.verification, report.verification_note = level, (note or "").strip()
     report.version += 1
     report.save(update_fields=["verification", "verification_note", "version"])
     return report
-
-
-@transaction.atomic
-def reports_link_as_one_event(
-    *, reports: list[IncidentReport], by: User, note: str = ""
-) -> IncidentEvent:
-    """Two or more reports of the same event, so summaries count it once."""
-    _require_duty_officer(by)
-    if len(reports) < 2:
-        raise ValidationError({"reports": ["Link at least two reports."]})
-    locked = [_locked(r) for r in reports]
-    events = {r.event_id for r in locked if r.event_id}
-    if len(events) > 1:
-        raise ValidationError({"reports": ["These reports already belong to different events."]})
-    event = (IncidentEvent.objects.get(pk=events.pop()) if events
-             else IncidentEvent.objects.create(created_by=by, note=note))  # fmt: skip
-    for report in locked:
-        if report.event_id != event.pk:
-            report.event = event
-            report.save(update_fields=["event"])
-    return event
 
 
 def qualifies_for_flash_alert(report: IncidentReport) -> bool:
@@ -155,15 +142,16 @@ def flash_alerts_dispatch() -> None:
     window later, a margin for the clocks of other machines) and that task sends every alert
     due. An alert whose report another write holds locked then is left for the next drain
     (the drain publishes another when any is left), and beat runs a drain every 30 s in
-    case a task was lost."""
-    from reports import tasks
+    case a task was lost.
 
+    Called after a commit (or by a drain, outside any transaction): enqueue_on_commit sends
+    at once, so a broker that cannot be reached is known here."""
     delay = settings.FLASH_ALERT_BATCH_SECONDS
     now = time.monotonic()
     if now < _dispatch["until"]:
         return
     try:
-        tasks.flash_alerts_send.apply_async(countdown=delay)
+        enqueue_on_commit("reports.tasks.flash_alerts_send", options={"countdown": delay})
     except Exception:  # noqa: BLE001 - the broker unreachable: the report is stored already
         # Its alert stays due: beat's drain sends it (the filing is not answered with a 500).
         log.exception("flash alerts: could not publish the drain; beat's backstop will send")

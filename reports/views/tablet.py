@@ -25,9 +25,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from core.pages import mission_page, security_log
-from core.roles import has_role
 from reports.models import IncidentReport
-from reports.selectors import FILING_ROLES, patrols_for_tablet
+from reports.selectors import can_file, patrols_for_tablet
 
 # What the service worker stores at install: the app and the map, nothing else. Hashed
 # names in production (ManifestStaticFilesStorage), so a new release gets new URLs.
@@ -49,7 +48,7 @@ TIME_ZONE = "Asia/Yerevan"
 
 
 def _require_filing_role(request):
-    if not has_role(request.user, *FILING_ROLES):
+    if not can_file(request.user):
         raise PermissionDenied("The tablet app is for monitors and team leaders.")
 
 
@@ -184,7 +183,7 @@ def tablet_patrols(request):
     if not request.user.is_authenticated:
         return JsonResponse({"status": 401, "code": "not_authenticated",
                              "detail": "Log in again.", "errors": {}}, status=401)  # fmt: skip
-    if not has_role(request.user, *FILING_ROLES):
+    if not can_file(request.user):
         security_log.warning("refused %s %s to %s: not a filing role", request.method,
                              request.path, request.user.get_username())  # fmt: skip
         return JsonResponse({"status": 403, "code": "permission_denied",

@@ -1,14 +1,25 @@
-"""Write use-cases for incident reports.
+"""Filing and changing incident reports: what their authors do from the tablet, and a duty
+officer's correction in the admin.
 
-Only creation exists so far; offline sync, attachments, submission and review build on it.
+- `incident_report_receive`: the one way a report is stored under its UUID (the tablet's
+  POST, the demo data, the tests' factories): filed once whatever the network does, a
+  resend answered with the stored report, a conflict naming the fields that differ.
+- `incident_report_edit`: its author changes a draft in place or amends a submitted or
+  returned report (IncidentReport.EDITABLE / AMENDABLE), only from the version they saw.
+- `incident_report_submit`: a draft or a returned report goes to review.
+- `incident_report_correct`: a duty officer corrects a filed report, its history kept.
+
+Sector and location phrase are always derived from the point, never typed; a serious report
+becomes due for its flash alert (reports.services.review) in the write that makes it so.
 """
 
 import json
 import uuid as uuid_lib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,8 +29,8 @@ from core.roles import Role, has_role
 from core.selectors import as_wgs84, describe_location, province_at
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport, ReportRevision
-from reports.review import flash_alert_enqueue_if_needed, flash_alert_mark_due
 from reports.selectors import incident_report_require_author, patrols_linkable
+from reports.services.review import flash_alert_enqueue_if_needed, flash_alert_mark_due
 
 # Tablet clocks drift; a few minutes ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -86,13 +97,26 @@ def _check_patrol(*, author: User, patrol: PatrolPlan | None) -> None:
         )
 
 
-def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
+def incident_report_receive(
+    *, author: User, uuid: uuid_lib.UUID, fields: dict, flash_alert: bool = True
+) -> tuple[IncidentReport, bool]:
     """What the tablet's POST does: file the report once, whatever happens to the network.
 
+    Preconditions: `fields` are the report's as the tablet sends them (observed_at, location,
+    category, severity, description; optionally patrol, status and the details); `location`
+    lies in the mission area, `observed_at` is not in the future, `patrol` is one the author
+    may link. Raises ValidationError naming the field for anything a user can get wrong.
+
     Returns (report, created). The same UUID with the same content returns the stored report
-    (created False); with different content raises ReportConflict naming the fields. Two
-    requests racing with one UUID are settled by the database's unique constraint, not by a
-    check-then-insert: the loser's insert fails and it compares with the winner's row.
+    (created False); with different content raises ReportConflict naming the fields; under
+    another author's UUID, a ValidationError on `uuid`. Two requests racing with one UUID are
+    settled by the database's unique constraint, not by a check-then-insert: the loser's
+    insert fails and it compares with the winner's row.
+
+    Effects: one IncidentReport row with its audit entry; a serious submitted report is due
+    for its flash alert in the same write, sent by the worker after the commit. The demo's
+    history and the tests' fixtures pass `flash_alert=False`: a report filed as if long since
+    dealt with alerts nobody (as the demo's reviewed reports of three weeks ago must not).
     """
     # No lookup of the UUID first (it cost a query on every new report): the insert is tried
     # and the unique constraint says when the UUID is already stored. A resend pays for the
@@ -104,8 +128,9 @@ def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
         # one statement on PostgreSQL (in one transaction elsewhere), and the flash alert is
         # enqueued once that has committed (on_commit runs at once outside a transaction).
         defaults = {"patrol": None, "status": IncidentReport.Status.DRAFT}
-        report = _insert(author=author, uuid=uuid, flash_alert=True, **(defaults | fields))
-        flash_alert_enqueue_if_needed(report)
+        report = _insert(author=author, uuid=uuid, flash_alert=flash_alert, **(defaults | fields))
+        if flash_alert:
+            flash_alert_enqueue_if_needed(report)
         return report, True
     except (IntegrityError, ValidationError):
         existing = IncidentReport.objects.filter(uuid=uuid).first()
@@ -123,44 +148,9 @@ def incident_report_receive(*, author: User, uuid: uuid_lib.UUID, fields: dict):
     return existing, False
 
 
-@transaction.atomic
-def incident_report_create(
-    *,
-    author: User,
-    observed_at: datetime,
-    location: Point,
-    category: str,
-    severity: int,
-    description: str,
-    patrol: PatrolPlan | None = None,
-    status: str = IncidentReport.Status.DRAFT,
-    uuid: uuid_lib.UUID | None = None,
-    **details,
-) -> IncidentReport:
-    """File an incident report; the sector and the location phrase are derived, never typed.
-
-    Preconditions: `location` lies in the mission area (one of the five border provinces,
-    within the tolerance of the generalised border); `observed_at` is not in the future.
-
-    Effects: one IncidentReport row whose `sector` is the border province at `location` and
-    whose `location_phrase` reads like "about 6 km SE of Jermuk, Vayots Dzor"; the audit
-    trail records it. A `uuid` already used by the same author returns the stored report
-    unchanged (a tablet's resend), so nothing is filed twice. Raises ValidationError naming
-    the field for anything a user can get wrong.
-    """
-    if uuid is not None:
-        existing = IncidentReport.objects.filter(uuid=uuid).first()
-        if existing is not None:
-            if existing.author_id != author.pk:
-                raise ValidationError({"uuid": ["This report identifier is already in use."]})
-            return existing
-    return _insert(author=author, observed_at=observed_at, location=location, category=category,
-                   severity=severity, description=description, patrol=patrol, status=status,
-                   uuid=uuid, **details)  # fmt: skip
-
-
 def _insert(*, author, observed_at, location, category, severity, description, patrol, status,
-            uuid, flash_alert=False, **details) -> IncidentReport:  # fmt: skip
+            uuid, flash_alert, **details) -> IncidentReport:  # fmt: skip
+    """The new report, checked and derived (sector, phrase), inserted with its audit entry."""
     location = as_wgs84(location)
     # One province lookup serves the sector and the location phrase (it was made twice).
     province = province_at(location)
@@ -235,8 +225,6 @@ class StaleVersion(Exception):
 
 
 def _snapshot(report) -> dict:
-    from django.core.serializers.json import DjangoJSONEncoder
-
     values = {}
     for name in sorted(FILED_FIELDS | {"sector", "location_phrase"}):
         value = getattr(report, name)
@@ -248,23 +236,19 @@ def _snapshot(report) -> dict:
     return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
 
 
-EDITABLE_BY_AUTHOR = {
-    IncidentReport.Status.DRAFT, IncidentReport.Status.SUBMITTED, IncidentReport.Status.RETURNED,
-}  # fmt: skip
-
-
 @transaction.atomic
 def incident_report_edit(
     *, report: IncidentReport, by: User, expected_version: int, fields: dict, reason: str = ""
 ) -> IncidentReport:
-    """Change a report, only from the version the editor saw (If-Match).
+    """Its author's change of a report, only from the version the editor saw (If-Match).
 
-    A draft changes in place; a submitted or returned report keeps its previous content as a
-    ReportRevision (amendments keep the history). Raises StaleVersion on a lost update.
+    A draft changes in place (IncidentReport.EDITABLE); a submitted or returned report is
+    amended (IncidentReport.AMENDABLE): its previous content kept as a ReportRevision with
+    `reason`. Reviewed and rejected reports are refused. Raises StaleVersion on a lost update.
     """
     report = IncidentReport.objects.select_for_update().get(pk=report.pk)
     incident_report_require_author(user=by, report=report)
-    if report.status not in EDITABLE_BY_AUTHOR:
+    if report.status not in IncidentReport.EDITABLE | IncidentReport.AMENDABLE:
         raise ValidationError(
             {"status": [f"A {report.get_status_display().lower()} report cannot be changed."]}
         )
@@ -278,7 +262,7 @@ def incident_report_edit(
     if "patrol" in fields and fields["patrol"] != report.patrol:
         _check_patrol(author=by, patrol=fields["patrol"])
     return _amend(report, by=by, fields=fields, reason=reason,
-                  keep_revision=report.status != IncidentReport.Status.DRAFT)  # fmt: skip
+                  keep_revision=report.status in IncidentReport.AMENDABLE)  # fmt: skip
 
 
 def _amend(report, *, by, fields, reason, keep_revision):
@@ -358,6 +342,8 @@ def incident_report_correct(
 
 @transaction.atomic
 def incident_report_submit(*, report: IncidentReport, by: User) -> IncidentReport:
+    """Its author sends a draft, or a returned report, to review (a resend changes nothing);
+    a serious one becomes due for its flash alert in the same write."""
     report = IncidentReport.objects.select_for_update().get(pk=report.pk)
     incident_report_require_author(user=by, report=report, doing="submit it")
     if report.status == IncidentReport.Status.SUBMITTED:
