@@ -14,7 +14,7 @@ from reports.tests.test_report_filing_api import report_body
 # the point lies just outside the generalised border, as Kornidzor does), the nearest
 # settlement (0, in memory), the insert and its audit entry (one statement on PostgreSQL, two
 # on SQLite; an entry is sealed later by the sealer), the savepoint of the test's transaction
-# (2; outside a transaction there is none on PostgreSQL: core/tests/test_audited_insert.py).
+# (2; outside a transaction there is none on PostgreSQL: tests/test_audited_insert.py).
 # No UUID lookup, no constraint or foreign-key checks, no attachments query: the database's
 # constraints are the guard.
 MOST_STATEMENTS = 6
