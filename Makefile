@@ -12,9 +12,13 @@ lint: setup
 	.venv/bin/ruff format --check .
 	.venv/bin/python manage.py makemigrations --check --dry-run
 
-# The whole suite. Set DATABASE_URL / CELERY_BROKER_URL to run it on PostGIS / Redis.
+# The whole suite, in PYTEST_WORKERS processes (pytest-xdist; one per core, each with its own
+# test database, broker and Celery worker; whole files to each, so module fixtures are built
+# once). Set DATABASE_URL / CELERY_BROKER_URL to run it on PostGIS / Redis: on Redis the
+# processes use the broker's database and the next ones (db 1 and 2 for redis://.../1).
+PYTEST_WORKERS ?= 2
 test: lint
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The same suite on the local PostgreSQL + PostGIS and Redis, with a real worker on Redis.
 test-postgis:

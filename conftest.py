@@ -1,5 +1,6 @@
 """Fixtures every test may use: the reference geography, one user per role, a real worker."""
 
+import functools
 import os
 import shutil
 import signal
@@ -60,15 +61,30 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def geography(db):
-    """The reference geography (loaded once per session; reloaded after a flush)."""
+    """The reference geography (loaded once per session; reloaded after a flush), and the
+    other rows the data migrations write, the role groups and the parties.
+
+    A transactional test's flush empties them all. Whoever runs after it gets them back here,
+    not only the tests that ask for `users` or `recipients`: which test follows a flush
+    depends on the order, and under pytest-xdist (`make test`) on the process a file went to.
+    """
     from core.models import Province
+    from liaison.models import Party
+    from patrols.tests.conftest import restore_parties
 
     if not Province.objects.exists():
         call_command("load_geography", verbosity=0)
+    restore_role_groups()
+    if not Party.objects.exists():
+        restore_parties()
 
 
+@functools.cache
 def _migration_grants():
-    """role → permissions, read from the data migrations' own GRANTS (less REVOKES) tables."""
+    """role → permissions, read from the data migrations' own GRANTS (less REVOKES) tables.
+
+    Read once per run (the migrations on disk do not change during it): every test with the
+    standing `users` asks for it."""
     from django.db.migrations.loader import MigrationLoader
 
     grants, revokes = {}, {}
@@ -88,15 +104,32 @@ def restore_role_groups():
     They come from data migrations, which a flush does not replay (post_migrate recreates
     permissions, not groups); the grants are read from those migrations, not copied here.
     """
-    from django.apps import apps
-    from django.contrib.auth.models import Group
-
-    from core.roles import grant_permissions
+    from django.contrib.auth.models import Group, Permission
 
     grants = _migration_grants()
     restored = Group.objects.filter(name__in=grants, permissions__isnull=False).distinct()
-    if restored.count() != len(grants):
+    if restored.count() == len(grants):
+        return
+    # What core.roles.grant_permissions does, in a few queries instead of three per permission
+    # (after every transactional test; seconds on PostgreSQL): the flush's post_migrate has
+    # already recreated the permissions, so only the groups and their grants are written.
+    by_name = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    if {perm for perms in grants.values() for perm in perms} - set(by_name):
+        # Some permissions are not there (a test that migrated backwards): the full path.
+        from django.apps import apps
+
+        from core.roles import grant_permissions
+
         grant_permissions(apps, grants)
+        return
+    for role, perms in grants.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.add(*(by_name[perm] for perm in perms))
 
 
 @pytest.fixture
@@ -123,7 +156,8 @@ def _process_env(mail_dir):
     """The environment of a process the tests start (worker, sealer): the test database, the
     test broker, the same audit keys and anchor file, and mail into files."""
     return {
-        **os.environ,
+        # Not PYTEST_XDIST_WORKER: the settings would move the broker's Redis database again.
+        **{key: value for key, value in os.environ.items() if key != "PYTEST_XDIST_WORKER"},
         "DJANGO_SETTINGS_MODULE": "missionapp.settings.test",
         "DATABASE_URL": _database_url_for_worker(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,

@@ -77,6 +77,16 @@ def apply_service_errors(
         form.add_error(key if key in form.fields else None, errors)
 
 
+def service_messages(exc: ValidationError, *, unnamed="refuse") -> list[str]:
+    """A service's refusal for an action with no form to put it in (submit, start, retry):
+    its messages in order, for the page's message list. One naming no field is a refusal of
+    the person, a 403 saying why, unless `unnamed="message"`: the form-less case of
+    apply_service_errors."""
+    if not hasattr(exc, "error_dict") and unnamed == "refuse":
+        raise PermissionDenied(" ".join(exc.messages))
+    return exc.messages
+
+
 def require_role(request, *roles, reason):
     if not has_role(request.user, *roles):
         raise PermissionDenied(reason)

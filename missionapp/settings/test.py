@@ -6,6 +6,7 @@ started by the tests, in its own process, sees the same rows.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .dev import *  # noqa: F403
 from .dev import DATABASES, VAR_DIR
@@ -36,4 +37,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# pytest-xdist (`make test` runs the suite in two processes, gw0 and gw1): each process gets
+# its own Redis database, the configured one plus its number, so that the Celery worker each
+# starts (and its --purge) sees only that process's tasks. The SpatiaLite file and the
+# filesystem broker are per process already (by pid); pytest-django gives each process its own
+# PostGIS test database. The processes the tests start are not told PYTEST_XDIST_WORKER
+# (conftest._process_env): they get the URL already moved.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw") and CELERY_BROKER_URL.startswith("redis"):  # noqa: F405
+    _broker = urlsplit(CELERY_BROKER_URL)  # noqa: F405
+    _db = int(_broker.path.strip("/") or 0) + int(_XDIST_WORKER.removeprefix("gw"))
+    CELERY_BROKER_URL = _broker._replace(path=f"/{_db}").geturl()
+
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")

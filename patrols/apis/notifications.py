@@ -30,6 +30,16 @@ def _recorded_notification(request, pk):
     return get_object_or_404(rows, pk=pk)
 
 
+def _record(request, pk, input_class, service):
+    """What a liaison officer records on a notification: the body read with `input_class`
+    once they are known to be allowed, then one service call."""
+    row = _recorded_notification(request, pk)
+    data = input_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    row = service(notification=row, by=request.user, **data.validated_data)
+    return Response(NotificationOutput(row).data)
+
+
 class NotificationListApi(generics.ListAPIView):
     """Itinerary notifications per party (filter: status, party, escalated, plan)."""
 
@@ -62,13 +72,8 @@ class NotificationAcknowledgeApi(APIView):
     @extend_schema(request=AcknowledgeInput, responses=NotificationOutput)
     def post(self, request, pk):
         """Liaison officer: record an acknowledgement received by phone, hotline or in person."""
-        row = _recorded_notification(request, pk)
-        data = AcknowledgeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = notifications.notification_acknowledge_manually(
-            notification=row, by=request.user, **data.validated_data
-        )
-        return Response(NotificationOutput(row).data)
+        return _record(request, pk, AcknowledgeInput,
+                       notifications.notification_acknowledge_manually)  # fmt: skip
 
 
 class ObjectionInput(serializers.Serializer):
@@ -82,13 +87,7 @@ class NotificationObjectionApi(APIView):
     @extend_schema(request=ObjectionInput, responses=NotificationOutput)
     def post(self, request, pk):
         """Liaison officer: record a party's objection to the itinerary, in its words."""
-        row = _recorded_notification(request, pk)
-        data = ObjectionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = notifications.notification_record_objection(
-            notification=row, by=request.user, **data.validated_data
-        )
-        return Response(NotificationOutput(row).data)
+        return _record(request, pk, ObjectionInput, notifications.notification_record_objection)
 
 
 class NotificationRetryApi(APIView):

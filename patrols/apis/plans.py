@@ -125,30 +125,27 @@ class PatrolPlanDetailApi(APIView):
     @extend_schema(request=PlanInput, responses=PlanOutput)
     def patch(self, request, pk):
         """Edit a draft or returned plan."""
-        plan = plan_or_404(request, pk)
-        services.require_planner(plan, request.user)
-        data = PlanInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
-        _check_base_and_crew(request, fields, fields.get("forward_base", plan.forward_base))
-        plan = services.patrol_plan_update(plan=plan, by=request.user,
-                                           **data.to_service(data.validated_data))  # fmt: skip
-        return plan_response(plan, request=request)
+        return _edit(request, pk, services.patrol_plan_update)
 
 
 class PatrolPlanAmendApi(APIView):
     @extend_schema(request=PlanInput, responses=PlanOutput)
     def post(self, request, pk):
         """Amend an approved or notified itinerary (a new version after approval)."""
-        plan = plan_or_404(request, pk)
-        services.require_planner(plan, request.user)
-        data = PlanInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
-        _check_base_and_crew(request, fields, fields.get("forward_base", plan.forward_base))
-        plan = services.patrol_plan_amend(plan=plan, by=request.user,
-                                          **data.to_service(data.validated_data))  # fmt: skip
-        return plan_response(plan, request=request)
+        return _edit(request, pk, services.patrol_plan_amend)
+
+
+def _edit(request, pk, service):
+    """A partial plan body for `service` (edit in place, or amend into a new version): the
+    planner is asked before the body is read, the base and crew checked as on create."""
+    plan = plan_or_404(request, pk)
+    services.require_planner(plan, request.user)
+    data = PlanInput(data=request.data, partial=True)
+    data.is_valid(raise_exception=True)
+    fields = data.validated_data
+    _check_base_and_crew(request, fields, fields.get("forward_base", plan.forward_base))
+    plan = service(plan=plan, by=request.user, **data.to_service(fields))
+    return plan_response(plan, request=request)
 
 
 class FindingOutput(serializers.Serializer):

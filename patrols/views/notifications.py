@@ -12,13 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.pages import apply_service_errors, mission_page, page
+from core.pages import apply_service_errors, mission_page, page, service_messages
 from patrols import forms
 from patrols.models import ItineraryNotification
 from patrols.selectors import can_record_notifications, can_retry_notifications
 from patrols.services import notifications
 from patrols.views.plans import detail_context
-from patrols.views.shared import service_messages, visible_plan
+from patrols.views.shared import visible_plan
 
 security_log = logging.getLogger("missionapp.security")
 

@@ -5,6 +5,7 @@ A view checks who may act (patrols.selectors), reads the form, then calls one se
 service's ValidationError is shown next to the fields it names, with everything typed kept.
 """
 
+import functools
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.pages import apply_service_errors, mission_page, page
+from core.pages import apply_service_errors, mission_page, page, service_messages
 from patrols import forms, services
 from patrols.models import PatrolPlan
 from patrols.selectors import (
@@ -37,7 +38,6 @@ from patrols.views.shared import (
     local,
     plan_map_data,
     reason_form,
-    service_messages,
     visible_plan,
     with_badges,
     zones_at,
@@ -127,27 +127,31 @@ def plan_create(request):
         form = forms.PlanForm(base=base, initial={"team_leader": request.user.pk})
         return render_plan_form(request, form, forms.waypoint_formset(), forms.vehicle_formset())
 
+    plan, posted = _save_posted(request, base, functools.partial(
+        services.patrol_plan_create, forward_base=base, author=request.user))  # fmt: skip
+    if plan is None:
+        return render_plan_form(request, *posted, status=400)
+    messages.success(request, "Draft plan saved. Check it, then submit it for approval.")
+    return redirect("patrol-detail", pk=plan.pk)
+
+
+def _save_posted(request, base, save):
+    """The plan form and its waypoint and vehicle rows as posted, saved by `save` (create,
+    update or amend) when all are valid: the plan, or None with the service's errors next to
+    the fields they name; and the three forms, to show again with what was typed."""
     form = forms.PlanForm(request.POST, base=base)
     waypoints = forms.waypoint_formset(request.POST)
     vehicles = forms.vehicle_formset(request.POST)
+    plan = None
     if all([form.is_valid(), waypoints.is_valid(), vehicles.is_valid()]):
         try:
-            plan = services.patrol_plan_create(
-                forward_base=base,
-                author=request.user,
-                route=form.cleaned_data["route"],
-                waypoints=waypoints.specs(),
-                vehicles=vehicles.specs(),
-                monitors=list(form.cleaned_data["monitors"]),
-                **form.plan_fields(),
-            )
+            plan = save(route=form.cleaned_data["route"], waypoints=waypoints.specs(),
+                        vehicles=vehicles.specs(), monitors=list(form.cleaned_data["monitors"]),
+                        **form.plan_fields())  # fmt: skip
         except ValidationError as exc:
             rows = {"waypoints": waypoints, "vehicles": vehicles}
             apply_service_errors(exc, form, formsets=rows, unnamed="refuse")
-        else:
-            messages.success(request, "Draft plan saved. Check it, then submit it for approval.")
-            return redirect("patrol-detail", pk=plan.pk)
-    return render_plan_form(request, form, waypoints, vehicles, status=400)
+    return plan, (form, waypoints, vehicles)
 
 
 @require_http_methods(["GET", "POST"])
@@ -181,35 +185,20 @@ def plan_edit(request, pk):
         )
         return render_plan_form(request, form, waypoints, vehicles, plan)
 
-    form = forms.PlanForm(request.POST, base=plan.forward_base)
-    waypoints = forms.waypoint_formset(request.POST)
-    vehicles = forms.vehicle_formset(request.POST)
-    if all([form.is_valid(), waypoints.is_valid(), vehicles.is_valid()]):
-        service = services.patrol_plan_amend if amending else services.patrol_plan_update
-        try:
-            service(
-                plan=plan,
-                by=request.user,
-                route=form.cleaned_data["route"],
-                waypoints=waypoints.specs(),
-                vehicles=vehicles.specs(),
-                monitors=list(form.cleaned_data["monitors"]),
-                **form.plan_fields(),
-            )
-        except ValidationError as exc:
-            rows = {"waypoints": waypoints, "vehicles": vehicles}
-            apply_service_errors(exc, form, formsets=rows, unnamed="refuse")
-        else:
-            if amending:
-                messages.success(
-                    request,
-                    f"Amendment submitted for approval. The parties keep version "
-                    f"{plan.version} until the amendment is approved and sent to all of them.",
-                )
-            else:
-                messages.success(request, "Plan saved.")
-            return redirect("patrol-detail", pk=plan.pk)
-    return render_plan_form(request, form, waypoints, vehicles, plan, status=400)
+    service = services.patrol_plan_amend if amending else services.patrol_plan_update
+    save = functools.partial(service, plan=plan, by=request.user)
+    saved, posted = _save_posted(request, plan.forward_base, save)
+    if saved is None:
+        return render_plan_form(request, *posted, plan, status=400)
+    if amending:
+        messages.success(
+            request,
+            f"Amendment submitted for approval. The parties keep version "
+            f"{plan.version} until the amendment is approved and sent to all of them.",
+        )
+    else:
+        messages.success(request, "Plan saved.")
+    return redirect("patrol-detail", pk=plan.pk)
 
 
 # --- One plan -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import json
 from datetime import UTC
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -39,15 +39,6 @@ def visible_plan(request, pk) -> PatrolPlan:
             raise PermissionDenied("This plan belongs to another forward base.")
         get_object_or_404(PatrolPlan.objects.none(), pk=pk)
     return plan
-
-
-def service_messages(exc: ValidationError, *, unnamed="refuse") -> list[str]:
-    """A service's refusal for a page with no form to put it in (submit, start, retry): its
-    messages in order. One naming no field is a refusal of the person, a 403, unless
-    `unnamed="message"` (as core.pages.apply_service_errors does for forms)."""
-    if not hasattr(exc, "error_dict") and unnamed == "refuse":
-        raise PermissionDenied(" ".join(exc.messages))
-    return exc.messages
 
 
 def current_notifications(plan):

@@ -10,6 +10,19 @@ from reports.models import IncidentReport
 from reports.services import review
 
 
+def _decide(request, uuid, input_class, decide):
+    """A duty officer's action on a report: who may act is asked before the body is read;
+    `decide(report, by, fields)` calls the one service and returns the report after it."""
+    review.require_duty_officer(request.user)
+    report = visible_report(request, uuid)
+    data = input_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    report = decide(report, request.user, data.validated_data)
+    return with_etag(
+        Response(IncidentReportOutput(report, context={"request": request}).data), report
+    )
+
+
 class ReviewInput(serializers.Serializer):
     decision = serializers.ChoiceField(["reviewed", "returned", "rejected"])
     questions = serializers.CharField(required=False, allow_blank=True)
@@ -19,28 +32,19 @@ class ReviewInput(serializers.Serializer):
         ref_name = "ReviewInput"
 
 
+def _review(report, by, fields):
+    if fields["decision"] == "reviewed":
+        return review.report_mark_reviewed(report=report, by=by)
+    if fields["decision"] == "returned":
+        return review.report_return(report=report, by=by, questions=fields.get("questions", ""))
+    return review.report_reject(report=report, by=by, reason=fields.get("reason", ""))
+
+
 class IncidentReportReviewApi(APIView):
     @extend_schema(request=ReviewInput, responses=IncidentReportOutput)
     def post(self, request, uuid):
         """Duty officer: mark reviewed, return with questions, or reject with a reason."""
-        review.require_duty_officer(request.user)
-        report = visible_report(request, uuid)
-        data = ReviewInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        decision = data.validated_data["decision"]
-        if decision == "reviewed":
-            report = review.report_mark_reviewed(report=report, by=request.user)
-        elif decision == "returned":
-            report = review.report_return(
-                report=report, by=request.user, questions=data.validated_data.get("questions", "")
-            )
-        else:
-            report = review.report_reject(
-                report=report, by=request.user, reason=data.validated_data.get("reason", "")
-            )
-        return with_etag(
-            Response(IncidentReportOutput(report, context={"request": request}).data), report
-        )  # fmt: skip
+        return _decide(request, uuid, ReviewInput, _review)
 
 
 class VerifyInput(serializers.Serializer):
@@ -51,17 +55,13 @@ class VerifyInput(serializers.Serializer):
         ref_name = "VerifyInput"
 
 
+def _verify(report, by, fields):
+    return review.report_verify(report=report, by=by, level=fields["level"],
+                                note=fields.get("note", ""))  # fmt: skip
+
+
 class IncidentReportVerifyApi(APIView):
     @extend_schema(request=VerifyInput, responses=IncidentReportOutput)
     def post(self, request, uuid):
         """Duty officer: set the verification level, with what corroborates it."""
-        review.require_duty_officer(request.user)
-        report = visible_report(request, uuid)
-        data = VerifyInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        report = review.report_verify(report=report, by=request.user,
-                                      level=data.validated_data["level"],
-                                      note=data.validated_data.get("note", ""))  # fmt: skip
-        return with_etag(
-            Response(IncidentReportOutput(report, context={"request": request}).data), report
-        )
+        return _decide(request, uuid, VerifyInput, _verify)

@@ -188,35 +188,45 @@ def _decided(request, report, message):
     return redirect(reverse("incident-detail", args=[report.uuid]))
 
 
+def _act(request, report, form_name, form, service, message):
+    """One review action from the page: the form's fields to one service. What the service
+    says of a field the form has goes next to it, with what was typed kept (400); a refusal
+    of the report's state (already decided) is a message on the page as it now stands."""
+    if form.is_valid():
+        try:
+            service(report=report, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            named = getattr(exc, "error_dict", {})
+            if not set(named) & set(form.fields):
+                messages.error(request, " ".join(exc.messages))
+                return redirect(reverse("incident-detail", args=[report.uuid]))
+            apply_service_errors(exc, form)
+        else:
+            return _decided(request, report, message)
+    return _detail(request, report, status=400, **{form_name: form})
+
+
+class _NoFields(forms.Form):
+    """Marking reviewed asks nothing more."""
+
+
 @require_POST
 @mission_page
 def incident_review(request, uuid):
     report = _report(request, uuid)
     _require_reviewer(request, "Only a duty officer reviews reports.")
+    actions = {
+        "reviewed": ("", _NoFields, review.report_mark_reviewed, "Marked reviewed."),
+        "returned": ("return_form", ReturnForm, review.report_return,
+                     "Returned to the reporter with your questions."),
+        "rejected": ("reject_form", RejectForm, review.report_reject, "Rejected."),
+    }  # fmt: skip
     decision = request.POST.get("decision")
-    try:
-        if decision == "reviewed":
-            review.report_mark_reviewed(report=report, by=request.user)
-            return _decided(request, report, "Marked reviewed.")
-        if decision == "returned":
-            form = ReturnForm(request.POST)
-            if form.is_valid():
-                review.report_return(report=report, by=request.user,
-                                     questions=form.cleaned_data["questions"])  # fmt: skip
-                return _decided(request, report, "Returned to the reporter with your questions.")
-            return _detail(request, report, status=400, return_form=form)
-        if decision == "rejected":
-            form = RejectForm(request.POST)
-            if form.is_valid():
-                review.report_reject(report=report, by=request.user,
-                                     reason=form.cleaned_data["reason"])  # fmt: skip
-                return _decided(request, report, "Rejected.")
-            return _detail(request, report, status=400, reject_form=form)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    if decision not in actions:
+        messages.error(request, "Choose a decision: reviewed, returned or rejected.")
         return redirect(reverse("incident-detail", args=[report.uuid]))
-    messages.error(request, "Choose a decision: reviewed, returned or rejected.")
-    return redirect(reverse("incident-detail", args=[report.uuid]))
+    form_name, form_class, service, message = actions[decision]
+    return _act(request, report, form_name, form_class(request.POST), service, message)
 
 
 @require_POST
@@ -224,15 +234,8 @@ def incident_review(request, uuid):
 def incident_verify(request, uuid):
     report = _report(request, uuid)
     _require_reviewer(request, "Only a duty officer verifies reports.")
-    form = VerifyForm(request.POST)
-    if form.is_valid():
-        try:
-            review.report_verify(report=report, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            return _decided(request, report, "Verification level recorded.")
-    return _detail(request, report, status=400, verify_form=form)
+    return _act(request, report, "verify_form", VerifyForm(request.POST), review.report_verify,
+                "Verification level recorded.")  # fmt: skip
 
 
 @require_POST
