@@ -14,11 +14,11 @@ lint: setup
 
 # The whole suite, in PYTEST_WORKERS processes (pytest-xdist; one per core, each with its own
 # test database, broker and Celery worker; whole files to each, so module fixtures are built
-# once). Set DATABASE_URL / CELERY_BROKER_URL to run it on PostGIS / Redis: on Redis the
+# once, the modules marked `long` first: conftest.pytest_collection_modifyitems). Set DATABASE_URL / CELERY_BROKER_URL to run it on PostGIS / Redis: on Redis the
 # processes use the broker's database and the next ones (db 1 and 2 for redis://.../1).
 PYTEST_WORKERS ?= 2
 test: lint
-	.venv/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	.venv/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The same suite on the local PostgreSQL + PostGIS and Redis, with a real worker on Redis.
 test-postgis:

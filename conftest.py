@@ -29,6 +29,10 @@ def pytest_collection_modifyitems(config, items):
         kept = [item for item in items if item.get_closest_marker("postgresql") is None]
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
+    # The long modules first (a stable sort: each module keeps its order). `make test` hands
+    # whole files to its two processes in this order (--no-loadscope-reorder), the longest
+    # first, so neither process is left running a long file alone at the end.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -68,6 +72,11 @@ def geography(db):
     not only the tests that ask for `users` or `recipients`: which test follows a flush
     depends on the order, and under pytest-xdist (`make test`) on the process a file went to.
     """
+    restore_reference_rows()
+
+
+def restore_reference_rows():
+    """What the `geography` fixture gives back after a flush, for a fixture of wider scope."""
     from core.models import Province
     from liaison.models import Party
     from patrols.tests.conftest import restore_parties

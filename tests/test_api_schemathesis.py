@@ -21,23 +21,20 @@ import json
 
 import pytest
 import schemathesis
-import time_machine
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
-from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from conftest import restore_role_groups
 from core.models import DeviceToken, User
 from liaison.models import Contact, FollowUp
 from patrols.models import ItineraryNotification, PatrolPlan
 from reports.models import DailySummary, IncidentReport, SummaryArtefact
-from reports.tests.test_demo_data import NOW, run_demo_data
+from reports.tests.test_demo_data import demo_data_once
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long]
 
 ROLES = ["monitor", "coordinator", "duty_officer"]
 # Generated requests per operation and role (the schema's examples and the coverage phase come
@@ -152,35 +149,27 @@ def flatmap_path_parameters(context, path_parameters):
 def demo_world(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo data once for the module, in a transaction rolled back at its end; each test's
     own transaction (pytest-django's) is a savepoint inside it. Yields role → device token."""
-    with (
-        django_db_blocker.unblock(),
-        time_machine.travel(NOW, tick=False),
-        override_settings(VAR_DIR=tmp_path_factory.mktemp("var")),
-    ):
-        # As Django's test client does: the handler closes the connection after each request,
-        # and with it the transaction the demo data lives in.
-        request_started.disconnect(close_old_connections)
-        request_finished.disconnect(close_old_connections)
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            restore_role_groups()
-            run_demo_data()
+    # As Django's test client does: the handler closes the connection after each request,
+    # and with it the transaction the demo data lives in.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with demo_data_once(django_db_blocker, tmp_path_factory.mktemp("var")):
             KNOWN.clear()
             DEMO_DATA_READY.append(True)
-            yield {
-                role: DeviceToken.objects.create(
-                    user=User.objects.get(username=role), device_name=f"schemathesis {role}"
-                )[1]
-                for role in ROLES
-            }
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            KNOWN.clear()
-            DEMO_DATA_READY.clear()
-            request_started.connect(close_old_connections)
-            request_finished.connect(close_old_connections)
+            try:
+                yield {
+                    role: DeviceToken.objects.create(
+                        user=User.objects.get(username=role), device_name=f"schemathesis {role}"
+                    )[1]
+                    for role in ROLES
+                }
+            finally:
+                KNOWN.clear()
+                DEMO_DATA_READY.clear()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def call_and_validate(case, token):

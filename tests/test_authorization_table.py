@@ -32,7 +32,7 @@ from PIL import Image
 
 from tests import authorization_table as T
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long]
 
 TABLE_FILE = "tests/authorization_table.py"
 USERNAMES = {

@@ -24,7 +24,7 @@ from reports.summaries import services as summaries
 from reports.tests.test_incident_map import KORNIDZOR, file_near
 from tests.browser import shot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.long]
 
 LAYERS_TIMEOUT = 20_000
 WATCH = """

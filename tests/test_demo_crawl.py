@@ -43,10 +43,9 @@ from reports.models import Attachment, DailySummary, IncidentReport, SummaryArte
 from reports.selectors import incident_report_list
 from reports.services.attachments import attachment_store
 from reports.tests.test_demo_data import demo_data as demo_data  # noqa: F401  (fixtures)
-from reports.tests.test_demo_data import frozen_now as frozen_now  # noqa: F401
-from reports.tests.test_demo_data import var_dir as var_dir  # noqa: F401
+from reports.tests.test_demo_data import demo_module as demo_module  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long]
 DEPTH = 2
 SAMPLE = 3
 # Not fetched: logging out would end the crawl's session; static files are not served by

@@ -17,6 +17,7 @@ import pytest
 
 from core.management.commands.demo_users import read_logins
 
+pytestmark = pytest.mark.long
 BASE_DIR = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 300
 # What a second run must not change: users, incidents, patrols, and the audit entries written

@@ -32,7 +32,7 @@ from patrols.tests.conftest import recipients as recipients  # noqa: F401
 from patrols.tests.conftest import team as team  # noqa: F401
 from reports.models import IncidentReport
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.long]
 
 TABLETS, REPORTS_EACH, PLANS = 16, 12, 3
 # Near Kornidzor and Tegh (Syunik): where shelling was reported in September 2022.

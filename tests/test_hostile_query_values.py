@@ -15,10 +15,9 @@ from patrols.models import PatrolPlan
 from reports.filters import IncidentReportFilter
 from reports.models import DailySummary
 from reports.tests.test_demo_data import demo_data as demo_data  # noqa: F401  (fixtures)
-from reports.tests.test_demo_data import frozen_now as frozen_now  # noqa: F401
-from reports.tests.test_demo_data import var_dir as var_dir  # noqa: F401
+from reports.tests.test_demo_data import demo_module as demo_module  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long]
 BIG = "9" * 20  # more than any database integer holds
 MISSION = "44.0,38.8,46.7,41.4"
 

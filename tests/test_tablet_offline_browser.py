@@ -28,7 +28,7 @@ from playwright.sync_api import expect
 from reports.models import Attachment, IncidentReport, ReportRevision
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, PASSWORD, VIEWPORT, shot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.long]
 
 PORTRAIT = {"width": 800, "height": 1280}
 SYNC_TIMEOUT = 120_000

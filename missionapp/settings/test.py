@@ -48,5 +48,9 @@ if _XDIST_WORKER.startswith("gw") and CELERY_BROKER_URL.startswith("redis"):  # 
     _broker = urlsplit(CELERY_BROKER_URL)  # noqa: F405
     _db = int(_broker.path.strip("/") or 0) + int(_XDIST_WORKER.removeprefix("gw"))
     CELERY_BROKER_URL = _broker._replace(path=f"/{_db}").geturl()
+    # Celery reads the CELERY_BROKER_URL environment variable before its settings
+    # (celery.app.utils.Settings.broker_url): moved here too, or this process would still send
+    # to the configured database, to the other process's worker.
+    os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
 
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")

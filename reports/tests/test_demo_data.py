@@ -1,3 +1,4 @@
+import contextlib
 import io
 import re
 from datetime import datetime, timedelta
@@ -6,48 +7,63 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 
+from conftest import restore_reference_rows
 from core.audit.models import AuditEntry
-from core.models import ForwardBase, Province, User
+from core.models import Province
 from core.selectors import in_mission_area, sector_at
 from patrols.models import PatrolPlan
 from reports.models import DailySummary, IncidentReport, SummaryRevision
-from reports.services.filing import incident_report_receive
-from reports.tests.factories import IncidentReportFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long]
 
 YEREVAN = ZoneInfo("Asia/Yerevan")
 # Early afternoon in Yerevan: today's patrols are under way, and a rerun is the same day.
 NOW = datetime(2025, 3, 14, 13, 0, tzinfo=YEREVAN)
 PHRASE = re.compile(r"^(about \d+ km [NESW]{1,2} of|in) \w")
-TBILISI = Point(44.79, 41.72, srid=4326)
 
 
-@pytest.fixture
-def frozen_now():
-    with time_machine.travel(NOW, tick=False):
-        yield NOW
+@contextlib.contextmanager
+def demo_data_once(django_db_blocker, var_dir):
+    """The demo data made once, at NOW, for a module of tests that read it: in a transaction
+    rolled back at the module's end, each test's own transaction (pytest-django's) being a
+    savepoint inside it, so a test that adds to it leaves the next one the same demo."""
+    with (
+        django_db_blocker.unblock(),
+        time_machine.travel(NOW, tick=False),
+        override_settings(VAR_DIR=var_dir),
+    ):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            restore_reference_rows()  # an earlier module's flush may have emptied them
+            run_demo_data()
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
-@pytest.fixture
-def var_dir(settings, tmp_path):
+@pytest.fixture(scope="module")
+def demo_module(django_db_setup, django_db_blocker, tmp_path_factory):
     """demo_data creates the demo users; their logins file goes to a temporary VAR_DIR."""
-    settings.VAR_DIR = tmp_path
-    return tmp_path
+    with demo_data_once(django_db_blocker, tmp_path_factory.mktemp("var")):
+        yield
+
+
+@pytest.fixture
+def demo_data(demo_module, db):
+    """The demo data, at NOW (the clock stands still for the module)."""
+    return NOW
 
 
 def run_demo_data(*args):
     out, err = io.StringIO(), io.StringIO()
     call_command("demo_data", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
-
-
-@pytest.fixture
-def demo_data(geography, var_dir, frozen_now):
-    run_demo_data()
 
 
 def counts():
@@ -174,64 +190,6 @@ def test_the_audit_chain_verifies_and_names_the_command_after_demo_data(demo_dat
         )
     )
     assert refs == {(AuditEntry.Client.COMMAND, "demo_data")}
-
-
-def test_filing_rejects_a_location_in_georgia_naming_the_field(users):
-    with pytest.raises(ValidationError) as caught:
-        IncidentReportFactory(
-            author=users["monitor"],
-            observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
-            location=TBILISI,
-            category=IncidentReport.Category.SMALL_ARMS,
-            severity=2,
-            description="Monitors heard gunfire.",
-        )
-
-    assert list(caught.value.message_dict) == ["location"]
-    assert "outside the mission area" in caught.value.message_dict["location"][0]
-    assert not IncidentReport.objects.exists()
-
-
-def test_filing_derives_the_sector_and_the_phrase(users):
-    jermuk = ForwardBase.objects.get(name="Jermuk").location
-    # About 6 km south-east of Jermuk, as in the mission's reports.
-    point = Point(jermuk.x + 0.0495, jermuk.y - 0.038, srid=4326)
-
-    report = IncidentReportFactory(
-        author=users["monitor"],
-        observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
-        location=point,
-        category=IncidentReport.Category.FORTIFICATION,
-        severity=1,
-        description="Monitors observed an excavator digging a trench.",
-    )
-
-    assert report.sector.name == "Vayots Dzor"
-    assert report.location_phrase == "about 6 km SE of Jermuk, Vayots Dzor"
-
-
-def test_filing_returns_the_stored_report_when_a_tablet_resends_it(users):
-    fields = dict(
-        observed_at=datetime.now(YEREVAN) - timedelta(hours=1),
-        location=ForwardBase.objects.get(name="Goris").location,
-        category=IncidentReport.Category.DRONE,
-        severity=2,
-        description="A drone over Goris.",
-    )
-    uuid = "6f1c1f0e-8f7a-4d0e-9a55-1d2f0c7b9e31"
-
-    first, created = incident_report_receive(author=users["monitor"], uuid=uuid, fields=fields)
-    again, again_created = incident_report_receive(
-        author=users["monitor"], uuid=uuid, fields=fields
-    )
-
-    assert again.pk == first.pk and (created, again_created) == (True, False)
-    assert IncidentReport.objects.count() == 1
-    with pytest.raises(ValidationError) as caught:
-        incident_report_receive(
-            author=User.objects.get(username="t-team_leader"), uuid=uuid, fields=fields
-        )
-    assert list(caught.value.message_dict) == ["uuid"]
 
 
 def test_it_gives_the_liaison_officer_contacts_hotlines_and_an_overdue_follow_up(demo_data):

@@ -24,7 +24,7 @@ from reports.tests.test_daily_summary import END
 # The workers build the last closed period as of now (their clocks are not travelled).
 LAST_END = summaries.last_cutoff(timezone.now())
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.long]
 
 
 def reports_in_period(author, count, start):
