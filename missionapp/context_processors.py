@@ -1,8 +1,8 @@
 """The page frame: what the header's navigation shows, from each app's own predicates.
 
 Project wiring (it reads every app's selectors, which no app may do of another above it):
-base.html shows a link exactly when the page behind it would let the user in, because both
-ask the same function."""
+base.html and the home page show a link exactly when the page behind it would let the user
+in, because both ask the same function."""
 
 from django.utils.functional import SimpleLazyObject
 
@@ -14,13 +14,16 @@ def _navigation(user) -> dict[str, bool]:
 
     return {
         "can_see_plans": patrols.can_see_plans(user),
+        "can_create_plans": patrols.patrol_plan_can_create(user),
         "can_approve": patrols.can_approve(user),
         "can_see_incidents": reports.can_see_incidents(user),
         "can_review": reports.can_review(user),
+        "can_file": reports.can_file(user),
         "can_read_summaries": summaries.can_read(user),
     }
 
 
 def navigation(request):
-    """`nav.can_*` for base.html; evaluated only when a page draws the header."""
+    """`nav.can_*` for base.html's header and the home page's links; evaluated only when a
+    page reads them."""
     return {"nav": SimpleLazyObject(lambda: _navigation(request.user))}

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core.api.pagination import GeoJsonPagination
-from reports import selectors
+from reports import maps
 from reports.apis.incidents import IncidentReportListApi
 from reports.models import IncidentReport
 
@@ -107,12 +107,12 @@ class IncidentMapApi(IncidentReportListApi):
         queryset = self.filter_queryset(self.get_queryset())
         # The filter has checked the bbox; here only its size against the zoom.
         west, south, east, north = (float(v) for v in params.validated_data["bbox"].split(","))
-        width, height = selectors.cluster_cell_size(zoom)
-        limit = selectors.MAX_CELLS_ACROSS
+        width, height = maps.cluster_cell_size(zoom)
+        limit = maps.MAX_CELLS_ACROSS
         if (east - west) / width > limit or (north - south) / height > limit:
             raise serializers.ValidationError(
                 {"bbox": [f"Too large an area for zoom {zoom}: zoom out, or ask for a "
                           f"smaller area (at most {limit} cells of the grid across)."]}
             )  # fmt: skip
-        features = selectors.incident_map_features(queryset=queryset, zoom=zoom)
+        features = maps.incident_map_features(queryset=queryset, zoom=zoom)
         return Response(features, content_type="application/geo+json")

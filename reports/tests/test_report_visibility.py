@@ -1,7 +1,9 @@
 """Object rules: a monitor sees and edits only their own drafts; reviewers never see drafts."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -9,6 +11,7 @@ from rest_framework.test import APIClient
 from core.models import ForwardBase
 from core.tests.factories import UserFactory
 from reports import selectors
+from reports.services.filing import incident_report_submit
 from reports.tests.factories import IncidentReportFactory
 
 
@@ -58,6 +61,21 @@ def test_a_monitor_edits_only_their_own_drafts(users, reports_of):
         n for n, r in reports_of.items() if selectors.incident_report_can_edit(user=me, report=r)
     }
     assert editable == {"my_draft"}
+
+
+@pytest.mark.django_db
+def test_an_author_moved_to_another_role_no_longer_changes_or_submits_their_draft(
+    users, reports_of
+):
+    me, draft = users["monitor"], reports_of["my_draft"]
+    me.groups.clear()
+    me.groups.add(Group.objects.get(name="liaison_officer"))
+    me = type(me).objects.get(pk=me.pk)  # the roles are cached on the user object
+    assert not selectors.incident_report_can_edit(user=me, report=draft)
+    with pytest.raises(PermissionDenied, match="Only the report's author can submit it"):
+        incident_report_submit(report=draft, by=me)
+    draft.refresh_from_db()
+    assert draft.status == "draft"
 
 
 @pytest.mark.django_db
