@@ -57,6 +57,33 @@ def _fresh_cache():
     geography_in_memory.clear_now()
 
 
+_DB_BLOCKER = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _keep_db_blocker(django_db_blocker):
+    _DB_BLOCKER.append(django_db_blocker)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test ends with a flush, which empties the rows the migrations wrote
+    (geography, role groups, parties): put them back once its teardown (and the flush) is
+    done, so that the next test finds the database as the migrations left it, whatever it
+    asks for and wherever it runs. Not after the last test: its teardown has destroyed the
+    test database."""
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    flushed = (marker and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(getattr(item, "fixturenames", ()))
+    if flushed and nextitem is not None and _DB_BLOCKER:
+        with _DB_BLOCKER[0].unblock():
+            restore_reference_rows()
+    return result
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
@@ -65,13 +92,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def geography(db):
-    """The reference geography (loaded once per session; reloaded after a flush), and the
-    other rows the data migrations write, the role groups and the parties.
-
-    A transactional test's flush empties them all. Whoever runs after it gets them back here,
-    not only the tests that ask for `users` or `recipients`: which test follows a flush
-    depends on the order, and under pytest-xdist (`make test`) on the process a file went to.
-    """
+    """The reference geography (loaded once per session), and the other rows the data
+    migrations write, the role groups and the parties: restored after every transactional
+    test's flush (pytest_runtest_teardown), and checked again here for a test that
+    changed them (a migration test that migrates backwards)."""
     restore_reference_rows()
 
 
