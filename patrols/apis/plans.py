@@ -22,7 +22,20 @@ from patrols.services.safety import itinerary_check
 # --- Input ----------------------------------------------------------------------------------
 
 
-class WaypointInput(serializers.Serializer):
+class WholeItem(serializers.Serializer):
+    """An item of a list in the body is always whole, in a PATCH or an amendment too: DRF's
+    `partial` reaches the items of nested serializers and would let them lack a field."""
+
+    def validate(self, attrs):
+        missing = [name for name, field in self.fields.items()
+                   if field.required and name not in attrs]  # fmt: skip
+        if missing:
+            raise serializers.ValidationError({name: ["This field is required."]
+                                               for name in missing})  # fmt: skip
+        return attrs
+
+
+class WaypointInput(WholeItem):
     name = serializers.CharField(max_length=128)
     lat = LatitudeField()
     lon = LongitudeField()
@@ -32,7 +45,7 @@ class WaypointInput(serializers.Serializer):
         ref_name = "WaypointInput"
 
 
-class VehicleInput(serializers.Serializer):
+class VehicleInput(WholeItem):
     call_sign = serializers.CharField(max_length=32)
     plate = serializers.CharField(max_length=32)
 

@@ -81,6 +81,23 @@ def test_bad_input_names_the_fields_and_stores_nothing(team):
     assert not PatrolPlan.objects.exists()
 
 
+def test_an_edit_or_amendment_with_an_incomplete_item_names_its_missing_fields(team, make_plan):
+    # A PATCH is partial, its items are not: a waypoint or vehicle lacking a field is a 400.
+    plan = make_plan(author=team["leader"])
+    before = [(w.name, w.location.wkt) for w in plan.waypoints.all()]
+    leader = as_user(team["leader"])
+    for url, call in ((reverse("api-patrol", args=[plan.pk]), leader.patch),
+                      (reverse("api-patrol-amend", args=[plan.pk]), leader.post)):  # fmt: skip
+        body = {"waypoints": [{"lat": 39.2, "lon": 46.4}], "vehicles": [{"call_sign": "K1"}]}
+        response = call(url, body, format="json")
+        assert response.status_code == 400, (url, response.content)
+        assert response.json()["errors"] == {
+            "waypoints.0.name": ["This field is required."],
+            "vehicles.0.plate": ["This field is required."],
+        }
+    assert [(w.name, w.location.wkt) for w in plan.waypoints.all()] == before  # nothing kept
+
+
 def test_a_return_before_departure_is_refused_naming_the_problem(team):
     payload = plan_payload(team)
     payload["planned_return"] = payload["planned_departure"]

@@ -499,6 +499,14 @@ def test_a_liaison_officer_records_an_acknowledgement_and_an_objection(
         N.ACKNOWLEDGED, "phone", users["liaison_officer"],
     )  # fmt: skip
 
+    # A second tab, still showing the form: the page says why nothing was recorded.
+    stale = client.post(url, {f"ack-{az.pk}-method": "email", f"ack-{az.pk}-note": "Tab two"},
+                        follow=True)  # fmt: skip
+    assert ("Nothing recorded for Republic of Azerbaijan: it was already acknowledged."
+            in text(stale))  # fmt: skip
+    az.refresh_from_db()
+    assert (az.ack_method, az.ack_note) == ("phone", "Duty officer Aliyev, hotline")
+
     url = reverse("patrol-notification-objection", args=[az.pk])
     client.post(url, {f"objection-{az.pk}-text": "Objects to waypoint 2 near the line."})
     page = text(client.get(reverse("patrol-detail", args=[plan.pk])))

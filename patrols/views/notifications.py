@@ -66,7 +66,12 @@ def notifications_anchor(notification):
     return reverse("patrol-detail", args=[notification.version.plan_id]) + "#notifications"
 
 
-def notification_form_action(form_class, prefix, call, done):
+def notification_form_action(form_class, prefix, call, done, *, gone=None):
+    """A liaison officer's form on a notification of the plan page. `gone(notification)`:
+    why the form is no longer on the page (the notification acknowledged since, perhaps in
+    another tab), or None: then a refusal is a message saying so, not errors on a form the
+    page does not show."""
+
     @require_POST
     @mission_page
     def view(request, pk):
@@ -80,6 +85,11 @@ def notification_form_action(form_class, prefix, call, done):
             else:
                 messages.success(request, done.format(party=notification.party.name))
                 return redirect(notifications_anchor(notification))
+        notification.refresh_from_db()
+        reason = gone(notification) if gone else None
+        if reason:
+            messages.error(request, f"Nothing recorded for {notification.party.name}: {reason}")
+            return redirect(notifications_anchor(notification))
         messages.error(request, f"Nothing recorded for {notification.party.name}: see below.")
         plan = visible_plan(request, notification.version.plan_id)
         context = detail_context(request, plan, **{f"{prefix}-{notification.pk}": form})
@@ -95,6 +105,7 @@ notification_acknowledge = notification_form_action(
         notification=n, by=user, method=data["method"], note=data["note"], at=data["at"]
     ),
     "Acknowledgement by {party} recorded.",
+    gone=lambda n: "it was already acknowledged." if n.acknowledged_at else None,
 )
 notification_objection = notification_form_action(
     forms.ObjectionForm,

@@ -166,6 +166,25 @@ def test_a_duty_officer_returns_rejects_and_verifies_from_the_page(users, office
 
 
 @pytest.mark.django_db
+def test_a_form_sent_from_a_stale_page_says_why_nothing_was_recorded(users, officer):
+    report = file_near(users["monitor"], KORNIDZOR, 1)[0]
+    officer.post(reverse("incident-review", args=[report.uuid]),
+                 {"decision": "rejected", "reason": "Duplicate"})  # fmt: skip
+    # A second tab, still showing the forms, sends an empty return and a verification.
+    empty = officer.post(reverse("incident-review", args=[report.uuid]),
+                         {"decision": "returned", "questions": ""}, follow=True)  # fmt: skip
+    assert "Nothing recorded: the report is now rejected." in empty.content.decode()
+    no_note = officer.post(reverse("incident-verify", args=[report.uuid]),
+                           {"level": "verified", "note": ""}, follow=True)  # fmt: skip
+    assert "Nothing recorded: the report is now rejected." in no_note.content.decode()
+    noted = officer.post(reverse("incident-verify", args=[report.uuid]),
+                         {"level": "verified", "note": "Imagery"}, follow=True)  # fmt: skip
+    assert "Only a submitted or reviewed report is verified." in noted.content.decode()
+    report.refresh_from_db()
+    assert (report.status, report.verification) == (S.REJECTED, "unverified")
+
+
+@pytest.mark.django_db
 def test_two_reports_are_linked_as_one_event_by_their_short_references(users, officer):
     one, two = file_near(users["monitor"], KORNIDZOR, 2)
     url = reverse("incident-link", args=[one.uuid])

@@ -27,6 +27,9 @@ from reports.models import IncidentReport
 from reports.services import events, review
 
 PAGE_SIZE = 50
+# The states in which the page shows the decision forms and the verification form.
+DECIDABLE = {IncidentReport.Status.SUBMITTED}
+VERIFIABLE = {IncidentReport.Status.SUBMITTED, IncidentReport.Status.REVIEWED}
 NO_ACCESS = "Incident reports are for the mission's staff."
 
 
@@ -164,9 +167,8 @@ def _detail(request, report, status=200, **forms_):
             if report.event_id else []
         ),
         "duty_officer": duty_officer,
-        "can_decide": duty_officer and report.status == IncidentReport.Status.SUBMITTED,
-        "can_verify": duty_officer and report.status in (
-            IncidentReport.Status.SUBMITTED, IncidentReport.Status.REVIEWED),
+        "can_decide": duty_officer and report.status in DECIDABLE,
+        "can_verify": duty_officer and report.status in VERIFIABLE,
         "return_form": forms_.get("return_form") or ReturnForm(),
         "reject_form": forms_.get("reject_form") or RejectForm(),
         "verify_form": forms_.get("verify_form") or VerifyForm(initial=initial),
@@ -188,22 +190,32 @@ def _decided(request, report, message):
     return redirect(reverse("incident-detail", args=[report.uuid]))
 
 
-def _act(request, report, form_name, form, service, message):
+def _act(request, report, form_name, form, service, message, *, shown_in):
     """One review action from the page: the form's fields to one service. What the service
-    says of a field the form has goes next to it, with what was typed kept (400); a refusal
-    of the report's state (already decided) is a message on the page as it now stands."""
-    if form.is_valid():
-        try:
-            service(report=report, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            named = getattr(exc, "error_dict", {})
-            if not set(named) & set(form.fields):
-                messages.error(request, " ".join(exc.messages))
-                return redirect(reverse("incident-detail", args=[report.uuid]))
-            apply_service_errors(exc, form)
-        else:
-            return _decided(request, report, message)
-    return _detail(request, report, status=400, **{form_name: form})
+    says of a field the form has goes next to it, with what was typed kept (400). A refusal
+    of the report's state, or any refusal once the form is no longer on the page (the report
+    left the states `shown_in`, perhaps decided in another tab), is a message on the page as
+    it now stands, saying why."""
+    stale = report.status not in shown_in
+    gone = f"Nothing recorded: the report is now {report.get_status_display().lower()}."
+    if not form.is_valid():
+        return _refused(request, report, gone) if stale else _detail(
+            request, report, status=400, **{form_name: form})  # fmt: skip
+    try:
+        service(report=report, by=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        named = getattr(exc, "error_dict", {})
+        if stale or not set(named) & set(form.fields):
+            state = " ".join(ValidationError(named["status"]).messages) if "status" in named else ""
+            return _refused(request, report, state or (gone if stale else " ".join(exc.messages)))
+        apply_service_errors(exc, form)
+        return _detail(request, report, status=400, **{form_name: form})
+    return _decided(request, report, message)
+
+
+def _refused(request, report, message):
+    messages.error(request, message)
+    return redirect(reverse("incident-detail", args=[report.uuid]))
 
 
 class _NoFields(forms.Form):
@@ -226,7 +238,8 @@ def incident_review(request, uuid):
         messages.error(request, "Choose a decision: reviewed, returned or rejected.")
         return redirect(reverse("incident-detail", args=[report.uuid]))
     form_name, form_class, service, message = actions[decision]
-    return _act(request, report, form_name, form_class(request.POST), service, message)
+    return _act(request, report, form_name, form_class(request.POST), service, message,
+                shown_in=DECIDABLE)  # fmt: skip
 
 
 @require_POST
@@ -235,7 +248,7 @@ def incident_verify(request, uuid):
     report = _report(request, uuid)
     _require_reviewer(request, "Only a duty officer verifies reports.")
     return _act(request, report, "verify_form", VerifyForm(request.POST), review.report_verify,
-                "Verification level recorded.")  # fmt: skip
+                "Verification level recorded.", shown_in=VERIFIABLE)  # fmt: skip
 
 
 @require_POST
