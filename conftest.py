@@ -69,19 +69,24 @@ def _keep_db_blocker(django_db_blocker):
 def pytest_runtest_teardown(item, nextitem):
     """A transactional test ends with a flush, which empties the rows the migrations wrote
     (geography, role groups, parties): put them back once its teardown (and the flush) is
-    done, so that the next test finds the database as the migrations left it, whatever it
-    asks for and wherever it runs. Not after the last test: its teardown has destroyed the
-    test database."""
+    done, so that the next (rolled-back) test finds the database as the migrations left it,
+    whatever it asks for and wherever it runs. Not after the last test: its teardown has
+    destroyed the test database."""
     result = yield
-    marker = item.get_closest_marker("django_db")
-    flushed = (marker and marker.kwargs.get("transaction")) or {
-        "transactional_db",
-        "live_server",
-    } & set(getattr(item, "fixturenames", ()))
-    if flushed and nextitem is not None and _DB_BLOCKER:
+    if _flushes(item) and nextitem is not None and not _flushes(nextitem) and _DB_BLOCKER:
         with _DB_BLOCKER[0].unblock():
             restore_reference_rows()
     return result
+
+
+def _flushes(item):
+    """Whether the test runs outside a rolled-back transaction and ends with a flush. When
+    one follows another, the next one's `geography` (or `users`) fixture restores what it
+    needs: every transactional test paying the whole reload would cost seconds each."""
+    marker = item.get_closest_marker("django_db")
+    names = set(getattr(item, "fixturenames", ()))
+    return bool((marker and marker.kwargs.get("transaction")) or
+                {"transactional_db", "live_server"} & names)  # fmt: skip
 
 
 @pytest.fixture(scope="session")
