@@ -22,10 +22,10 @@ from patrols.services.safety import itinerary_check
 # --- Input ----------------------------------------------------------------------------------
 
 
+# An item of a list in the body is always whole, in a PATCH or an amendment too: DRF's
+# `partial` reaches the items of nested serializers and would let them lack a field. (A
+# comment, not a docstring: the schema would show it as each item's description.)
 class WholeItem(serializers.Serializer):
-    """An item of a list in the body is always whole, in a PATCH or an amendment too: DRF's
-    `partial` reaches the items of nested serializers and would let them lack a field."""
-
     def validate(self, attrs):
         missing = [name for name, field in self.fields.items()
                    if field.required and name not in attrs]  # fmt: skip
