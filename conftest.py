@@ -19,7 +19,7 @@ from core.roles import Role
 BASE_DIR = Path(__file__).resolve().parent
 REQUIRE_ALL = os.environ.get("CI") == "true"
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.demo"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -29,10 +29,33 @@ def pytest_collection_modifyitems(config, items):
         kept = [item for item in items if item.get_closest_marker("postgresql") is None]
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
-    # The long modules first (a stable sort: each module keeps its order). `make test` hands
-    # whole files to its two processes in this order (--no-loadscope-reorder), the longest
-    # first, so neither process is left running a long file alone at the end.
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    # The modules that read the demo data first, one after the other (they share one build of
+    # it: tests/demo.py), then the other long modules (a stable sort: each module keeps its
+    # order). `make test` hands whole files to its two processes in this order
+    # (--no-loadscope-reorder; the demo modules as one unit: pytest_xdist_make_scheduler), the
+    # longest first, so neither process is left running a long file alone at the end.
+    from tests.demo import check_demo_modules, is_demo
+
+    check_demo_modules(items)
+    items.sort(key=lambda item: (not is_demo(item), item.get_closest_marker("long") is None))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's --dist loadfile, but the modules that read the demo data are one unit,
+    run in one process: they share the build of the demo (tests/demo.py)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    from tests.demo import DEMO_MODULES
+
+    class DemoModulesAsOneFile(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            scope = super()._split_scope(nodeid)
+            return "the demo modules" if scope in DEMO_MODULES else scope
+
+    return DemoModulesAsOneFile(config, log)
 
 
 def pytest_sessionfinish(session, exitstatus):

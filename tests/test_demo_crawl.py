@@ -42,8 +42,6 @@ from patrols.services.notifications import ack_token
 from reports.models import Attachment, DailySummary, IncidentReport, SummaryArtefact
 from reports.selectors import incident_report_list
 from reports.services.attachments import attachment_store
-from reports.tests.test_demo_data import demo_data as demo_data  # noqa: F401  (fixtures)
-from reports.tests.test_demo_data import demo_module as demo_module  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 DEPTH = 2
@@ -300,7 +298,7 @@ def make_attachment():
                      declared_sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
 
 
-def test_every_demo_user_crawls_every_page_without_a_server_error(demo_data, settings, tmp_path):  # noqa: F811
+def test_every_demo_user_crawls_every_page_without_a_server_error(demo_data, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     make_attachment()
     unknown = unknown_patterns()

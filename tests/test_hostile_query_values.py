@@ -14,8 +14,6 @@ from liaison.models import Contact
 from patrols.models import PatrolPlan
 from reports.filters import IncidentReportFilter
 from reports.models import DailySummary
-from reports.tests.test_demo_data import demo_data as demo_data  # noqa: F401  (fixtures)
-from reports.tests.test_demo_data import demo_module as demo_module  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 BIG = "9" * 20  # more than any database integer holds
@@ -78,7 +76,7 @@ PAGE_CASES = [
 ]  # fmt: skip
 
 
-def test_the_values_that_broke_the_server_are_4xx_naming_the_parameter(demo_data):  # noqa: F811
+def test_the_values_that_broke_the_server_are_4xx_naming_the_parameter(demo_data):
     wrong = []
     for username, path, query, name in known_cases():
         response = client_for(username).get(path, query)
@@ -152,7 +150,7 @@ def api_parameters():
     return found
 
 
-def test_no_hostile_query_value_is_a_server_error_anywhere(demo_data):  # noqa: F811
+def test_no_hostile_query_value_is_a_server_error_anywhere(demo_data):
     clients = {username: client_for(username) for username in USERS}
     targets = {**api_parameters(), **PAGE_PARAMETERS}
     failures, refused_in_format, tried = [], [], 0

@@ -1,69 +1,21 @@
-import contextlib
 import io
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.contrib.gis.geos import Point
 from django.core.management import call_command
-from django.db import transaction
-from django.test import override_settings
 
-from conftest import restore_reference_rows
 from core.audit.models import AuditEntry
 from core.models import Province
 from core.selectors import in_mission_area, sector_at
 from patrols.models import PatrolPlan
 from reports.models import DailySummary, IncidentReport, SummaryRevision
+from tests.demo import NOW, YEREVAN, run_demo_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 
-YEREVAN = ZoneInfo("Asia/Yerevan")
-# Early afternoon in Yerevan: today's patrols are under way, and a rerun is the same day.
-NOW = datetime(2025, 3, 14, 13, 0, tzinfo=YEREVAN)
 PHRASE = re.compile(r"^(about \d+ km [NESW]{1,2} of|in) \w")
-
-
-@contextlib.contextmanager
-def demo_data_once(django_db_blocker, var_dir):
-    """The demo data made once, at NOW, for a module of tests that read it: in a transaction
-    rolled back at the module's end, each test's own transaction (pytest-django's) being a
-    savepoint inside it, so a test that adds to it leaves the next one the same demo."""
-    with (
-        django_db_blocker.unblock(),
-        time_machine.travel(NOW, tick=False),
-        override_settings(VAR_DIR=var_dir),
-    ):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            restore_reference_rows()  # an earlier module's flush may have emptied them
-            run_demo_data()
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-
-
-@pytest.fixture(scope="module")
-def demo_module(django_db_setup, django_db_blocker, tmp_path_factory):
-    """demo_data creates the demo users; their logins file goes to a temporary VAR_DIR."""
-    with demo_data_once(django_db_blocker, tmp_path_factory.mktemp("var")):
-        yield
-
-
-@pytest.fixture
-def demo_data(demo_module, db):
-    """The demo data, at NOW (the clock stands still for the module)."""
-    return NOW
-
-
-def run_demo_data(*args):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("demo_data", *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
 
 
 def counts():
