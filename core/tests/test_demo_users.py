@@ -11,7 +11,8 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from core.audit.models import AuditEntry
-from core.management.commands.demo_users import DEMO_USERS, LOGINS_FILE_NAME
+from core.management.commands import demo_users
+from core.management.commands.demo_users import CHECKED_FILE_NAME, DEMO_USERS, LOGINS_FILE_NAME
 from core.models import ForwardBase, User
 from core.roles import Role
 
@@ -105,11 +106,57 @@ def test_the_first_run_is_recorded_in_the_audit_trail_without_the_passwords(geog
     assert not any(password in recorded for password in logins.values())
 
 
-def test_the_logins_file_is_readable_by_its_owner_only(geography, var_dir):
+def test_the_logins_files_are_readable_by_their_owner_only(geography, var_dir):
+    run_demo_users()
+    (var_dir / CHECKED_FILE_NAME).chmod(0o644)
     run_demo_users()
 
-    mode = stat.S_IMODE((var_dir / LOGINS_FILE_NAME).stat().st_mode)
-    assert mode == 0o600
+    for name in (LOGINS_FILE_NAME, CHECKED_FILE_NAME):
+        assert stat.S_IMODE((var_dir / name).stat().st_mode) == 0o600, name
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """How many passwords demo_users checks against their hashes (the real check, counted)."""
+    calls = []
+    real = demo_users.check_password
+
+    def counted(password, encoded, *args, **kwargs):
+        calls.append(password)
+        return real(password, encoded, *args, **kwargs)
+
+    monkeypatch.setattr(demo_users, "check_password", counted)
+    return calls
+
+
+def test_a_rerun_does_not_check_again_the_passwords_it_already_checked(
+    geography, var_dir, password_checks
+):
+    run_demo_users()
+    run_demo_users()
+    assert password_checks == []  # the first run set them, the second knew them
+
+    (var_dir / CHECKED_FILE_NAME).unlink()
+    run_demo_users()
+    assert len(password_checks) == len(DEMO_USERS)
+    run_demo_users()
+    assert len(password_checks) == len(DEMO_USERS)
+
+
+def test_a_password_edited_in_the_logins_file_is_the_one_set_at_the_next_run(
+    geography, var_dir, password_checks
+):
+    run_demo_users()
+    path = var_dir / LOGINS_FILE_NAME
+    logins = demo_users.read_logins(path)
+    path.write_text(path.read_text().replace(f"\t{logins['monitor']}\t", "\tnew-secret-42\t"))
+
+    again = printed_logins(run_demo_users())
+
+    assert password_checks == ["new-secret-42"]
+    assert again["monitor"] == "new-secret-42"
+    assert authenticate(username="monitor", password="new-secret-42") is not None
+    assert authenticate(username="monitor", password=logins["monitor"]) is None
 
 
 def test_a_printed_password_logs_the_user_in(geography, var_dir):
