@@ -160,7 +160,15 @@ class User(AbstractUser):
 
     @property
     def role_names(self):
-        return sorted(g.name for g in self.groups.all())
+        """The user's role names, sorted: read with the permissions (one query, cached on
+        this user object for its request, as Django caches permissions), not once per call
+        (the pages ask for them many times each)."""
+        names = getattr(self, "_role_names", None)
+        if names is None:
+            from core.roles import load_roles_and_permissions
+
+            names = load_roles_and_permissions(self)
+        return sorted(names)
 
     # Permission checks read the role names and all permissions in one query (core.roles)
     # instead of ModelBackend's two, then ModelBackend answers from its cache as usual.
