@@ -65,15 +65,14 @@ class SharedDemo:
             return
         from conftest import restore_reference_rows
 
-        stack = contextlib.ExitStack()
-        stack.enter_context(self.blocker.unblock())
-        stack.enter_context(time_machine.travel(NOW, tick=False))
-        # demo_data creates the demo users; their logins file goes to a temporary VAR_DIR.
-        stack.enter_context(override_settings(VAR_DIR=self.var_dir))
-        stack.enter_context(transaction.atomic())
-        stack.callback(transaction.set_rollback, True)  # runs first: the atomic rolls back
-        self._open = stack
+        stack = self._open = contextlib.ExitStack()
         try:
+            stack.enter_context(self.blocker.unblock())
+            stack.enter_context(time_machine.travel(NOW, tick=False))
+            # demo_data creates the demo users; their logins file goes to a temporary VAR_DIR.
+            stack.enter_context(override_settings(VAR_DIR=self.var_dir))
+            stack.enter_context(transaction.atomic())
+            stack.callback(transaction.set_rollback, True)  # runs first: the atomic rolls back
             restore_reference_rows()  # an earlier test's flush may have emptied them
             run_demo_data()
             self.builds += 1
@@ -118,7 +117,10 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 def check_demo_modules(items):
-    """A test outside DEMO_MODULES that reads the demo would open it among other tests."""
+    """A test outside DEMO_MODULES that reads the demo would open it among other tests; a
+    transactional test among them would end with a flush, emptying the shared demo."""
+    from conftest import _flushes
+
     strays = sorted({
         item.nodeid.split("::")[0] for item in items
         if "demo_module" in getattr(item, "fixturenames", ()) and not is_demo(item)
@@ -126,4 +128,10 @@ def check_demo_modules(items):
     if strays:
         raise pytest.UsageError(
             f"{', '.join(strays)} read(s) the demo data: add to tests/demo.py DEMO_MODULES"
+        )
+    flushing = [item.nodeid for item in items if is_demo(item) and _flushes(item)]
+    if flushing:
+        raise pytest.UsageError(
+            f"{', '.join(flushing)}: a transactional test would flush the shared demo data; "
+            "move it out of the demo modules (tests/demo.py DEMO_MODULES)"
         )

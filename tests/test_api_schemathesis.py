@@ -190,10 +190,16 @@ def _handler_keeps_the_connection():
     request_finished.connect(close_old_connections)
 
 
-def call_and_validate(case, token):
+def call_and_validate(case, token, role=""):
     with transaction.atomic():  # each example starts from the demo data
-        case.call_and_validate(headers={"Authorization": f"Token {token}"})
-        transaction.set_rollback(True)
+        try:
+            case.call_and_validate(headers={"Authorization": f"Token {token}"})
+        except BaseException as exc:
+            if role:  # one test sends as several roles: say which one failed
+                exc.add_note(f"sent as the demo's {role}")
+            raise
+        finally:
+            transaction.set_rollback(True)
 
 
 SETTINGS = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
@@ -236,7 +242,7 @@ def test_the_roles_let_through_follow_the_authorisation_table():
 @settings(max_examples=FUZZ_EXAMPLES, **SETTINGS)
 def test_every_operation_answers_as_documented(case, roles, demo_world):
     for role in roles_let_through(case.operation, roles):
-        call_and_validate(case, demo_world[role])
+        call_and_validate(case, demo_world[role], role)
 
 
 @pytest.mark.parametrize("roles", [COVERAGE_ROLES], ids=["a role let through"])
@@ -244,7 +250,7 @@ def test_every_operation_answers_as_documented(case, roles, demo_world):
 @settings(**SETTINGS)
 def test_boundary_values_are_answered_as_documented(case, roles, demo_world):
     role = roles_let_through(case.operation, roles)[0]
-    call_and_validate(case, demo_world[role])
+    call_and_validate(case, demo_world[role], role)
 
 
 @pytest.mark.parametrize("role", ROLES)

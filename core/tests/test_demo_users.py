@@ -178,3 +178,24 @@ def test_a_password_changed_since_is_reset_to_the_one_in_the_logins_file(geograp
 
     assert again == logins
     assert authenticate(username="coordinator", password=logins["coordinator"]) is not None
+
+
+@pytest.mark.parametrize("damage", ['{"monitor": 1}', '{"monitor": "é"}', '{"monitor": ["x"]}',
+                                    "[1, 2]", "not json at all"])  # fmt: skip
+def test_a_damaged_checked_file_is_ignored_and_rewritten(geography, var_dir, damage):
+    logins = printed_logins(run_demo_users())
+    (var_dir / CHECKED_FILE_NAME).write_text(damage)
+
+    assert printed_logins(run_demo_users()) == logins
+    assert authenticate(username="monitor", password=logins["monitor"]) is not None
+    assert set(json.loads((var_dir / CHECKED_FILE_NAME).read_text())) == set(logins)
+
+
+def test_a_hash_no_configured_hasher_can_check_is_set_again(geography, var_dir, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    logins = printed_logins(run_demo_users())
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+    run_demo_users()
+
+    assert authenticate(username="monitor", password=logins["monitor"]) is not None

@@ -12,17 +12,19 @@ when both are still the same, the check is not done again. A password edited in 
 file, or a hash changed in the database, misses it and is checked (and set) as before.
 """
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, identify_hasher
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -102,11 +104,37 @@ def _checked(username: str, password: str, encoded: str) -> str:
 
 
 def _read_checked(path: Path) -> dict[str, str]:
+    """username → HMAC from the file; a damaged file or entry is ignored (that password is
+    checked again), never an error."""
     try:
         checked = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return checked if isinstance(checked, dict) else {}
+    if not isinstance(checked, dict):
+        return {}
+    return {
+        username: value
+        for username, value in checked.items()
+        if isinstance(value, str) and re.fullmatch("[0-9a-f]{64}", value)
+    }
+
+
+def _verifiable(encoded: str) -> bool:
+    """Whether one of the configured hashers can check this hash at all (check_password is
+    False for a hash made by a hasher since removed from PASSWORD_HASHERS)."""
+    try:
+        identify_hasher(encoded)
+    except ValueError:
+        return False
+    return True
+
+
+def _write_checked(path: Path, checked: dict[str, str], stderr):
+    """Only a time saver: if it cannot be written, the next run checks the passwords again."""
+    try:
+        _write_private(path, json.dumps(checked, indent=1) + "\n")
+    except OSError as exc:
+        stderr.write(f"Could not write {path} ({exc}): the next run checks the passwords again.")
 
 
 def read_logins(path: Path) -> dict[str, str]:
@@ -193,10 +221,12 @@ class Command(BaseCommand):
             # created whose password nobody knows.
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 _write_private(path, text)
-            if now_checked != checked:
-                _write_private(checked_path, json.dumps(now_checked, indent=1) + "\n")
         path.chmod(0o600)
-        checked_path.chmod(0o600)
+        # After the transaction: the users are as the logins file says whatever happens here.
+        if now_checked != checked or not checked_path.exists():
+            _write_checked(checked_path, now_checked, self.stderr)
+        with contextlib.suppress(OSError):
+            checked_path.chmod(0o600)
         self._print(rows, path, created, updated)
 
     def _ensure_user(self, spec: DemoUser, password: str, bases, groups, checked) -> tuple:
@@ -224,8 +254,10 @@ class Command(BaseCommand):
         for field in changed:
             setattr(user, field, wanted[field])
         # The plain hasher check, not user.check_password(): that one may re-hash and save.
-        known = checked is not None and hmac.compare_digest(
-            checked, _checked(spec.username, password, user.password)
+        known = (
+            checked is not None
+            and hmac.compare_digest(checked, _checked(spec.username, password, user.password))
+            and _verifiable(user.password)
         )
         if not known and not check_password(password, user.password):
             user.set_password(password)
