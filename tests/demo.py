@@ -47,9 +47,13 @@ def run_demo_data(*args):
     return out.getvalue(), err.getvalue()
 
 
+def module_of(item):
+    return item.nodeid.split("::")[0]
+
+
 def is_demo(item):
     """Whether the test item is in one of the modules that read the demo data."""
-    return item is not None and item.nodeid.split("::")[0] in DEMO_MODULES
+    return item is not None and module_of(item) in DEMO_MODULES
 
 
 class SharedDemo:
@@ -58,7 +62,6 @@ class SharedDemo:
     def __init__(self, django_db_blocker, var_dir):
         self.blocker, self.var_dir = django_db_blocker, var_dir
         self._open = None
-        self.builds = 0
 
     def open(self):
         if self._open is not None:
@@ -75,7 +78,6 @@ class SharedDemo:
             stack.callback(transaction.set_rollback, True)  # runs first: the atomic rolls back
             restore_reference_rows()  # an earlier test's flush may have emptied them
             run_demo_data()
-            self.builds += 1
         except BaseException:
             self.close()
             raise
@@ -122,7 +124,7 @@ def check_demo_modules(items):
     from conftest import _flushes
 
     strays = sorted({
-        item.nodeid.split("::")[0] for item in items
+        module_of(item) for item in items
         if "demo_module" in getattr(item, "fixturenames", ()) and not is_demo(item)
     })  # fmt: skip
     if strays:

@@ -25,6 +25,7 @@ Deterministic: a fixed seed, no example database; every example (and every scena
 savepoint rolled back afterwards, so each starts from the same demo data.
 """
 
+import functools
 import json
 
 import pytest
@@ -190,13 +191,12 @@ def _handler_keeps_the_connection():
     request_finished.connect(close_old_connections)
 
 
-def call_and_validate(case, token, role=""):
+def call_and_validate(case, token, role):
     with transaction.atomic():  # each example starts from the demo data
         try:
             case.call_and_validate(headers={"Authorization": f"Token {token}"})
         except BaseException as exc:
-            if role:  # one test sends as several roles: say which one failed
-                exc.add_note(f"sent as the demo's {role}")
+            exc.add_note(f"sent as the demo's {role}")  # a test sends as several roles
             raise
         finally:
             transaction.set_rollback(True)
@@ -208,7 +208,11 @@ SETTINGS = {"deadline": None, "database": None, "suppress_health_check": list(He
 def roles_let_through(operation, candidates=ROLES):
     """The roles of `candidates` that the authorisation table does not refuse `operation` by
     role (for every relation), or the first candidate when it refuses them all."""
-    name = f"{operation.method.upper()} {operation.path}"
+    return _roles_let_through(f"{operation.method.upper()} {operation.path}", tuple(candidates))
+
+
+@functools.cache  # asked for every generated example: the table is read once per operation
+def _roles_let_through(name, candidates):
     rules = [rule for rule in API if rule.operation == name]
     assert rules, f"{name} is not in the authorisation table"
 
@@ -222,17 +226,15 @@ def roles_let_through(operation, candidates=ROLES):
 
 
 def test_the_roles_let_through_follow_the_authorisation_table():
-    operations = {op.path: op for op in (r.ok() for r in COVERAGE.get_all_operations())
-                  if op.method == "post"}  # fmt: skip
-    assert roles_let_through(operations["/api/reports/"]) == ["monitor"]
-    assert roles_let_through(operations["/api/liaison/contacts/"]) == ["coordinator"]
-    assert roles_let_through(operations["/api/auth/login/"]) == ROLES
-    listing = next(r.ok() for r in COVERAGE.get_all_operations() if r.ok().path == "/api/reports/"
-                   and r.ok().method == "get")  # fmt: skip
+    def operation(method, path):
+        return SCHEMA[path][method]
+
+    assert roles_let_through(operation("POST", "/api/reports/")) == ["monitor"]
+    assert roles_let_through(operation("POST", "/api/liaison/contacts/")) == ["coordinator"]
+    assert roles_let_through(operation("POST", "/api/auth/login/")) == ROLES
+    listing = operation("GET", "/api/reports/")
     assert roles_let_through(listing, COVERAGE_ROLES)[0] == "duty_officer"
-    log = next(r.ok() for r in SCHEMA.get_all_operations() if r.ok().path == "/api/liaison/log/"
-               and r.ok().method == "get")  # fmt: skip
-    assert roles_let_through(log) == ["coordinator"]
+    assert roles_let_through(operation("GET", "/api/liaison/log/")) == ["coordinator"]
 
 
 # One node per operation (the extra parametrize gives each its own id: without it, every

@@ -223,7 +223,7 @@ class Command(BaseCommand):
                 _write_private(path, text)
         path.chmod(0o600)
         # After the transaction: the users are as the logins file says whatever happens here.
-        if now_checked != checked or not checked_path.exists():
+        if now_checked != checked:
             _write_checked(checked_path, now_checked, self.stderr)
         with contextlib.suppress(OSError):
             checked_path.chmod(0o600)
