@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from core.models import User
 from core.roles import Role, has_role
 
 
@@ -52,3 +53,11 @@ def test_users_belong_to_a_forward_base(users):
     assert users["monitor"].forward_base.name in {
         "Kapan", "Goris", "Jermuk", "Yeghegnadzor", "Martuni", "Ijevan",
     }  # fmt: skip
+
+
+def test_the_role_names_are_read_once_with_the_permissions(users, django_assert_num_queries):
+    user = User.objects.get(username="t-coordinator")
+    with django_assert_num_queries(1):  # roles and permissions, in one statement
+        assert user.role_names == ["coordinator"]
+        assert user.has_perm("patrols.view_patrolplan") is True
+        assert user.role_names == ["coordinator"]
