@@ -32,10 +32,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         os.environ.get("MISSIONAPP_TEST_BROKER_DIR") or VAR_DIR / f"test-broker-{os.getpid()}"
     )
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "control_folder": str(CELERY_BROKER_DIR / "control"),
-        "store_processed": False,
     }
 # pytest-xdist (`make test` runs the suite in two processes, gw0 and gw1): each process gets
 # its own Redis database, the configured one plus its number, so that the Celery worker each

@@ -193,13 +193,18 @@ def broker_down():
     from missionapp.celery import app
 
     conf = app.conf
-    saved = (conf.broker_write_url, conf.task_publish_retry, app._pool, app.amqp._producer_pool)
-    # Publishing connects to broker_write_url (the configured broker_url unless set apart).
-    conf.broker_write_url, conf.task_publish_retry = "redis://127.0.0.1:1/0", False
+    names = ("broker_write_url", "broker_transport", "task_publish_retry")
+    saved = [conf[name] for name in names], app._pool, app.amqp._producer_pool
+    # Publishing connects to broker_write_url (the configured broker_url unless set apart),
+    # with broker_transport if set (the embedded broker's, which would ignore the URL's scheme).
+    conf.broker_write_url, conf.broker_transport = "redis://127.0.0.1:1/0", None
+    conf.task_publish_retry = False
     app._pool = app.amqp._producer_pool = None  # connections are made afresh, to it
     assert app.connection_for_write().port == 1
     yield
-    conf.broker_write_url, conf.task_publish_retry, app._pool, app.amqp._producer_pool = saved
+    values, app._pool, app.amqp._producer_pool = saved
+    for name, value in zip(names, values, strict=True):
+        conf[name] = value
 
 
 @pytest.mark.django_db(transaction=True)
