@@ -24,7 +24,7 @@ def _decide(request, uuid, input_class, decide):
 
 
 class ReviewInput(serializers.Serializer):
-    decision = serializers.ChoiceField(["reviewed", "returned", "rejected"])
+    decision = serializers.ChoiceField(list(review.DECISIONS))
     questions = serializers.CharField(required=False, allow_blank=True)
     reason = serializers.CharField(required=False, allow_blank=True)
 
@@ -33,11 +33,7 @@ class ReviewInput(serializers.Serializer):
 
 
 def _review(report, by, fields):
-    if fields["decision"] == "reviewed":
-        return review.report_mark_reviewed(report=report, by=by)
-    if fields["decision"] == "returned":
-        return review.report_return(report=report, by=by, questions=fields.get("questions", ""))
-    return review.report_reject(report=report, by=by, reason=fields.get("reason", ""))
+    return review.report_decide(report=report, by=by, **fields)
 
 
 class IncidentReportReviewApi(APIView):

@@ -82,6 +82,25 @@ def report_reject(*, report: IncidentReport, by: User, reason: str) -> IncidentR
     return _decide(report, by, S.REJECTED, rejection_reason=reason.strip())
 
 
+# The review decisions by the name the page and the API send, each with the one field it
+# takes (besides the report and the reviewer), if any.
+DECISIONS = {
+    "reviewed": (report_mark_reviewed, None),
+    "returned": (report_return, "questions"),
+    "rejected": (report_reject, "reason"),
+}
+
+
+def report_decide(*, report: IncidentReport, by: User, decision: str, **fields) -> IncidentReport:
+    """One review decision by its name: the page's form and the API's body both come here.
+    Fields the decision does not take are ignored (a rejection's unused `questions`)."""
+    if decision not in DECISIONS:
+        raise ValidationError({"decision": [f"Choose a decision: {', '.join(DECISIONS)}."]})
+    service, field = DECISIONS[decision]
+    taken = {field: fields.get(field, "")} if field else {}
+    return service(report=report, by=by, **taken)
+
+
 @transaction.atomic
 def report_verify(*, report: IncidentReport, by: User, level: str, note: str) -> IncidentReport:
     require_duty_officer(by)

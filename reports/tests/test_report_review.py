@@ -37,6 +37,36 @@ def test_a_duty_officer_reviews_returns_or_rejects_a_submitted_report(users):
 
 
 @pytest.mark.django_db
+def test_the_page_and_the_api_decide_by_the_same_names_through_one_service(client, users):
+    from reports.views.incidents import DECISION_FORMS
+
+    officer = users["duty_officer"]
+    assert set(DECISION_FORMS) == set(review.DECISIONS)
+    assert list(review.DECISIONS) == ["reviewed", "returned", "rejected"]
+    one, two = filed(users), filed(users)
+    # A decision takes its own field only: the rejection's unused questions change nothing.
+    rejected = review.report_decide(report=one, by=officer, decision="rejected",
+                                    reason="Duplicate", questions="ignored")  # fmt: skip
+    assert (rejected.status, rejected.rejection_reason, rejected.review_questions) == (
+        S.REJECTED, "Duplicate", "")  # fmt: skip
+    with pytest.raises(ValidationError, match="Choose a decision: reviewed, returned, rejected"):
+        review.report_decide(report=two, by=officer, decision="approved")
+    response = as_user(officer).post(
+        reverse("api-incident-report-review", args=[two.uuid]), {"decision": "approved"},
+        format="json")  # fmt: skip
+    assert response.status_code == 400 and "decision" in response.json()["errors"]
+    client.force_login(officer)
+    page = client.post(reverse("incident-review", args=[two.uuid]), {"decision": "approved"},
+                       follow=True)  # fmt: skip
+    assert "Choose a decision: reviewed, returned, rejected." in page.content.decode()
+    page = client.post(reverse("incident-review", args=[two.uuid]),
+                       {"decision": "returned", "questions": "Which direction?"})  # fmt: skip
+    assert page.status_code == 302
+    two.refresh_from_db()
+    assert (two.status, two.review_questions) == (S.RETURNED, "Which direction?")
+
+
+@pytest.mark.django_db
 def test_only_duty_officers_review_and_verify(users):
     report = filed(users)
     for role in ("monitor", "coordinator", "headquarters"):

@@ -10,6 +10,8 @@ service's ValidationError next to the field it names (core.pages.apply_service_e
 what was typed kept.
 """
 
+import functools
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -222,22 +224,25 @@ class _NoFields(forms.Form):
     """Marking reviewed asks nothing more."""
 
 
+# Each review decision's form on the page (its name in the context) and what is said after it.
+DECISION_FORMS = {
+    "reviewed": ("", _NoFields, "Marked reviewed."),
+    "returned": ("return_form", ReturnForm, "Returned to the reporter with your questions."),
+    "rejected": ("reject_form", RejectForm, "Rejected."),
+}
+
+
 @require_POST
 @mission_page
 def incident_review(request, uuid):
     report = _report(request, uuid)
     _require_reviewer(request, "Only a duty officer reviews reports.")
-    actions = {
-        "reviewed": ("", _NoFields, review.report_mark_reviewed, "Marked reviewed."),
-        "returned": ("return_form", ReturnForm, review.report_return,
-                     "Returned to the reporter with your questions."),
-        "rejected": ("reject_form", RejectForm, review.report_reject, "Rejected."),
-    }  # fmt: skip
     decision = request.POST.get("decision")
-    if decision not in actions:
-        messages.error(request, "Choose a decision: reviewed, returned or rejected.")
+    if decision not in review.DECISIONS:
+        messages.error(request, f"Choose a decision: {', '.join(review.DECISIONS)}.")
         return redirect(reverse("incident-detail", args=[report.uuid]))
-    form_name, form_class, service, message = actions[decision]
+    form_name, form_class, message = DECISION_FORMS[decision]
+    service = functools.partial(review.report_decide, decision=decision)
     return _act(request, report, form_name, form_class(request.POST), service, message,
                 shown_in=DECIDABLE)  # fmt: skip
 
