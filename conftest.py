@@ -165,32 +165,17 @@ def restore_role_groups():
     They come from data migrations, which a flush does not replay (post_migrate recreates
     permissions, not groups); the grants are read from those migrations, not copied here.
     """
-    from django.contrib.auth.models import Group, Permission
+    from django.contrib.auth.models import Group
 
     grants = _migration_grants()
     restored = Group.objects.filter(name__in=grants, permissions__isnull=False).distinct()
     if restored.count() == len(grants):
         return
-    # What core.roles.grant_permissions does, in a few queries instead of three per permission
-    # (after every transactional test; seconds on PostgreSQL): the flush's post_migrate has
-    # already recreated the permissions, so only the groups and their grants are written.
-    by_name = {
-        f"{app_label}.{codename}": pk
-        for pk, app_label, codename in Permission.objects.values_list(
-            "pk", "content_type__app_label", "codename"
-        )
-    }
-    if {perm for perms in grants.values() for perm in perms} - set(by_name):
-        # Some permissions are not there (a test that migrated backwards): the full path.
-        from django.apps import apps
+    from django.apps import apps
 
-        from core.roles import grant_permissions
+    from core.roles import grant_permissions
 
-        grant_permissions(apps, grants)
-        return
-    for role, perms in grants.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.add(*(by_name[perm] for perm in perms))
+    grant_permissions(apps, grants)
 
 
 @pytest.fixture

@@ -117,26 +117,39 @@ def grant_permissions(apps, grants: dict[str, list[str]]):
 
     Used by data migrations (with their historical `apps`) and by the tests after a flush
     (with the real registry). Permissions are normally created after migrations
-    (post_migrate); they are created here first so a fresh database gets its roles in one
-    `migrate`.
+    (post_migrate); those not there yet are created here first, so a fresh database gets its
+    roles in one `migrate`. A few queries in all (the permissions read once, one insert per
+    group), not three per permission: the tests call this after every flush.
     """
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        # create_permissions skips apps without a models module; a migration's historical
-        # app configs have none, so one is pretended for the call.
-        pretend = getattr(app_config, "models_module", None) is None
-        if pretend:
-            app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        if pretend:
-            app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
+    wanted = {perm for perms in grants.values() for perm in perms}
+    by_name = _permission_ids(Permission)
+    if wanted - set(by_name):
+        from django.contrib.auth.management import create_permissions
+
+        for app_config in apps.get_app_configs():
+            # create_permissions skips apps without a models module; a migration's
+            # historical app configs have none, so one is pretended for the call.
+            pretend = getattr(app_config, "models_module", None) is None
+            if pretend:
+                app_config.models_module = True
+            create_permissions(app_config, apps=apps, verbosity=0)
+            if pretend:
+                app_config.models_module = None
+        by_name = _permission_ids(Permission)
+    missing = sorted(wanted - set(by_name))
+    if missing:
+        raise Permission.DoesNotExist(f"No such permission: {', '.join(missing)}")
     for role, perms in grants.items():
         group, _ = Group.objects.get_or_create(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+        group.permissions.add(*(by_name[perm] for perm in perms))
+
+
+def _permission_ids(Permission):  # noqa: N803 - a model class, historical or real
+    return {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }

@@ -1,7 +1,7 @@
 """Roles are groups made by data migrations; their permissions say who may do what."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from core.models import User
 from core.roles import Role, has_role
@@ -61,3 +61,28 @@ def test_the_role_names_are_read_once_with_the_permissions(users, django_assert_
         assert user.role_names == ["coordinator"]
         assert user.has_perm("patrols.view_patrolplan") is True
         assert user.role_names == ["coordinator"]
+
+
+@pytest.mark.django_db
+def test_the_grants_are_written_in_a_few_queries_and_an_unknown_permission_is_named(
+    django_assert_max_num_queries,
+):
+    """grant_permissions (the data migrations', and the tests' after every flush): the
+    permissions read once and one write per group, not three queries per permission."""
+    from django.apps import apps
+
+    from conftest import _migration_grants
+    from core.roles import grant_permissions
+
+    grants = _migration_grants()
+    Group.objects.filter(name__in=grants).delete()
+    granted = sum(len(perms) for perms in grants.values())
+    assert granted > 40  # three queries each would be well over a hundred
+    with django_assert_max_num_queries(6 * len(grants) + 2):  # get, create, add: per group
+        grant_permissions(apps, grants)
+    for role, perms in grants.items():
+        names = {f"{p.content_type.app_label}.{p.codename}"
+                 for p in Group.objects.get(name=role).permissions.all()}  # fmt: skip
+        assert names == set(perms), role
+    with pytest.raises(Permission.DoesNotExist, match="No such permission: reports.fly_drones"):
+        grant_permissions(apps, {"monitor": ["reports.fly_drones"]})
