@@ -9,10 +9,11 @@ import functools
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from core.roles import Role, has_role
 
@@ -75,6 +76,15 @@ def apply_service_errors(
                 row.add_error(field if field in row.fields else None, errors)
                 continue
         form.add_error(key if key in form.fields else None, errors)
+
+
+def nothing_recorded(request, to: str, reason: str, *, whose: str = ""):
+    """The answer to a form posted from a page that no longer shows it (the object changed
+    since, perhaps decided in another tab): the page as it now stands, with a message saying
+    that nothing was recorded and why, never errors on a form the page does not show. The one
+    rule for every app's stale forms (a report's review, a notification's acknowledgement)."""
+    messages.error(request, f"Nothing recorded{f' for {whose}' if whose else ''}: {reason}")
+    return redirect(to)
 
 
 def service_messages(exc: ValidationError, *, unnamed="refuse") -> list[str]:

@@ -12,7 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.pages import apply_service_errors, mission_page, page, service_messages
+from core.pages import (
+    apply_service_errors,
+    mission_page,
+    nothing_recorded,
+    page,
+    service_messages,
+)
 from patrols import forms
 from patrols.models import ItineraryNotification
 from patrols.selectors import can_record_notifications, can_retry_notifications
@@ -88,8 +94,8 @@ def notification_form_action(form_class, prefix, call, done, *, gone=None):
         notification.refresh_from_db()
         reason = gone(notification) if gone else None
         if reason:
-            messages.error(request, f"Nothing recorded for {notification.party.name}: {reason}")
-            return redirect(notifications_anchor(notification))
+            return nothing_recorded(request, notifications_anchor(notification), reason,
+                                    whose=notification.party.name)  # fmt: skip
         messages.error(request, f"Nothing recorded for {notification.party.name}: see below.")
         plan = visible_plan(request, notification.version.plan_id)
         context = detail_context(request, plan, **{f"{prefix}-{notification.pk}": form})

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.models import Province
-from core.pages import apply_service_errors, mission_page, page
+from core.pages import apply_service_errors, mission_page, nothing_recorded, page
 from reports import selectors
 from reports.filters import IncidentReportFilter
 from reports.models import IncidentReport
@@ -198,18 +198,24 @@ def _act(request, report, form_name, form, service, message, *, shown_in):
     of the report's state, or any refusal once the form is no longer on the page (the report
     left the states `shown_in`, perhaps decided in another tab), is a message on the page as
     it now stands, saying why."""
+    here = reverse("incident-detail", args=[report.uuid])
     stale = report.status not in shown_in
-    gone = f"Nothing recorded: the report is now {report.get_status_display().lower()}."
+    gone = f"the report is now {report.get_status_display().lower()}."
     if not form.is_valid():
-        return _refused(request, report, gone) if stale else _detail(
+        return nothing_recorded(request, here, gone) if stale else _detail(
             request, report, status=400, **{form_name: form})  # fmt: skip
     try:
         service(report=report, by=request.user, **form.cleaned_data)
     except ValidationError as exc:
         named = getattr(exc, "error_dict", {})
         if stale or not set(named) & set(form.fields):
-            state = " ".join(ValidationError(named["status"]).messages) if "status" in named else ""
-            return _refused(request, report, state or (gone if stale else " ".join(exc.messages)))
+            if "status" in named:  # the service's own words on the report's state
+                return _refused(
+                    request, report, " ".join(ValidationError(named["status"]).messages)
+                )
+            if stale:
+                return nothing_recorded(request, here, gone)
+            return _refused(request, report, " ".join(exc.messages))
         apply_service_errors(exc, form)
         return _detail(request, report, status=400, **{form_name: form})
     return _decided(request, report, message)
