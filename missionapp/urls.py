@@ -1,10 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
 
 from core import views as core_views
-from core.api.docs import ApiDocsView
+from core.api.docs import ApiDocsView, SchemaView
 from patrols import urls as patrol_urls
 from reports import urls as report_urls
 
@@ -29,7 +28,7 @@ urlpatterns = [
     path("api/", include("patrols.api_urls")),
     path("api/liaison/", include("liaison.api_urls")),
     path("liaison/", include("liaison.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
 ]
 

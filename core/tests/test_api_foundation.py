@@ -32,6 +32,34 @@ def test_the_openapi_schema_and_its_docs_page_are_served(client_for):
 
 
 @pytest.mark.django_db
+def test_the_schema_is_built_once_per_process_and_is_the_generators(client_for, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from core.api.docs import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_built", {})
+    built = []
+    original = SchemaGenerator.get_schema
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counting)
+    json_type = "application/vnd.oai.openapi+json"
+    first = client_for("monitor").get(reverse("schema"), HTTP_ACCEPT=json_type)
+    second = client_for("duty_officer").get(reverse("schema"), HTTP_ACCEPT=json_type)
+    yaml = client_for("coordinator").get(reverse("schema"))
+    assert (first.status_code, second.status_code, yaml.status_code) == (200, 200, 200)
+    assert len(built) == 1
+    assert first.json() == second.json() == original(SchemaGenerator(), request=None, public=True)
+    assert b"/api/reports/" in yaml.content and yaml["Content-Type"].startswith(
+        "application/vnd.oai.openapi"
+    )
+    assert APIClient().get(reverse("schema")).status_code == 401  # still asked every time
+
+
+@pytest.mark.django_db
 def test_an_anonymous_request_gets_401_in_the_common_format_and_is_logged(geography, caplog):
     with caplog.at_level(logging.WARNING, logger="missionapp.security"):
         response = APIClient().get(reverse("api-provinces"))
