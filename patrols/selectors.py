@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from core.models import ForwardBase
+from core.models import ForwardBase, Province
 from core.roles import Role, has_role
 from patrols.models import ItineraryNotification, PatrolPlan
 
@@ -96,7 +96,9 @@ def patrol_plan_list(*, user) -> QuerySet[PatrolPlan]:
     plans = PatrolPlan.objects.select_related(
         "forward_base", "team_leader", "author"
     ).prefetch_related(
-        "sectors",
+        # A sector is shown by its name: its boundary (the province's multipolygon, the
+        # largest column read) is left in the database.
+        Prefetch("sectors", queryset=Province.objects.defer("geom")),
         "vehicles",
         "waypoints",
         Prefetch(
