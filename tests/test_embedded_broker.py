@@ -11,7 +11,7 @@ from conftest import wait_for
 from missionapp.broker import Transport
 
 
-def _connection(folder):
+def _connection(folder, **options):
     return Connection(
         "filesystem://",
         transport=Transport,
@@ -20,6 +20,7 @@ def _connection(folder):
             "data_folder_out": str(folder / "queue"),
             "control_folder": str(folder / "control"),
             "store_processed": False,
+            **options,
         },
     )
 
@@ -31,27 +32,59 @@ def _write(folder, n, count, body):
             channel._put("q", {"id": f"{n}-{i}", "body": body})
 
 
-def test_a_consumer_never_reads_a_message_being_written(tmp_path):
-    """Writer processes and consumers race on one folder: with kombu's own `_put` (create the
-    file, then lock and encode and write) a consumer takes files still empty and `loads` fails;
-    here every message arrives whole, exactly once."""
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "queue").mkdir()
+    (tmp_path / "control").mkdir()
+    return tmp_path
+
+
+def test_a_message_being_written_is_not_yet_in_the_queue(folder, monkeypatch):
+    """Deterministic: a consumer looks at the queue while a message is being written (kombu's
+    own `_put` had created `<name>.q.msg` empty by then: `loads` failed and the worker's
+    consumer stopped). Here it finds nothing, and then the whole message."""
+    from queue import Empty
+
+    from missionapp import broker
+
+    seen_during_write = []
+    with _connection(folder) as writer, _connection(folder) as reader:
+        consumer = reader.default_channel
+        encode = broker.str_to_bytes
+
+        def encode_and_look(text):
+            try:
+                seen_during_write.append(consumer._get("q"))
+            except Empty:
+                seen_during_write.append("empty")
+            return encode(text)
+
+        monkeypatch.setattr(broker, "str_to_bytes", encode_and_look)
+        writer.default_channel._put("q", {"id": 1})
+        monkeypatch.undo()
+        assert seen_during_write == ["empty"]
+        assert consumer._get("q") == {"id": 1}
+        with pytest.raises(Empty):
+            consumer._get("q")
+
+
+def test_writers_and_consumers_racing_get_each_message_once(folder):
+    """Writer processes and two consumers on one folder: every message arrives whole, once
+    (kombu moved a taken file to /tmp, a copy when /tmp is another filesystem)."""
     import multiprocessing
     from queue import Empty
 
-    (tmp_path / "queue").mkdir()
-    (tmp_path / "control").mkdir()
-    writers, per_writer = 3, 200
-    # A body slow to encode widens the window between creating the file and writing it.
-    body = [{"n": i, "text": "x" * 20} for i in range(5_000)]
+    writers, per_writer = 3, 100
+    body = [{"n": i, "text": "x" * 20} for i in range(500)]
     errors, received = [], []
     context = multiprocessing.get_context("fork")
     processes = [
-        context.Process(target=_write, args=(tmp_path, n, per_writer, body)) for n in range(writers)
+        context.Process(target=_write, args=(folder, n, per_writer, body)) for n in range(writers)
     ]
 
     def consume():
         try:
-            with _connection(tmp_path) as conn:
+            with _connection(folder) as conn:
                 channel = conn.default_channel
                 while True:
                     try:
@@ -79,7 +112,50 @@ def test_a_consumer_never_reads_a_message_being_written(tmp_path):
     expected = {f"{n}-{i}" for n in range(writers) for i in range(per_writer)}
     assert len(received) == len(expected)  # each once: two consumers never share one
     assert set(received) == expected
-    assert not [p for p in (tmp_path / "queue").rglob("*") if p.is_file()]
+    assert not [p for p in (folder / "queue").rglob("*") if p.is_file()]
+
+
+def test_a_file_that_is_not_a_message_is_set_aside_and_the_next_one_delivered(folder, caplog):
+    from queue import Empty
+
+    with _connection(folder) as conn:
+        channel = conn.default_channel
+        (folder / "queue" / "1_damaged.q.msg").write_bytes(b"")
+        channel._put("q", {"id": "after"})
+        assert channel._get("q") == {"id": "after"}
+        with pytest.raises(Empty):
+            channel._get("q")
+    assert (folder / "queue" / "claimed" / "1_damaged.q.msg.bad").exists()
+    assert "1_damaged.q.msg is not a message (0 bytes)" in caplog.text
+
+
+def test_what_a_crash_left_is_cleaned_up_or_delivered_again(folder):
+    """A writer that died mid-write left a `.part`; a consumer that died between taking a
+    message and reading it left it in `claimed/`. Old ones are dealt with by the next
+    consumer; recent ones (perhaps a live process's) are left alone."""
+    import time
+    from queue import Empty
+
+    queue, claimed = folder / "queue", folder / "queue" / "claimed"
+    claimed.mkdir()
+    (queue / "1_a.q.msg.part").write_text('{"id": "ha')
+    (claimed / "2_b.q.msg").write_text('{"id": "taken by a consumer that died"}')
+    time.sleep(1.2)
+    (queue / "3_c.q.msg.part").write_text('{"id": "be')  # being written now
+    (claimed / "4_d.q.msg").write_text('{"id": "being read now"}')
+    with _connection(folder, stale_seconds=1.0) as conn:
+        channel = conn.default_channel
+        assert channel._get("q") == {"id": "taken by a consumer that died"}
+        with pytest.raises(Empty):
+            channel._get("q")
+    assert sorted(p.name for p in queue.iterdir()) == ["3_c.q.msg.part", "claimed"]
+    assert [p.name for p in claimed.iterdir()] == ["4_d.q.msg"]
+
+
+def test_keeping_processed_messages_is_refused_not_ignored(folder):
+    connection = _connection(folder, store_processed=True)
+    with pytest.raises(ValueError, match="does not keep processed messages"):
+        connection.transport  # noqa: B018 - making the transport is what is refused
 
 
 def test_the_configured_broker_is_the_atomic_one_on_the_embedded_stack(settings):

@@ -91,11 +91,15 @@ DECISIONS = {
 }
 
 
+*_first, _last = DECISIONS
+CHOOSE_A_DECISION = f"Choose a decision: {', '.join(_first)} or {_last}."
+
+
 def report_decide(*, report: IncidentReport, by: User, decision: str, **fields) -> IncidentReport:
     """One review decision by its name: the page's form and the API's body both come here.
     Fields the decision does not take are ignored (a rejection's unused `questions`)."""
     if decision not in DECISIONS:
-        raise ValidationError({"decision": [f"Choose a decision: {', '.join(DECISIONS)}."]})
+        raise ValidationError({"decision": [CHOOSE_A_DECISION]})
     service, field = DECISIONS[decision]
     taken = {field: fields.get(field, "")} if field else {}
     return service(report=report, by=by, **taken)

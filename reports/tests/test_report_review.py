@@ -49,7 +49,7 @@ def test_the_page_and_the_api_decide_by_the_same_names_through_one_service(clien
                                     reason="Duplicate", questions="ignored")  # fmt: skip
     assert (rejected.status, rejected.rejection_reason, rejected.review_questions) == (
         S.REJECTED, "Duplicate", "")  # fmt: skip
-    with pytest.raises(ValidationError, match="Choose a decision: reviewed, returned, rejected"):
+    with pytest.raises(ValidationError, match="Choose a decision: reviewed, returned or rejected."):
         review.report_decide(report=two, by=officer, decision="approved")
     response = as_user(officer).post(
         reverse("api-incident-report-review", args=[two.uuid]), {"decision": "approved"},
@@ -58,7 +58,7 @@ def test_the_page_and_the_api_decide_by_the_same_names_through_one_service(clien
     client.force_login(officer)
     page = client.post(reverse("incident-review", args=[two.uuid]), {"decision": "approved"},
                        follow=True)  # fmt: skip
-    assert "Choose a decision: reviewed, returned, rejected." in page.content.decode()
+    assert "Choose a decision: reviewed, returned or rejected." in page.content.decode()
     page = client.post(reverse("incident-review", args=[two.uuid]),
                        {"decision": "returned", "questions": "Which direction?"})  # fmt: skip
     assert page.status_code == 302

@@ -245,7 +245,7 @@ def incident_review(request, uuid):
     _require_reviewer(request, "Only a duty officer reviews reports.")
     decision = request.POST.get("decision")
     if decision not in review.DECISIONS:
-        messages.error(request, f"Choose a decision: {', '.join(review.DECISIONS)}.")
+        messages.error(request, review.CHOOSE_A_DECISION)
         return redirect(reverse("incident-detail", args=[report.uuid]))
     form_name, form_class, message = DECISION_FORMS[decision]
     service = functools.partial(review.report_decide, decision=decision)
