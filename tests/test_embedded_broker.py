@@ -2,12 +2,11 @@
 processes and threads publish at the same time; a real worker runs every task sent at once."""
 
 import re
-import threading
 
 import pytest
 from kombu import Connection
 
-from conftest import wait_for
+from conftest import in_thread, wait_for
 from missionapp.broker import Transport
 
 
@@ -83,22 +82,19 @@ def test_writers_and_consumers_racing_get_each_message_once(folder):
     ]
 
     def consume():
-        try:
-            with _connection(folder) as conn:
-                channel = conn.default_channel
-                while True:
-                    try:
-                        message = channel._get("q")
-                    except Empty:
-                        if not any(p.is_alive() for p in processes) and not channel._size("q"):
-                            return
-                        continue
-                    assert message["body"] == body
-                    received.append(message["id"])
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            errors.append(exc)
+        with _connection(folder) as conn:
+            channel = conn.default_channel
+            while True:
+                try:
+                    message = channel._get("q")
+                except Empty:
+                    if not any(p.is_alive() for p in processes) and not channel._size("q"):
+                        return
+                    continue
+                assert message["body"] == body
+                received.append(message["id"])
 
-    consumers = [threading.Thread(target=consume) for _ in range(2)]
+    consumers = [in_thread(consume, errors) for _ in range(2)]
     for process in processes:
         process.start()
     for thread in consumers:
@@ -178,13 +174,10 @@ def test_a_real_worker_runs_every_task_sent_at_once_from_many_threads(celery_wor
     ids, errors = [], []
 
     def send():
-        try:
-            for _ in range(12):
-                ids.append(audit_seal.delay().id)
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            errors.append(exc)
+        for _ in range(12):
+            ids.append(audit_seal.delay().id)
 
-    threads = [threading.Thread(target=send) for _ in range(8)]
+    threads = [in_thread(send, errors) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -196,8 +189,7 @@ def test_a_real_worker_runs_every_task_sent_at_once_from_many_threads(celery_wor
         log = celery_worker.log_path.read_text()
         return set(re.findall(r"core\.tasks\.audit_seal\[([0-9a-f-]+)\] succeeded", log))
 
-    done = wait_for(lambda: set(ids) <= succeeded(), timeout=90, message="all 96 tasks")
-    assert done
+    wait_for(lambda: set(ids) <= succeeded(), timeout=90, message="all 96 tasks")
     # The worker still consumes after the burst: one more task runs.
     last = audit_seal.delay().id
     wait_for(lambda: last in succeeded(), message="a task after the burst")

@@ -35,9 +35,9 @@ def test_the_openapi_schema_and_its_docs_page_are_served(client_for):
 def test_the_schema_is_built_once_per_process_and_is_the_generators(client_for, monkeypatch):
     from drf_spectacular.generators import SchemaGenerator
 
-    from core.api.docs import SchemaView
+    from core.api.docs import SchemaBuiltOnce
 
-    monkeypatch.setattr(SchemaView, "_built", {})
+    monkeypatch.setattr(SchemaBuiltOnce, "built", {})
     built = []
     original = SchemaGenerator.get_schema
 
