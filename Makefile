@@ -15,7 +15,8 @@ lint: setup
 # The whole suite, in PYTEST_WORKERS processes (pytest-xdist; one per core, each with its own
 # test database, broker and Celery worker; whole files to each, so module fixtures are built
 # once, the modules marked `long` first: conftest.pytest_collection_modifyitems). Set DATABASE_URL / CELERY_BROKER_URL to run it on PostGIS / Redis: on Redis the
-# processes use the broker's database and the next ones (db 1 and 2 for redis://.../1).
+# processes use the broker's database and the next ones (db 1 and 2 for redis://.../1), and
+# the cache's likewise (db 8 and 9).
 PYTEST_WORKERS ?= 2
 test: lint
 	.venv/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
@@ -24,7 +25,8 @@ test: lint
 test-postgis:
 	bin/setup-postgis
 	DATABASE_URL=postgis://postgres@127.0.0.1:5432/missionapp \
-	CELERY_BROKER_URL=redis://127.0.0.1:6379/1 $(MAKE) test
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/1 \
+	CACHE_URL=redis://127.0.0.1:6379/8 $(MAKE) test
 
 # Both benchmarks: reads and the daily summary (bench/run.py, SpatiaLite), then ingest.
 bench: setup

@@ -68,16 +68,49 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    # Throttle counters (e.g. device logins per minute) live in the cache: one test's logins
-    # must not throttle the next test's.
-    from django.core.cache import cache
+def _fresh_cache(request):
+    # Throttle and lockout counters (device logins per minute, failed logins) live in the
+    # cache: one test's logins must not throttle or lock out the next test's. On the
+    # embedded stack the cache is a table of the test database: emptied only for a test that
+    # uses the database (no other can reach it), once that database exists.
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
 
     from core.selectors import geography_in_memory
 
-    cache.clear()
+    cache = caches["default"]
+    if not isinstance(cache, DatabaseCache):
+        cache.clear()
+    elif request.node.get_closest_marker("django_db") or {
+        "db", "transactional_db", "live_server", "users", "geography"
+    } & set(request.fixturenames):  # fmt: skip
+        request.getfixturevalue("django_db_setup")
+        with _DB_BLOCKER[0].unblock():
+            cache.clear()
     # The geography held in memory: a test's rolled-back provinces must not outlive it.
     geography_in_memory.clear_now()
+
+
+def _force_login_gives_the_second_factor():
+    """`client.force_login(user)` (and `client.login`) open a whole session, as they always
+    did: they stand for a member who has logged in, second factor included. The second
+    factor's own tests log in through the real pages (core/tests/test_second_factor.py)."""
+    from django.test import Client
+
+    original = Client._login
+
+    def _login(self, user, backend=None):
+        original(self, user, backend)
+        from core import security
+
+        session = self.session
+        session[security.SECOND_FACTOR] = security.VERIFIED
+        session.save()
+
+    Client._login = _login
+
+
+_force_login_gives_the_second_factor()
 
 
 _DB_BLOCKER = []

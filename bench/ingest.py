@@ -450,6 +450,10 @@ class Run:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgis://postgres@127.0.0.1:5432/{a.database}",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{a.broker_db}",
+            "CACHE_URL": f"redis://127.0.0.1:6379/{a.broker_db + 1}",
+            # The tablets log in from many addresses, as through the mission's reverse proxy:
+            # the harness is that proxy (X-Forwarded-For from 127.0.0.1 is believed).
+            "TRUSTED_PROXIES": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
             "EMAIL_URL": f"filemail:///{self.dir / 'mail'}",  # never a real server
             "MISSIONAPP_VAR_DIR": str(self.dir),

@@ -1,6 +1,7 @@
 """Core API: device login and tokens, who am I, the mission geography layers."""
 
 from django.contrib.gis.geos import Point
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -9,13 +10,14 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from core import selectors, services
+from core import security, selectors, services
 from core.api.fields import LatitudeField, LongitudeField
 from core.dates import BoundedDateTimeSerializerField
 from core.models import (
@@ -29,7 +31,14 @@ from core.models import (
 
 
 class LoginThrottle(AnonRateThrottle):
+    """20 device logins a minute per client address, counted in the shared cache. The
+    address is core.security's (X-Forwarded-For only from a trusted proxy): DRF's own reads
+    X-Forwarded-For from anyone, so a new value each time escaped the limit."""
+
     rate = "20/min"
+
+    def get_ident(self, request):
+        return security.client_address(request)
 
 
 class DeviceLoginApi(APIView):
@@ -43,6 +52,14 @@ class DeviceLoginApi(APIView):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"})
         device_name = serializers.CharField(max_length=100)
+        otp_code = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=40,
+            help_text="The code of the authenticator app (or a recovery code), for accounts "
+            "that log in with a second factor (coordinators, duty officers, liaison officers, "
+            "headquarters, administrators).",
+        )
 
         class Meta:
             ref_name = "DeviceLoginInput"
@@ -62,7 +79,11 @@ class DeviceLoginApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token, secret = services.device_token_issue(request=request, **data.validated_data)
+        try:
+            token, secret = services.device_token_issue(request=request, **data.validated_data)
+        except services.LoginLockedOut as locked:
+            wait = max(1, int((locked.until - timezone.now()).total_seconds()))
+            raise Throttled(wait=wait, detail=str(locked)) from None
         out = self.OutputSerializer(
             {
                 "token": secret,

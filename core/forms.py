@@ -1,5 +1,8 @@
 """Form fields shared by the pages and the admin."""
 
+from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from leaflet.admin import LeafletAdminWidget
 from leaflet.forms import fields as leaflet_fields
@@ -78,3 +81,40 @@ _LEAFLET_CLASS = {
     "MULTIPOLYGON": "MultiPolygonField",
     "GEOMETRY": "GeometryField",
 }
+
+
+# --- Logins ----------------------------------------------------------------------------------
+
+
+class LockoutAwareLoginMixin:
+    """Django's login forms, saying "locked out until …" instead of "wrong password" when
+    core.security refused the login (LockoutBackend marks the request)."""
+
+    def get_invalid_login_error(self):
+        from core import security
+
+        until = getattr(self.request, security.LOCKED_UNTIL, None)
+        if until is not None:
+            return ValidationError(security.locked_message(until), code="locked_out")
+        return super().get_invalid_login_error()
+
+
+class LoginForm(LockoutAwareLoginMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(LockoutAwareLoginMixin, AdminAuthenticationForm):
+    pass
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=40,
+        strip=True,
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True,
+                   "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )  # fmt: skip

@@ -92,3 +92,66 @@ class AdminDateLookupMiddleware:
         if in_admin and any(_admin_date_out_of_bounds(k, v) for k, v in request.GET.items()):
             return HttpResponseRedirect(f"{request.path}?e=1")
         return self.get_response(request)
+
+
+class SecondFactorMiddleware:
+    """A session whose login still needs its second factor (core.security: PENDING, or any
+    session of a member whose role needs one that has not been VERIFIED) reaches only the
+    second-factor pages and logging out: pages redirect there, the API answers 403 in its
+    own format. Verified sessions pass without a query."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from core import security
+        from core.roles import second_factor_required_by_role
+
+        session = getattr(request, "session", None)
+        state = session.get(security.SECOND_FACTOR) if session is not None else None
+        if state != security.VERIFIED and not self._exempt(request.path):
+            user = request.user
+            if user.is_authenticated and (
+                state == security.PENDING or second_factor_required_by_role(user)
+            ):
+                return self._refuse(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _exempt(path):
+        return path.startswith(
+            (
+                reverse("second-factor"),
+                reverse("logout"),
+                settings.STATIC_URL,
+                "/healthz",
+                "/admin/logout/",
+            )
+        )
+
+    @staticmethod
+    def _refuse(request):
+        import logging
+
+        from django.http import JsonResponse
+        from django.utils.http import urlencode
+
+        logging.getLogger("missionapp.security").warning(
+            "refused %s %s to %s: second factor not yet given",
+            request.method,
+            request.path,
+            request.user.get_username(),
+        )
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {
+                    "status": 403,
+                    "code": "second_factor_required",
+                    "detail": "Finish logging in: give the code of your authenticator app at "
+                    f"{reverse('second-factor')} first.",
+                    "errors": {},
+                },
+                status=403,
+            )
+        target = request.get_full_path() if request.method == "GET" else reverse("home")
+        return HttpResponseRedirect(f"{reverse('second-factor')}?{urlencode({'next': target})}")

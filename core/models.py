@@ -10,6 +10,7 @@ from knox.models import AbstractAuthToken
 
 from core.audit.models import AuditChainHead, AuditEntry
 from core.audit.registry import audited
+from core.fields import EncryptedTextField
 
 __all__ = [
     "AuditChainHead",
@@ -18,6 +19,8 @@ __all__ = [
     "DeviceToken",
     "ForwardBase",
     "Province",
+    "RecoveryCode",
+    "SecondFactor",
     "RestrictedZone",
     "Settlement",
     "User",
@@ -219,6 +222,50 @@ class User(AbstractUser):
     def get_group_permissions(self, obj=None):
         self._load_permissions(obj)
         return super().get_group_permissions(obj)
+
+    def save(self, *args, **kwargs):
+        # set_password() leaves the new password in `_password` until the save: every path
+        # that changes one (the password page, the admin's form, `manage.py changepassword`,
+        # the demo's reset) ends here. Django's own session check already ends the other
+        # sessions (their hash no longer matches); the device tokens are revoked here.
+        password_changed = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            from core.services import credentials_changed
+
+            credentials_changed(user=self)
+
+
+@audited(redact=("secret",))
+class SecondFactor(models.Model):
+    """A member's authenticator app: a time-based one-time password (TOTP, RFC 6238) shared
+    secret, encrypted at rest (someone who reads the database does not get the codes)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="second_factor")
+    secret = EncryptedTextField(help_text="The shared secret, base32, encrypted at rest.")
+    # None while the member has been shown the secret but has not typed a code from it yet.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last 30-second step whose code was accepted: a code is good once, not for its whole
+    # validity (one seen over a shoulder or in a proxy's log cannot be replayed).
+    last_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Second factor of {self.user}"
+
+
+@audited(redact=("digest",))
+class RecoveryCode(models.Model):
+    """A one-time recovery code, for a member who lost the authenticator app: only its
+    SHA-256 is kept (a code is 80 random bits, so the digest cannot be reversed)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    # Unique: the lookup at login is by digest (indexed by the constraint).
+    digest = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Recovery code of {self.user}"
 
 
 @audited(redact=("digest",), key="token_key")

@@ -17,6 +17,26 @@ class Role(TextChoices):
     ADMINISTRATOR = "administrator", "Administrator"
 
 
+# Whoever approves what both parties are told, verifies what headquarters reads, holds the
+# contacts of people at risk or runs the system logs in with a second factor (core.totp).
+# Monitors and team leaders log in on the tablets (a monitor may enrol a second factor too).
+SECOND_FACTOR_ROLES = (
+    Role.COORDINATOR,
+    Role.DUTY_OFFICER,
+    Role.LIAISON_OFFICER,
+    Role.HEADQUARTERS,
+    Role.ADMINISTRATOR,
+)
+
+
+def second_factor_required_by_role(user) -> bool:
+    """Whether the user's roles (or staff or superuser status: the admin) require a second
+    factor at login. One query at most, shared with every other role check of the request."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or user.is_superuser or has_role(user, *SECOND_FACTOR_ROLES)
+
+
 def has_role(user, *roles) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False

@@ -1,4 +1,5 @@
-"""Write use-cases of core: device tokens, restricted zones, demo users."""
+"""Write use-cases of core: logins (device tokens, the second factor, what a password change
+revokes), restricted zones, demo users."""
 
 import logging
 
@@ -7,25 +8,66 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.models import DeviceToken, RestrictedZone, User
+from core import security, totp
+from core.models import DeviceToken, RecoveryCode, RestrictedZone, SecondFactor, User
+from core.roles import second_factor_required_by_role
 
 security_log = logging.getLogger("missionapp.security")
 
 
-@transaction.atomic
-def device_token_issue(*, username: str, password: str, device_name: str, request=None):
+class LoginLockedOut(Exception):
+    """The account or the client address is locked out (core.security) until `until`."""
+
+    def __init__(self, until):
+        super().__init__(security.locked_message(until))
+        self.until = until
+
+
+# Not in a transaction: on the embedded stack the failure counters are rows of the database
+# cache, and a transaction rolled back with the refusal would take the count with it.
+def device_token_issue(
+    *, username: str, password: str, device_name: str, otp_code: str = "", request=None
+):
     """Log a device in: returns (token row, secret token string shown once).
 
-    Refuses with a ValidationError naming the field; refusals are logged for security review.
+    A member whose login needs a second factor (second_factor_required) sends the code of
+    the authenticator app (or a recovery code) as `otp_code`. Refuses with a ValidationError
+    naming the field, or LoginLockedOut; refusals are logged for security review and counted
+    towards the lockout.
     """
     device_name = (device_name or "").strip()
     if not device_name:
         raise ValidationError({"device_name": ["Name this device (e.g. 'Tablet KPN-03')."]})
     user = authenticate(request, username=username, password=password)
+    until = getattr(request, security.LOCKED_UNTIL, None)
+    if until is not None:
+        raise LoginLockedOut(until)
     if user is None or not user.is_active:
         security_log.warning("refused device login for %r (%s)", username, device_name)
         raise ValidationError({"password": ["Unknown username or wrong password."]})
-    return DeviceToken.objects.create(user=user, device_name=device_name[:100])
+    if second_factor_required(user):
+        if not SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists():
+            raise ValidationError(
+                {
+                    "otp_code": [
+                        "This account logs in with a second factor and has none yet: log in "
+                        "on the web once to set up an authenticator app, then send its code."
+                    ]
+                }
+            )
+        if not totp.normalise(otp_code):
+            raise ValidationError(
+                {
+                    "otp_code": [
+                        "This account logs in with a second factor: send the 6-digit code of "
+                        "your authenticator app (or a recovery code)."
+                    ]
+                }
+            )
+        second_factor_check(user=user, code=otp_code, request=request, field="otp_code")
+    security.login_success_record(request, user.get_username())
+    with transaction.atomic():
+        return DeviceToken.objects.create(user=user, device_name=device_name[:100])
 
 
 @transaction.atomic
@@ -49,3 +91,175 @@ def restricted_zone_create(*, created_by: User, **fields) -> RestrictedZone:
     zone.full_clean()
     zone.save()
     return zone
+
+
+# --- What a password change revokes ----------------------------------------------------------
+
+
+@transaction.atomic
+def credentials_changed(*, user: User) -> int:
+    """After a password change or reset (User.save calls this): every device token of the
+    user is revoked, one by one so that each removal is audited (a tablet then asks its
+    monitor to log in again and keeps its queued reports). The user's other sessions end by
+    themselves: Django checks each session against the password it was opened with. Returns
+    the number of tokens revoked."""
+    tokens = list(DeviceToken.objects.filter(user=user))
+    for token in tokens:
+        token.delete()
+    security_log.warning(
+        "password of %s changed: %d device token(s) revoked, other sessions ended",
+        user.get_username(),
+        len(tokens),
+    )
+    return len(tokens)
+
+
+# --- The second factor (core.totp) -----------------------------------------------------------
+
+
+def second_factor_required(user: User) -> bool:
+    """Whether this member's login needs a second factor: their role requires one
+    (core.roles.SECOND_FACTOR_ROLES, staff, superusers), or they set one up themselves."""
+    if second_factor_required_by_role(user):
+        return True
+    return SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+def second_factor_enrolled(user: User) -> bool:
+    return SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+@transaction.atomic
+def second_factor_begin(*, user: User) -> SecondFactor:
+    """The secret a member is about to add to an authenticator app: the one already shown
+    (a reload of the page shows the same QR code), else a new one. Refuses a member who has
+    a confirmed second factor (an administrator resets it first: second_factor_reset)."""
+    factor = SecondFactor.objects.select_for_update().filter(user=user).first()
+    if factor is not None and factor.confirmed_at is not None:
+        raise ValidationError("This account already has a second factor.")
+    if factor is None:
+        factor = SecondFactor(user=user, secret=totp.new_secret())
+        factor.full_clean()
+        factor.save()
+    return factor
+
+
+def second_factor_confirm(*, user: User, code: str, request=None) -> list[str]:
+    """Confirm the enrolment with a code from the app (proof that it holds the secret);
+    returns the recovery codes, shown once. A wrong code counts towards the lockout."""
+    with transaction.atomic():
+        factor = SecondFactor.objects.select_for_update().filter(user=user).first()
+        if factor is None or factor.confirmed_at is not None:
+            raise ValidationError({"code": ["Start again: open the set-up page."]})
+        step = totp.matching_step(factor.secret, totp.normalise(code), after_step=0)
+        if step is not None:
+            factor.confirmed_at = timezone.now()
+            factor.last_step = step
+            factor.save(update_fields=["confirmed_at", "last_step"])
+            codes = _recovery_codes_replace(user)
+            security_log.info("second factor set up for %s", user.get_username())
+            return codes
+    _second_factor_failed(user, request, "wrong code while setting up the second factor")
+
+
+def second_factor_check(*, user: User, code: str, request=None, field: str = "code") -> str:
+    """Check a login's second factor: a code of the app (accepted once) or an unused
+    recovery code (then used up). Returns "app" or "recovery code". Refuses a locked-out
+    login (LoginLockedOut) and a wrong code (ValidationError on `field`, counted towards the
+    lockout of the account and the address)."""
+    until = security.login_locked(request, user.get_username())
+    if until is not None:
+        raise LoginLockedOut(until)
+    typed = totp.normalise(code)
+    with transaction.atomic():
+        if typed.isdigit() and len(typed) == totp.DIGITS:
+            factor = (
+                SecondFactor.objects.select_for_update()
+                .filter(user=user, confirmed_at__isnull=False)
+                .first()
+            )
+            step = factor and totp.matching_step(factor.secret, typed, after_step=factor.last_step)
+            if step:
+                factor.last_step = step
+                factor.save(update_fields=["last_step"])
+                return "app"
+        elif typed:
+            recovery = (
+                RecoveryCode.objects.select_for_update()
+                .filter(user=user, digest=totp.recovery_digest(typed), used_at__isnull=True)
+                .first()
+            )
+            if recovery is not None:
+                recovery.used_at = timezone.now()
+                recovery.save(update_fields=["used_at"])
+                left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+                security_log.warning(
+                    "recovery code used by %s from %s (%d left)",
+                    user.get_username(),
+                    security.client_address(request),
+                    left,
+                )
+                return "recovery code"
+    _second_factor_failed(user, request, "wrong second-factor code", field=field)
+
+
+def _second_factor_failed(user, request, why, *, field="code"):
+    # Outside the transaction above: the count must outlive the refusal (see device_token_issue).
+    security.login_failure_record(request, user.get_username(), why=why)
+    until = security.login_locked(request, user.get_username())
+    if until is not None:
+        raise LoginLockedOut(until)
+    raise ValidationError(
+        {
+            field: [
+                "That code is not right: type the 6 digits your authenticator app shows now "
+                "(each code works once), or one of your recovery codes."
+            ]
+        }
+    )
+
+
+@transaction.atomic
+def recovery_codes_renew(*, user: User) -> list[str]:
+    """New recovery codes for a member with a second factor (the old ones stop working)."""
+    if not second_factor_enrolled(user):
+        raise ValidationError("Set up a second factor first.")
+    security_log.info("recovery codes renewed for %s", user.get_username())
+    return _recovery_codes_replace(user)
+
+
+def _recovery_codes_replace(user):
+    for old in RecoveryCode.objects.filter(user=user):
+        old.delete()
+    codes = [totp.new_recovery_code() for _ in range(totp.RECOVERY_CODES)]
+    for code in codes:
+        RecoveryCode.objects.create(user=user, digest=totp.recovery_digest(code))
+    return codes
+
+
+@transaction.atomic
+def second_factor_reset(*, user: User, by: User) -> None:
+    """An administrator removes a member's second factor (a lost phone and no recovery code):
+    the member sets up a new one at the next login; their sessions and device tokens end."""
+    for row in [*SecondFactor.objects.filter(user=user), *RecoveryCode.objects.filter(user=user)]:
+        row.delete()
+    for token in DeviceToken.objects.filter(user=user):
+        token.delete()
+    # A new session hash salt is not available without a password change: end the sessions
+    # that belong to this user by their stored user id.
+    _sessions_end(user)
+    security_log.warning("second factor of %s reset by %s", user.get_username(), by.get_username())
+
+
+def _sessions_end(user, *, keep_key=None) -> int:
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.session_key != keep_key and session.get_decoded().get(SESSION_KEY) == str(
+            user.pk
+        ):
+            session.delete()
+            ended += 1
+    return ended

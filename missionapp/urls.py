@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core import views as core_views
@@ -15,8 +14,17 @@ urlpatterns = [
     path("api/reports/", include("reports.api_urls")),
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", core_views.LoginView.as_view(), name="login"),
+    path("login/second-factor/", core_views.second_factor, name="second-factor"),
+    path(
+        "login/second-factor/set-up/",
+        core_views.second_factor_setup,
+        name="second-factor-setup",
+    ),
+    path("logout/", core_views.LogoutView.as_view(), name="logout"),
+    path("account/", core_views.account, name="account"),
+    path("account/password/", core_views.PasswordChangeView.as_view(), name="password-change"),
+    path("account/recovery-codes/", core_views.recovery_codes_renew, name="recovery-codes-renew"),
     path("admin/", admin.site.urls),
     path("itineraries/", include(patrol_urls.itinerary_urlpatterns)),
     path("patrols/", include(patrol_urls.urlpatterns)),

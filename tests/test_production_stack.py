@@ -37,6 +37,7 @@ BEAT_SCHEDULE = f"{VAR_DIR}/celerybeat-schedule"
 # What the production settings refuse to start without.
 REQUIRED_BY_PRODUCTION = (
     "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "FIELD_ENCRYPTION_KEYS", "AUDIT_KEYS",
+    "CACHE_URL",
 )  # fmt: skip
 # What the deployment must decide (documented in .env.example or set by docker-compose.yml).
 DEPLOYMENT_VARIABLES = {
@@ -54,6 +55,7 @@ DEPLOYMENT_VARIABLES = {
     "LOG_LEVEL",
     "AUDIT_ANCHOR_FILE",
     "ADMINS",
+    "TRUSTED_PROXIES",
 }
 
 
@@ -133,6 +135,7 @@ def _production_env(**values):
         AUDIT_KEYS=_audit_key(),
         ALLOWED_HOSTS="mission.example.org",
         DATABASE_URL="postgis://u:p@127.0.0.1:5432/missionapp",
+        CACHE_URL="redis://127.0.0.1:6379/7",
         ADMINS="Mission IT <it@mission.example.org>",
     )
     env.update(values)

@@ -16,7 +16,10 @@ from core.admin.shared import (
     ReadOnlyAdminMixin,
     local_time_column,
 )
+from core.forms import AdminLoginForm
 
+# The admin's login form says "locked out until …" as the login page does (core.security).
+admin.site.login_form = AdminLoginForm
 admin.site.site_header = "missionapp administration"
 admin.site.site_title = "missionapp admin"
 admin.site.index_title = "Mission administration"

@@ -23,3 +23,33 @@ class UserFactory(factory.django.DjangoModelFactory):
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
             self.groups.add(*Group.objects.filter(name__in=[str(r) for r in extracted]))
+
+
+def second_factor_for(user) -> str:
+    """Give `user` a confirmed second factor (as enrolment would); returns its secret."""
+    from django.utils import timezone
+
+    from core import totp
+    from core.models import SecondFactor
+
+    secret = totp.new_secret()
+    SecondFactor.objects.update_or_create(
+        user=user, defaults={"secret": secret, "confirmed_at": timezone.now(), "last_step": 0}
+    )
+    return secret
+
+
+def code_for(user=None, *, secret=None) -> str:
+    """A code the user's authenticator app would show that has not been used yet: this
+    step's, or the next one's when this step's was accepted already (each code works once;
+    the next step's is accepted too, for a clock a little ahead)."""
+    from core import totp
+    from core.models import SecondFactor
+
+    last = 0
+    if secret is None:
+        factor = SecondFactor.objects.get(user=user)
+        secret, last = factor.secret, factor.last_step
+    now = totp.step_at()
+    step = now if now > last else now + 1
+    return totp.code_at_step(secret, step)

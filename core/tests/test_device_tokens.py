@@ -7,18 +7,26 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core import services
 from core.audit.models import AuditEntry
-from core.models import DeviceToken
+from core.models import DeviceToken, User
+from core.tests.factories import code_for, second_factor_for
 
 PASSWORD = "correct horse battery staple"
 
 
-def login(client, username, device="Tablet KPN-03", password=PASSWORD):
-    return client.post(
-        reverse("api-device-login"),
-        {"username": username, "password": password, "device_name": device},
-        format="json",
-    )
+def login(client, username, device="Tablet KPN-03", password=PASSWORD, otp_code=None):
+    """The device login; an account that needs a second factor is given one (if it has none)
+    and sends its code, as the app would."""
+    body = {"username": username, "password": password, "device_name": device}
+    user = User.objects.filter(username=username).first()
+    if otp_code is None and user is not None and services.second_factor_required(user):
+        if not services.second_factor_enrolled(user):
+            second_factor_for(user)
+        otp_code = code_for(user)
+    if otp_code is not None:
+        body["otp_code"] = otp_code
+    return client.post(reverse("api-device-login"), body, format="json")
 
 
 def with_token(token):

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Half-logged-in sessions (a second factor still to give) reach only its pages.
+    "core.middleware.SecondFactorMiddleware",
     "core.middleware.AdminDateLookupMiddleware",
     "core.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -128,6 +130,33 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# ModelBackend, with the lockout (core/security.py): a locked-out login is refused before
+# any password is checked.
+AUTHENTICATION_BACKENDS = ["core.security.LockoutBackend"]
+# --- Logins: lockout, the client's address, the second factor --------------------------------
+# Failed logins (a wrong password or second-factor code, on the pages, the admin or the API)
+# per account and per client address within the window; past either limit, that account or
+# address is refused for the lockout time. An office behind one address has more people.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW_MINUTES = env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=15)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# The reverse proxies in front of gunicorn (addresses or networks): only from them is
+# X-Forwarded-For believed, read from the right (core.security.client_address). Empty: the
+# client is REMOTE_ADDR, whatever headers it sends.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# The name authenticator apps show next to the account (core.totp.provisioning_uri).
+SECOND_FACTOR_ISSUER = env.str("SECOND_FACTOR_ISSUER", default="missionapp")
+
+# --- Cache: the login counters and the API's throttles -----------------------------------------
+# Shared by every process, so that a limit holds across gunicorn's workers: Redis in
+# production (CACHE_URL=redis://...), a table of the database on the embedded stack (made by
+# core's migration 0007).
+CACHES = {
+    "default": env.cache_url_config(
+        env.str("CACHE_URL", default="") or "dbcache://missionapp_cache"
+    )
+}
 
 # --- Time: the mission works in Yerevan time, headquarters in Brussels ----------------------
 LANGUAGE_CODE = "en-gb"

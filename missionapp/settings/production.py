@@ -35,6 +35,14 @@ AUDIT_KEYS = _required("AUDIT_KEYS", cast=list)
 parse_keys(AUDIT_KEYS)  # refuses a placeholder, a short secret or a repeated key id
 if not env.str("DATABASE_URL", default=""):
     raise ImproperlyConfigured("DATABASE_URL must point at PostGIS in production.")
+# The login lockout and the API's throttles count in the cache: one each gunicorn worker had
+# for itself let an attacker guess (workers x limit) times.
+_required("CACHE_URL")
+if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCache"):  # noqa: F405
+    raise ImproperlyConfigured(
+        "CACHE_URL must be a cache every process shares (redis://... or dbcache://...), not "
+        "one per process: the login lockout counts in it."
+    )
 
 # gunicorn serves the collected static files itself (no separate web server in the image).
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]

@@ -53,4 +53,12 @@ if _XDIST_WORKER.startswith("gw") and CELERY_BROKER_URL.startswith("redis"):  # 
     # to the configured database, to the other process's worker.
     os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
 
+# The cache on Redis (CACHE_URL=redis://...) moves the same way: the login counters of one
+# process's tests must not lock out the other's, and conftest empties it before each test.
+if _XDIST_WORKER.startswith("gw") and CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    _cache = urlsplit(CACHES["default"]["LOCATION"])  # noqa: F405
+    _db = int(_cache.path.strip("/") or 0) + int(_XDIST_WORKER.removeprefix("gw"))
+    CACHES["default"]["LOCATION"] = _cache._replace(path=f"/{_db}").geturl()  # noqa: F405
+    os.environ["CACHE_URL"] = CACHES["default"]["LOCATION"]  # noqa: F405
+
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")
