@@ -166,8 +166,9 @@ def account(request):
 def recovery_codes_renew(request):
     try:
         codes = services.recovery_codes_renew(user=request.user)
-    except ValidationError:
-        return redirect("second-factor-setup")
+    except ValidationError as refusal:
+        messages.error(request, refusal.messages[0])
+        return redirect("account")
     return render(
         request,
         "registration/recovery_codes.html",

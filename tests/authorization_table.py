@@ -398,6 +398,16 @@ PAGES = [
     *rules_for("GET page:home", outcomes=EVERYONE),
     *rules_for("GET page:healthz", outcomes=PUBLIC, why="the load balancer's probe"),
     *rules_for("GET page:login", outcomes=PUBLIC),
+    # The login's second step and the member's own account: everyone signed in, each for
+    # their own account only (a session verified already is sent on from the second step).
+    *rules_for("GET page:second-factor", outcomes=EVERYONE),
+    *rules_for("POST page:second-factor", outcomes=EVERYONE),
+    *rules_for("GET page:second-factor-setup", outcomes=EVERYONE),
+    *rules_for("POST page:second-factor-setup", outcomes=EVERYONE),
+    *rules_for("GET page:account", outcomes=EVERYONE),
+    *rules_for("GET page:password-change", outcomes=EVERYONE),
+    *rules_for("POST page:password-change", outcomes=EVERYONE),
+    *rules_for("POST page:recovery-codes-renew", outcomes=EVERYONE),
     # Logging out ends at the login page: that redirect is the logout done.
     *rules_for("POST page:logout", outcomes=roles(outcome=LOGIN, otherwise=LOGIN)),
     *rules_for("GET page:schema", outcomes=EVERYONE, why="the API's map is for the mission"),

@@ -574,7 +574,7 @@ def test_entrypoint_web_stops_before_migrating_when_the_database_stays_unreachab
 def test_env_example_documents_every_variable_the_deployment_needs():
     documented = set(_read_env_file(ENV_EXAMPLE))
     compose_text = COMPOSE_FILE.read_text()
-    set_by_compose = {"DATABASE_URL", "CELERY_BROKER_URL"}
+    set_by_compose = {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}
     assert all(f"{name}:" in compose_text for name in set_by_compose)
 
     assert not DEPLOYMENT_VARIABLES - documented - set_by_compose

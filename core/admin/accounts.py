@@ -48,6 +48,21 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["groups", "forward_base", "is_staff", "is_active", "is_superuser"]
     list_select_related = ["forward_base"]
     search_fields = ["username", "first_name", "last_name", "email"]
+    actions = ["second_factor_reset"]
+
+    @admin.action(
+        description="Reset the second factor (lost phone): set up anew at the next login",
+        permissions=["change"],
+    )
+    def second_factor_reset(self, request, queryset):
+        for user in queryset:
+            services.second_factor_reset(user=user, by=request.user)
+        self.message_user(
+            request,
+            f"Second factor reset for {len(queryset)} member(s): their sessions and devices are "
+            "logged out, and they set up a new one at their next login.",
+            messages.SUCCESS,
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
