@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
@@ -409,8 +411,27 @@ def test_a_report_changed_after_the_server_got_it_shows_the_conflict_and_lets_th
         assert revision.content["description"].startswith("Report 3:")
 
 
-def test_a_session_that_expired_offline_keeps_everything_until_the_monitor_logs_in_again(
-    tablet, live_server, users, tmp_path
+def session_expired(monitor):
+    Session.objects.all().delete()
+    return PASSWORD
+
+
+def password_changed_elsewhere(monitor):
+    """The monitor changes the password on the office computer (the password page)."""
+    office = Client()
+    office.force_login(monitor)
+    new = "a new and much longer passphrase"
+    response = office.post(
+        reverse("password-change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    return new
+
+
+@pytest.mark.parametrize("session_end", [session_expired, password_changed_elsewhere])
+def test_a_session_that_ended_offline_keeps_everything_until_the_monitor_logs_in_again(
+    tablet, live_server, users, tmp_path, session_end
 ):
     monitor = users["monitor"]
     page = tablet.page
@@ -418,7 +439,8 @@ def test_a_session_that_expired_offline_keeps_everything_until_the_monitor_logs_
     tablet.go_offline()
     uuid, digest = file_report(page, tmp_path, 7, PLACES[1])
 
-    Session.objects.all().delete()  # the session ended while the tablet was in the mountains
+    # The session ended while the tablet was in the mountains.
+    password = session_end(monitor)
     tablet.go_online()
     expect(page.get_by_test_id("connection")).to_contain_text("log in again", timeout=SYNC_TIMEOUT)
     login_again = page.get_by_test_id("login-again")
@@ -426,11 +448,11 @@ def test_a_session_that_expired_offline_keeps_everything_until_the_monitor_logs_
     expect(page.locator(f'.item[data-uuid="{uuid}"]')).to_have_attribute("data-state", "waiting")
     expect(page.get_by_test_id("outbox-pending")).to_have_text("1")
     assert not IncidentReport.objects.exists()
-    shot(page, "tablet-session-expired-1024x768")
+    shot(page, f"tablet-{session_end.__name__}-1024x768")
 
     login_again.click()
     page.get_by_label("Username").fill(monitor.username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/tablet/")
     expect(page.locator(f'.item[data-uuid="{uuid}"]')).to_have_attribute(
