@@ -145,7 +145,104 @@ def test_what_a_crash_left_is_cleaned_up_or_delivered_again(folder):
         with pytest.raises(Empty):
             channel._get("q")
     assert sorted(p.name for p in queue.iterdir()) == ["3_c.q.msg.part", "claimed"]
-    assert [p.name for p in claimed.iterdir()] == ["4_d.q.msg"]
+    assert [p.name for p in claimed.iterdir() if p.is_file()] == ["4_d.q.msg"]
+
+
+def _publish(folder, *bodies):
+    with _connection(folder) as conn:
+        producer = conn.Producer()
+        for body in bodies:
+            producer.publish(body, routing_key="q", declare=[conn.SimpleQueue("q").queue])
+
+
+def _take_and_die(folder, acknowledge_first=0):
+    """A consumer process that takes messages (acknowledging the first few) and is killed
+    before it acknowledges the next: as a worker killed mid-task."""
+    import os
+
+    with _connection(folder) as conn:
+        channel = conn.default_channel
+        for _ in range(acknowledge_first):
+            done = channel.basic_get("q", no_ack=False)
+            done.ack()
+            with open(folder / "acknowledged", "a") as f:
+                f.write(done.payload["task"] + "\n")
+        taken = channel.basic_get("q", no_ack=False)
+        assert taken is not None
+        os.kill(os.getpid(), 9)
+
+
+def _claims(folder):
+    return [p for p in (folder / "queue" / "claimed").rglob("*.msg")]
+
+
+def test_a_message_goes_back_to_the_queue_when_its_consumer_dies_before_acknowledging(folder):
+    """kombu's transport deleted a message when a consumer took it: a worker killed while
+    running the task lost it. Here it is kept under the consumer's claims until acknowledged,
+    and the next consumer puts back what a dead one held, at once."""
+    import multiprocessing
+
+    _publish(folder, {"task": "first"}, {"task": "second"}, {"task": "third"})
+    process = multiprocessing.get_context("fork").Process(target=_take_and_die, args=(folder, 1))
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == -9
+    # The acknowledged one is gone; the one being worked on is held by the dead consumer.
+    assert len(_claims(folder)) == 1
+    with _connection(folder) as conn:
+        queue = conn.SimpleQueue("q")
+        got = []
+        for _ in range(2):
+            message = queue.get(timeout=5)
+            got.append(message.payload["task"])
+            message.ack()
+        acknowledged = (folder / "acknowledged").read_text().split()
+        assert len(acknowledged) == 1
+        assert sorted(got + acknowledged) == ["first", "second", "third"]
+        with pytest.raises(queue.Empty):
+            queue.get(timeout=0.5)
+    assert _claims(folder) == []
+
+
+def test_a_live_consumers_unacknowledged_messages_stay_its_own(folder):
+    """A long task: the worker running it is alive, so no other consumer takes its message
+    (a visibility timeout would hand it to a second worker while the first still runs)."""
+    _publish(folder, {"task": "long"})
+    with _connection(folder) as first, _connection(folder) as second:
+        held = first.default_channel.basic_get("q", no_ack=False)
+        assert held.payload == {"task": "long"}
+        second.default_channel._next_recovery = 0.0  # look for dead consumers' claims now
+        assert second.default_channel.basic_get("q", no_ack=False) is None
+        held.ack()
+    assert _claims(folder) == []
+
+
+def test_a_rejected_message_is_requeued_once_or_dropped(folder):
+    _publish(folder, {"task": "again"}, {"task": "never"})
+    with _connection(folder) as conn:
+        channel = conn.default_channel
+        taken = {m.payload["task"]: m for m in [channel.basic_get("q", no_ack=False)
+                                                 for _ in range(2)]}  # fmt: skip
+        taken["again"].reject(requeue=True)
+        taken["never"].reject(requeue=False)
+        again = channel.basic_get("q", no_ack=False)
+        assert again.payload == {"task": "again"}
+        again.ack()
+        assert channel.basic_get("q", no_ack=False) is None
+    assert _claims(folder) == []
+
+
+def test_a_closing_channel_puts_back_what_it_held_and_drops_its_claims(folder):
+    _publish(folder, {"task": "held at shutdown"})
+    with _connection(folder) as conn:
+        assert conn.default_channel.basic_get("q", no_ack=False) is not None
+    # A warm shutdown: kombu restores the unacknowledged message, the claim goes.
+    assert _claims(folder) == []
+    with _connection(folder) as conn:
+        assert conn.default_channel.basic_get("q", no_ack=True).payload == {
+            "task": "held at shutdown"
+        }
+    assert _claims(folder) == []
 
 
 def test_keeping_processed_messages_is_refused_not_ignored(folder):
