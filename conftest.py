@@ -274,16 +274,20 @@ def stop_process(proc, timeout=20):
         proc.wait()
 
 
-def start_worker(log_path, mail_dir, *, hostname="pytest@%h", queues=None, new_session=False):
+def start_worker(log_path, mail_dir, *, hostname="pytest@%h", queues=None, new_session=False,
+                 env=None, purge=True):  # fmt: skip
     """Start a real `celery worker` process on the configured broker and the test database;
     return it once it says "ready." (`queues`: only those; `new_session`: its own process
-    group, so that a test can kill it and its pool at once)."""
-    env = _process_env(mail_dir)
+    group, so that a test can kill it and its pool at once; `env`: more settings; `purge`:
+    empty its queues first, which a test of redelivery must not)."""
+    env = {**_process_env(mail_dir), **(env or {})}
     command = [
         sys.executable, "-m", "celery", "-A", "missionapp", "worker",
-        "--loglevel=INFO", "--concurrency=2", "--purge", "--without-gossip",
+        "--loglevel=INFO", "--concurrency=2", "--without-gossip",
         "--without-mingle", f"--hostname={hostname}",
     ]  # fmt: skip
+    if purge:
+        command.append("--purge")
     if queues:
         command.append(f"--queues={','.join(queues)}")
     with open(log_path, "w") as log:

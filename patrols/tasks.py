@@ -9,11 +9,9 @@ import smtplib
 import socket
 
 from celery import shared_task
-from django.utils import timezone
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
-from patrols.models import ItineraryNotification
 from patrols.services import notifications
 
 # Transient: the mail server is unreachable or refuses for now. Anything else is a bug and
@@ -29,8 +27,8 @@ def itinerary_notification_send(self, notification_id: int):
                 notification_id=notification_id, claim=self.request.id or "eager"
             )
         except TRANSIENT as exc:
-            # 30 s, 1 min, 2 min, 4 min, ...
-            raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+            countdown = notifications.retry_delay(self.request.retries)
+            raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 @shared_task
@@ -41,12 +39,10 @@ def itinerary_notifications_escalate():
 
 @shared_task
 def itinerary_notifications_resend_stale():
-    """Re-enqueue notifications left queued (a lost message) or claimed by a dead worker."""
-    stale = timezone.now() - notifications.STALE_CLAIM
-    rows = ItineraryNotification.objects.filter(
-        status__in=[ItineraryNotification.Status.QUEUED, ItineraryNotification.Status.SENDING],
-        queued_at__lt=stale,
-    ).values_list("pk", flat=True)
+    """Beat backstop: send again the notifications whose sending was lost (a worker killed
+    mid-send, a lost message). Idempotent: the send claims the row, so a second run or the
+    redelivered original finds nothing to do."""
+    rows = list(notifications.notifications_stale())
     for pk in rows:
         itinerary_notification_send.delay(pk)
     return len(rows)

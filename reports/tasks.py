@@ -41,8 +41,18 @@ def summaries_catch_up():
         return [revision.pk for revision in summaries.summaries_catch_up()]
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=30)
-def summary_deliver(revision_id: int):
+@shared_task(bind=True, acks_late=True)
+def summary_deliver(self, revision_id: int):
     """E-mail a new summary revision to the distribution list (each recipient once)."""
     with acting_as(client=AuditEntry.Client.TASK, client_ref=f"summary {revision_id}"):
-        return summaries.summary_deliver(revision_id=revision_id)
+        return summaries.summary_deliver(revision_id=revision_id, claim=self.request.id or "eager")
+
+
+@shared_task
+def summary_deliveries_resend_stale():
+    """Beat backstop: deliver again the revisions with an e-mail whose sending was lost (a
+    worker killed mid-send, a lost message). Idempotent: each e-mail is claimed."""
+    revisions = summaries.summary_deliveries_stale()
+    for revision_id in revisions:
+        summary_deliver.delay(revision_id)
+    return len(revisions)

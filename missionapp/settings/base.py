@@ -175,6 +175,12 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="missionapp@localhost")
+# A mail server that stops answering must not hold a send (and its claim) for ever: past this
+# many seconds the attempt fails and is retried. Kept well under SEND_CLAIM_LEASE_SECONDS.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# How long a worker's claim on an e-mail being sent (a notification to a party, a summary to
+# a recipient) holds before another worker may take it over: the worker died mid-send.
+SEND_CLAIM_LEASE_SECONDS = env.int("SEND_CLAIM_LEASE_SECONDS", default=90)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who is e-mailed when the hourly check finds the audit chain broken (and Django's error
 # reports): addresses or "Name <address>", comma-separated. `check --deploy` warns if empty.
@@ -198,6 +204,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # took two tasks a second). A listing of the queue folder costs ~50 µs.
         "polling_interval": 0.1,
     }
+# The queue tasks go to when nothing routes them elsewhere (a test gives its own workers one).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
@@ -242,9 +250,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "liaison.tasks.contacts_anonymise_inactive",
         "schedule": 24 * 3600.0,
     },
+    # Sends lost with a killed worker: claims older than SEND_CLAIM_LEASE_SECONDS are taken
+    # over, so a lost notification or summary e-mail goes out within lease + interval (2 min).
     "itinerary-notifications-resend-stale": {
         "task": "patrols.tasks.itinerary_notifications_resend_stale",
-        "schedule": 600.0,
+        "schedule": env.float("RESEND_STALE_INTERVAL_SECONDS", default=30.0),
+    },
+    "summary-deliveries-resend-stale": {
+        "task": "reports.tasks.summary_deliveries_resend_stale",
+        "schedule": env.float("RESEND_STALE_INTERVAL_SECONDS", default=30.0),
     },
     # Builds each daily summary after its cut-off (and any missed while down), and revises the
     # last few when late reports arrived. Idempotent: an unchanged period changes nothing.

@@ -62,3 +62,7 @@ if _XDIST_WORKER.startswith("gw") and CACHES["default"]["BACKEND"].endswith("Red
     os.environ["CACHE_URL"] = CACHES["default"]["LOCATION"]  # noqa: F405
 
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")
+# The audit anchors of this run, apart from a running demo's (whose chain is another one: its
+# anchors made this run's chain look rewritten). The processes the tests start are told it.
+if not os.environ.get("AUDIT_ANCHOR_FILE"):
+    AUDIT_ANCHOR_FILE = VAR_DIR / f"test_audit_anchors_{os.getpid()}.jsonl"

@@ -9,7 +9,11 @@ Parity is kept by construction:
 - a party that was told of an earlier version is told of every amendment and of the
   cancellation, whatever the new route.
 Sending is at-least-once with a claim: a worker killed mid-send leaves a claim that the
-redelivered task (same task id) or, after STALE_CLAIM, any task takes over.
+redelivered task (same task id: the embedded broker redelivers as soon as a worker starts) or,
+once the claim is older than claim_lease() (90 s), any task takes over: the beat backstop
+(patrols.tasks.itinerary_notifications_resend_stale, every 30 s) sends one for it. A send
+holds its claim for at most the rendering and EMAIL_TIMEOUT, well under the lease; a takeover
+while it still ran would send the same message again, with the same Message-ID.
 
 The sending task (patrols.tasks.itinerary_notification_send) is enqueued by name after
 commit; this module imports neither the tasks nor the plan services (they import it).
@@ -38,10 +42,32 @@ from patrols.selectors import can_record_notifications
 
 log = logging.getLogger(__name__)
 Status = ItineraryNotification.Status
-STALE_CLAIM = timedelta(minutes=10)
 MAX_ATTEMPTS = 6
 ACK_SALT = "patrols.itinerary-ack"
 SEND_TASK = "patrols.tasks.itinerary_notification_send"
+
+
+def claim_lease() -> timedelta:
+    return timedelta(seconds=settings.SEND_CLAIM_LEASE_SECONDS)
+
+
+def retry_delay(retries: int) -> int:
+    """Seconds before the next attempt after `retries` retries: 30 s, 1 min, 2 min, 4 min..."""
+    return 30 * 2**retries
+
+
+def notifications_stale():
+    """The ids of the notifications whose sending was lost: claimed by a worker that died
+    (the claim older than the lease), or still queued with no attempt due any more (the
+    message was lost before any worker took it, or its retry was)."""
+    now = timezone.now()
+    lease = claim_lease()
+    longest_wait = timedelta(seconds=retry_delay(MAX_ATTEMPTS)) + lease
+    return ItineraryNotification.objects.filter(
+        Q(status=Status.SENDING, claimed_at__lt=now - lease)
+        | Q(status=Status.QUEUED, attempts=0, queued_at__lt=now - lease)
+        | Q(status=Status.QUEUED, attempts__gt=0, claimed_at__lt=now - longest_wait)
+    ).values_list("pk", flat=True)
 
 
 class NoRecipientLeft(Exception):
@@ -153,7 +179,7 @@ def _claim(notification_id: int, claim: str):
     row = ItineraryNotification.objects.select_for_update().filter(pk=notification_id).first()
     if row is None:
         return None
-    stale = row.claimed_at is not None and row.claimed_at < timezone.now() - STALE_CLAIM
+    stale = row.claimed_at is not None and row.claimed_at < timezone.now() - claim_lease()
     claimable = row.status == Status.QUEUED or (
         row.status == Status.SENDING and (row.claimed_by == claim or stale)
     )

@@ -261,9 +261,13 @@ def delivery_message(delivery: SummaryDelivery, pdf: SummaryArtefact) -> EmailMe
         body += [f"- {line}" for line in revision.changes]
     body += ["", f"{delivery.get_level_display()} distribution. SHA-256 of the PDF: "
                  f"{pdf.sha256}", f"{settings.SITE_URL}/summaries/"]  # fmt: skip
+    # One Message-ID per revision and recipient: a resend after a worker died mid-send is
+    # recognisably the same e-mail (mail programs show one).
+    message_id = f"<summary-{delivery.revision_id}-{delivery.recipient_id}@missionapp>"
     message = EmailMessage(subject=title, body="\n".join(body),
                            from_email=settings.DEFAULT_FROM_EMAIL,
-                           to=[delivery.recipient.email])  # fmt: skip
+                           to=[delivery.recipient.email],
+                           headers={"Message-ID": message_id})  # fmt: skip
     slug = title.replace(" ", "-").replace("/", "-").replace("(", "").replace(")", "")
     message.attach(f"{slug}-{delivery.level}.pdf", bytes(pdf.data), "application/pdf")
     return message

@@ -5,6 +5,7 @@ reports.summaries.content; its files are rendered by reports.summaries.documents
 
 from reports.summaries.services.distribution import (  # noqa: F401
     summary_deliver,
+    summary_deliveries_stale,
     summary_download_record,
 )
 from reports.summaries.services.periods import (  # noqa: F401
