@@ -109,25 +109,31 @@ class SecondFactorMiddleware:
 
         session = getattr(request, "session", None)
         state = session.get(security.SECOND_FACTOR) if session is not None else None
-        if state != security.VERIFIED and not self._exempt(request.path):
-            user = request.user
-            if user.is_authenticated and (
-                state == security.PENDING or second_factor_required_by_role(user)
-            ):
-                return self._refuse(request)
+        if (
+            state != security.VERIFIED
+            and request.user.is_authenticated  # a tablet's token request: no session, no query
+            and not request.path.startswith(self._exempt())
+            and (state == security.PENDING or second_factor_required_by_role(request.user))
+        ):
+            return self._refuse(request)
         return self.get_response(request)
 
-    @staticmethod
-    def _exempt(path):
-        return path.startswith(
-            (
+    _exempt_paths = None
+
+    @classmethod
+    def _exempt(cls):
+        # The second factor's pages, logging out, the device login (which asks for the code
+        # itself), static files and the health check.
+        if cls._exempt_paths is None:
+            cls._exempt_paths = (
                 reverse("second-factor"),
                 reverse("logout"),
+                reverse("admin:logout"),
+                reverse("api-device-login"),
                 settings.STATIC_URL,
-                "/healthz",
-                "/admin/logout/",
+                reverse("healthz"),
             )
-        )
+        return cls._exempt_paths
 
     @staticmethod
     def _refuse(request):

@@ -6,7 +6,7 @@ templates' flags and the header's links are computed from them. The queries retu
 with what each list needs already joined.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -189,3 +189,19 @@ def itinerary_notification_list() -> QuerySet[ItineraryNotification]:
 
 def notifications_of_version(version) -> QuerySet[ItineraryNotification]:
     return version.notifications.select_related("party")
+
+
+def notifications_stale(*, lease: timedelta, longest_wait: timedelta):
+    """The ids of the notifications whose sending was lost: claimed by a worker that died
+    (the claim older than `lease`), or still queued with no attempt due any more (the message
+    was lost before any worker took it, or its retry was: `longest_wait` after the last
+    attempt)."""
+    from django.utils import timezone
+
+    Status = ItineraryNotification.Status
+    now = timezone.now()
+    return ItineraryNotification.objects.filter(
+        Q(status=Status.SENDING, claimed_at__lt=now - lease)
+        | Q(status=Status.QUEUED, attempts=0, queued_at__lt=now - lease)
+        | Q(status=Status.QUEUED, attempts__gt=0, claimed_at__lt=now - longest_wait)
+    ).values_list("pk", flat=True)

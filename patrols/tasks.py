@@ -7,11 +7,13 @@ Tasks import the services they call; the services send them by name after commit
 
 import smtplib
 import socket
+from datetime import timedelta
 
 from celery import shared_task
 
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
+from patrols.selectors import notifications_stale
 from patrols.services import notifications
 
 # Transient: the mail server is unreachable or refuses for now. Anything else is a bug and
@@ -42,7 +44,9 @@ def itinerary_notifications_resend_stale():
     """Beat backstop: send again the notifications whose sending was lost (a worker killed
     mid-send, a lost message). Idempotent: the send claims the row, so a second run or the
     redelivered original finds nothing to do."""
-    rows = list(notifications.notifications_stale())
+    lease = notifications.claim_lease()
+    longest_wait = timedelta(seconds=notifications.retry_delay(notifications.MAX_ATTEMPTS))
+    rows = list(notifications_stale(lease=lease, longest_wait=longest_wait + lease))
     for pk in rows:
         itinerary_notification_send.delay(pk)
     return len(rows)

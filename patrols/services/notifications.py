@@ -56,20 +56,6 @@ def retry_delay(retries: int) -> int:
     return 30 * 2**retries
 
 
-def notifications_stale():
-    """The ids of the notifications whose sending was lost: claimed by a worker that died
-    (the claim older than the lease), or still queued with no attempt due any more (the
-    message was lost before any worker took it, or its retry was)."""
-    now = timezone.now()
-    lease = claim_lease()
-    longest_wait = timedelta(seconds=retry_delay(MAX_ATTEMPTS)) + lease
-    return ItineraryNotification.objects.filter(
-        Q(status=Status.SENDING, claimed_at__lt=now - lease)
-        | Q(status=Status.QUEUED, attempts=0, queued_at__lt=now - lease)
-        | Q(status=Status.QUEUED, attempts__gt=0, claimed_at__lt=now - longest_wait)
-    ).values_list("pk", flat=True)
-
-
 class NoRecipientLeft(Exception):
     """Every contact the notification was queued for is gone."""
 
