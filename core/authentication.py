@@ -16,12 +16,20 @@ from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework import exceptions
 
-from core.roles import roles_and_permissions_apply, roles_and_permissions_column
+from core.roles import (
+    roles_and_permissions_apply,
+    roles_and_permissions_column,
+    second_factor_required_by_role,
+)
 
 security_log = logging.getLogger("missionapp.security")
 MALFORMED = _(
     "Invalid token header: send `Authorization: Token <token>` with the token (hexadecimal "
     "digits) that POST /api/auth/login/ returned."
+)
+NEEDS_SECOND_FACTOR = _(
+    "This device logged in without a second factor, which your role needs: log in again "
+    "with the code of your authenticator app (otp_code)."
 )
 # knox's tokens are 64 hexadecimal digits (plus TOKEN_PREFIX, at most 10): far more is not one.
 MAX_TOKEN_LENGTH = 256
@@ -73,6 +81,10 @@ class DeviceTokenAuthentication(TokenAuthentication):
             if compare_digest(digest, auth_token.digest):
                 if knox_settings.AUTO_REFRESH and auth_token.expiry:
                     self.renew_token(auth_token)
+                if not auth_token.second_factor and second_factor_required_by_role(auth_token.user):
+                    # Made by a password-only login (before the member's role needed a
+                    # second factor, or before second factors existed): not good enough now.
+                    raise exceptions.AuthenticationFailed(NEEDS_SECOND_FACTOR)
                 return self.validate_user(auth_token)
         raise exceptions.AuthenticationFailed(msg)
 

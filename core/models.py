@@ -223,12 +223,19 @@ class User(AbstractUser):
         self._load_permissions(obj)
         return super().get_group_permissions(obj)
 
+    def set_unusable_password(self):
+        # An administrator disabling the password: as much a credentials change as a new one.
+        super().set_unusable_password()
+        self._password_disabled = True
+
     def save(self, *args, **kwargs):
         # set_password() leaves the new password in `_password` until the save: every path
         # that changes one (the password page, the admin's form, `manage.py changepassword`,
         # the demo's reset) ends here. Django's own session check already ends the other
         # sessions (their hash no longer matches); the device tokens are revoked here.
-        password_changed = self._password is not None and self.pk is not None
+        password_changed = (
+            self._password is not None or self.__dict__.pop("_password_disabled", False)
+        ) and self.pk is not None
         super().save(*args, **kwargs)
         if password_changed:
             from core.services import credentials_changed
@@ -274,6 +281,9 @@ class DeviceToken(AbstractAuthToken):
 
     device_name = models.CharField(max_length=100)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Whether the login that made it gave a second factor: a token made without one stops
+    # working when the member's role comes to need one (core.authentication).
+    second_factor = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created"]

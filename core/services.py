@@ -45,7 +45,8 @@ def device_token_issue(
     if user is None or not user.is_active:
         security_log.warning("refused device login for %r (%s)", username, device_name)
         raise ValidationError({"password": ["Unknown username or wrong password."]})
-    if second_factor_required(user):
+    with_second_factor = second_factor_required(user)
+    if with_second_factor:
         if not SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists():
             raise ValidationError(
                 {
@@ -67,7 +68,9 @@ def device_token_issue(
         second_factor_check(user=user, code=otp_code, request=request, field="otp_code")
     security.login_success_record(request, user.get_username())
     with transaction.atomic():
-        return DeviceToken.objects.create(user=user, device_name=device_name[:100])
+        return DeviceToken.objects.create(
+            user=user, device_name=device_name[:100], second_factor=with_second_factor
+        )
 
 
 @transaction.atomic

@@ -108,3 +108,12 @@ def test_other_changes_to_the_account_revoke_nothing(users):
     monitor.first_name = "Renamed"
     monitor.save()
     assert device.get(reverse("api-me")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_disabling_the_password_revokes_the_devices(users):
+    device = tablet("t-monitor")
+    monitor = users["monitor"]
+    monitor.set_unusable_password()
+    monitor.save()
+    assert device.get(reverse("api-me")).status_code == 401

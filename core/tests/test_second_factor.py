@@ -333,3 +333,25 @@ def test_an_administrator_resets_a_lost_second_factor_through_the_admin(users, s
     response = client.get(reverse("second-factor"))
     assert response["Location"].startswith(reverse("second-factor-setup"))
     assert Group.objects.filter(name=Role.COORDINATOR, user=coordinator).exists()
+
+
+@pytest.mark.django_db
+def test_a_token_from_a_password_only_login_stops_working_when_the_role_needs_a_code(users):
+    """A monitor's tablet token, then the monitor is made a coordinator (and every token
+    coordinators held before second factors existed): refused until logged in again with a
+    code."""
+    from django.contrib.auth.models import Group
+
+    monitor = users["monitor"]
+    token = device_login("t-monitor").json()["token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get(reverse("api-me")).status_code == 200
+    monitor.groups.add(Group.objects.get(name=str(Role.COORDINATOR)))
+    response = api.get(reverse("api-me"))
+    assert response.status_code == 401
+    assert "without a second factor" in response.json()["detail"]
+    second_factor_for(monitor)
+    again = device_login("t-monitor", otp_code=code_for(monitor)).json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {again}")
+    assert api.get(reverse("api-me")).status_code == 200
