@@ -157,6 +157,14 @@ CACHES = {
         env.str("CACHE_URL", default="") or "dbcache://missionapp_cache"
     )
 }
+if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+    # Django's database cache keeps 300 entries and then culls a third of them, whatever
+    # they are: an attacker filling it with lockouts of made-up accounts culled the real one
+    # and guessed again. Counters expire after the window (15 min), so the table stays as
+    # small as the failures of that long. (Redis, as compose runs it, evicts nothing.)
+    CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = env.int(
+        "CACHE_MAX_ENTRIES", default=1_000_000
+    )
 
 # --- Time: the mission works in Yerevan time, headquarters in Brussels ----------------------
 LANGUAGE_CODE = "en-gb"
