@@ -93,9 +93,9 @@ class LockoutAwareLoginMixin:
     def get_invalid_login_error(self):
         from core import security
 
-        until = getattr(self.request, security.LOCKED_UNTIL, None)
-        if until is not None:
-            return ValidationError(security.locked_message(until), code="locked_out")
+        lockout = getattr(self.request, security.LOCKED_UNTIL, None)
+        if lockout is not None:
+            return ValidationError(security.locked_message(lockout), code="locked_out")
         return super().get_invalid_login_error()
 
 
@@ -118,3 +118,12 @@ class SecondFactorForm(forms.Form):
                    "autocapitalize": "none", "spellcheck": "false"}
         ),
     )  # fmt: skip
+
+
+class SecondFactorSetupForm(SecondFactorForm):
+    """The code that confirms the set-up: from the app only (no recovery codes exist yet)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = "The 6 digits your authenticator app shows now."
+        self.fields["code"].max_length = 12

@@ -17,11 +17,13 @@ Security events worth an operator's attention go to the `missionapp.security` lo
   before any password is checked, so a locked account cannot be probed either.
 """
 
+import contextlib
 import hashlib
 import ipaddress
 import logging
 import unicodedata
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -33,10 +35,15 @@ from django.utils import timezone
 
 log = logging.getLogger("missionapp.security")
 
-# Set on the request when a login was refused by the lockout (its end, a datetime): the forms
-# and the API say so instead of "wrong password", and the refusal is not counted again (a
-# locked-out attacker who keeps trying must not push the end further for the real user).
+# Set on the request when a login was refused by the lockout (a Lockout): the forms and the
+# API say so instead of "wrong password", and the refusal is not counted again (a locked-out
+# attacker who keeps trying must not push the end further for the real user).
 LOCKED_UNTIL = "login_locked_until"
+# Set on the request while an attempt counted before its check is being checked.
+COUNTED = "login_attempt_counted"
+
+
+_warned = set()
 
 
 def _trusted_proxies():
@@ -58,6 +65,16 @@ def client_address(request) -> str:
     proxies = _trusted_proxies()
     found = _parse(remote)
     if found is None or not any(found in net for net in proxies):
+        if proxies and "HTTP_X_FORWARDED_FOR" in request.META and remote not in _warned:
+            # Behind a proxy, a forwarded request from elsewhere means TRUSTED_PROXIES does
+            # not name the proxy (every client then looks like it), or gunicorn is reachable
+            # around it. Said once per address and process.
+            _warned.add(remote)
+            log.warning(
+                "X-Forwarded-For from %s, which is not in TRUSTED_PROXIES: ignored (is "
+                "TRUSTED_PROXIES the address the reverse proxy connects from?)",
+                remote,
+            )
         return remote or "?"
     # Behind our own proxies: each one appends the address it received from. Walk from the
     # right past our proxies; the first other address is the client as our outermost proxy
@@ -101,55 +118,109 @@ def _limits():
     }
 
 
-def login_locked(request, username):
-    """The end of the lockout (a datetime) if this account or this client address is locked
-    out; None when the login may go on."""
+@dataclass(frozen=True)
+class Lockout:
+    until: datetime
+    kind: str  # "account" or "address": which limit was passed
+
+
+def login_locked(request, username) -> Lockout | None:
+    """The lockout of this account or this client address (the later-ending one, if both);
+    None when the login may go on."""
     keys = _keys(username, client_address(request))
-    found = cache.get_many([f"login-locked:{kind}:{key}" for kind, key in keys.items()])
-    ends = [until for until in found.values() if until and until > timezone.now()]
-    return max(ends) if ends else None
+    names = {f"login-locked:{kind}:{key}": kind for kind, key in keys.items()}
+    found = cache.get_many(list(names))
+    now = timezone.now()
+    live = [Lockout(until, names[name]) for name, until in found.items() if until and until > now]
+    return max(live, key=lambda lockout: lockout.until) if live else None
+
+
+def _count(counter, window) -> int:
+    # add() creates the counter only if absent, incr() counts on it: both atomic on Redis and
+    # on our database cache (core/cache.py).
+    if cache.add(counter, 1, timeout=window):
+        return 1
+    try:
+        return cache.incr(counter)
+    except ValueError:  # expired between the two calls
+        cache.add(counter, 1, timeout=window)
+        return 1
+
+
+def _lock(kind, key, username, address, failures) -> Lockout:
+    lockout = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    until = timezone.now() + lockout
+    # The counter is left to expire with its window (which ends before the lockout does):
+    # attempts already under way when the lock is set still find themselves past the limit.
+    cache.set(f"login-locked:{kind}:{key}", until, timeout=int(lockout.total_seconds()))
+    log.warning(
+        "login locked out: %s %s after %d failures (from %s), until %s",
+        kind,
+        repr(str(username)[:150]) if kind == "account" else _address_key(address),
+        failures,
+        address,
+        until.isoformat(),
+    )
+    return Lockout(until, kind)
+
+
+def login_attempt_begin(request, username) -> Lockout | None:
+    """Count an attempt (a password, a second-factor code) as a failure before it is checked:
+    of many sent at once, only those within the limits are checked at all (counting after
+    the check let a burst of 18 parallel guesses all be tried against a limit of 5). Returns
+    the lockout when this attempt is past a limit: refuse it unchecked. A right answer takes
+    the count back (login_attempt_succeeded)."""
+    address = client_address(request)
+    window = settings.LOGIN_FAILURE_WINDOW_MINUTES * 60
+    found = None
+    for kind, key in _keys(username, address).items():
+        count = _count(f"login-failures:{kind}:{key}", window)
+        if count > _limits()[kind]:
+            found = _lock(kind, key, username, address, count)
+    setattr(request, COUNTED, True)
+    return found
+
+
+def login_attempt_succeeded(request, username) -> None:
+    """The attempt counted by login_attempt_begin was right: it was no failure."""
+    if not getattr(request, COUNTED, False):
+        return
+    setattr(request, COUNTED, False)
+    for kind, key in _keys(username, client_address(request)).items():
+        with contextlib.suppress(ValueError):  # expired meanwhile
+            cache.decr(f"login-failures:{kind}:{key}")
 
 
 def login_failure_record(request, username, *, why="wrong password") -> None:
-    """Count a failed login for the account and the address; lock out either past its limit.
+    """A failed login for the account and the address: counted (unless login_attempt_begin
+    counted it already), and either locked out once at its limit.
 
-    A failure while locked out is not counted (the refusal already said so). Counters expire
-    LOGIN_FAILURE_WINDOW_MINUTES after the first failure: slow guessing gets that many tries
-    per window at most."""
-    address = client_address(request)
+    A refusal by the lockout itself is not counted (it was logged when refused): a locked-out
+    attacker who keeps trying must not push the end further for the real user. Counters
+    expire LOGIN_FAILURE_WINDOW_MINUTES after the first failure: slow guessing gets that many
+    tries per window at most."""
     if request is not None and getattr(request, LOCKED_UNTIL, None):
         return
-    window = settings.LOGIN_FAILURE_WINDOW_MINUTES * 60
-    lockout = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    address = client_address(request)
     log.warning("failed login for %r from %s: %s", str(username)[:150], address, why)
-    for kind, key in _keys(username, address).items():
-        counter = f"login-failures:{kind}:{key}"
-        # add() creates the counter only if absent (atomic on Redis and the database cache),
-        # incr() counts on it (atomic on Redis).
-        if cache.add(counter, 1, timeout=window):
-            failures = 1
-        else:
-            try:
-                failures = cache.incr(counter)
-            except ValueError:  # expired between the two calls
-                cache.add(counter, 1, timeout=window)
-                failures = 1
-        if failures >= _limits()[kind]:
-            until = timezone.now() + lockout
-            cache.set(f"login-locked:{kind}:{key}", until, timeout=int(lockout.total_seconds()))
-            cache.delete(counter)
-            log.warning(
-                "login locked out: %s %s after %d failures (from %s), until %s",
-                kind,
-                repr(str(username)[:150]) if kind == "account" else _address_key(address),
-                failures,
-                address,
-                until.isoformat(),
-            )
+    keys = _keys(username, address)
+    if request is not None and getattr(request, COUNTED, False):
+        setattr(request, COUNTED, False)
+        names = {kind: f"login-failures:{kind}:{key}" for kind, key in keys.items()}
+        found = cache.get_many(list(names.values()))
+        counts = {kind: found.get(name, 0) for kind, name in names.items()}
+    else:
+        window = settings.LOGIN_FAILURE_WINDOW_MINUTES * 60
+        counts = {
+            kind: _count(f"login-failures:{kind}:{key}", window) for kind, key in keys.items()
+        }
+    for kind, key in keys.items():
+        if counts[kind] >= _limits()[kind] and login_locked(request, username) is None:
+            _lock(kind, key, username, address, counts[kind])
 
 
 def login_success_record(request, username) -> None:
-    """A successful login clears the account's count, not the address's: logging in to one's
+    """A complete login clears the account's count, not the address's: logging in to one's
     own account must not buy an attacker at the same address more guesses at others."""
     cache.delete(f"login-failures:account:{_account_key(username)}")
 
@@ -164,34 +235,48 @@ def login_unlock(*, username=None, address=None) -> None:
     cache.delete_many([f"login-{what}:{key}" for key in keys for what in ("locked", "failures")])
 
 
+def refuse_locked(request, username, lockout: Lockout, what="login") -> None:
+    if request is not None:
+        setattr(request, LOCKED_UNTIL, lockout)
+    log.warning(
+        "refused %s of %r from %s: locked out (%s) until %s",
+        what,
+        str(username)[:150],
+        client_address(request),
+        lockout.kind,
+        lockout.until.isoformat(),
+    )
+
+
 class LockoutBackend(ModelBackend):
-    """Django's ModelBackend that refuses a locked-out login before it checks the password
-    (Django's authenticate() stops at PermissionDenied and sends user_login_failed, which
-    _on_login_failed does not count again)."""
+    """Django's ModelBackend that refuses a locked-out login before it checks the password,
+    and counts each attempt before checking it (login_attempt_begin). Django's authenticate()
+    stops at PermissionDenied and sends user_login_failed, which _on_login_failed does not
+    count again."""
 
     def authenticate(self, request, username=None, password=None, **credentials):
         if username is None:
             username = credentials.get(get_user_model().USERNAME_FIELD)
-        until = login_locked(request, username)
-        if until is not None:
-            if request is not None:
-                setattr(request, LOCKED_UNTIL, until)
-            log.warning(
-                "refused locked-out login for %r from %s (until %s)",
-                str(username)[:150],
-                client_address(request),
-                until.isoformat(),
-            )
+        lockout = login_locked(request, username)
+        if lockout is None and request is not None:
+            # Without a request (authenticate() called by code, not a login) failures are
+            # counted after the check, by the user_login_failed signal.
+            lockout = login_attempt_begin(request, username)
+        if lockout is not None:
+            refuse_locked(request, username, lockout)
             raise PermissionDenied("locked out")
-        return super().authenticate(request, username=username, password=password, **credentials)
+        user = super().authenticate(request, username=username, password=password, **credentials)
+        if user is not None and request is not None:
+            login_attempt_succeeded(request, username)
+        return user
 
 
-def locked_message(until) -> str:
-    local = timezone.localtime(until)
+def locked_message(lockout: Lockout) -> str:
+    local = timezone.localtime(lockout.until)
+    which = "for this account" if lockout.kind == "account" else "from this address"
     return (
-        "Too many failed logins for this account or from this address: logins are refused "
-        f"until {local:%H:%M} {local.tzname()} (Yerevan time). Ask an administrator if you "
-        "need in sooner."
+        f"Too many failed logins {which}: logins are refused until {local:%H:%M} (Yerevan "
+        "time). Ask an administrator if you need in sooner."
     )
 
 

@@ -3,12 +3,14 @@ revokes), restricted zones, demo users."""
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core import security, totp
+from core import crypto, security, totp
 from core.models import DeviceToken, RecoveryCode, RestrictedZone, SecondFactor, User
 from core.roles import second_factor_required_by_role
 
@@ -16,11 +18,11 @@ security_log = logging.getLogger("missionapp.security")
 
 
 class LoginLockedOut(Exception):
-    """The account or the client address is locked out (core.security) until `until`."""
+    """The account or the client address is locked out (a core.security.Lockout)."""
 
-    def __init__(self, until):
-        super().__init__(security.locked_message(until))
-        self.until = until
+    def __init__(self, lockout):
+        super().__init__(security.locked_message(lockout))
+        self.until = lockout.until
 
 
 # Not in a transaction: on the embedded stack the failure counters are rows of the database
@@ -39,15 +41,16 @@ def device_token_issue(
     if not device_name:
         raise ValidationError({"device_name": ["Name this device (e.g. 'Tablet KPN-03')."]})
     user = authenticate(request, username=username, password=password)
-    until = getattr(request, security.LOCKED_UNTIL, None)
-    if until is not None:
-        raise LoginLockedOut(until)
+    lockout = getattr(request, security.LOCKED_UNTIL, None)
+    if lockout is not None:
+        raise LoginLockedOut(lockout)
     if user is None or not user.is_active:
         security_log.warning("refused device login for %r (%s)", username, device_name)
         raise ValidationError({"password": ["Unknown username or wrong password."]})
     with_second_factor = second_factor_required(user)
     if with_second_factor:
         if not SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists():
+            _password_right_code_missing(user, request, "no second factor set up yet")
             raise ValidationError(
                 {
                     "otp_code": [
@@ -57,6 +60,7 @@ def device_token_issue(
                 }
             )
         if not totp.normalise(otp_code):
+            _password_right_code_missing(user, request, "no code sent")
             raise ValidationError(
                 {
                     "otp_code": [
@@ -132,47 +136,104 @@ def second_factor_enrolled(user: User) -> bool:
     return SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists()
 
 
-@transaction.atomic
-def second_factor_begin(*, user: User) -> SecondFactor:
-    """The secret a member is about to add to an authenticator app: the one already shown
-    (a reload of the page shows the same QR code), else a new one. Refuses a member who has
-    a confirmed second factor (an administrator resets it first: second_factor_reset)."""
-    factor = SecondFactor.objects.select_for_update().filter(user=user).first()
-    if factor is not None and factor.confirmed_at is not None:
+def _password_right_code_missing(user, request, why):
+    # Someone holds the password: worth an operator's attention even though no guess failed.
+    security_log.warning(
+        "refused device login of %s from %s: right password, %s",
+        user.get_username(),
+        security.client_address(request),
+        why,
+    )
+
+
+# The secret being set up lives in the session that asked for it (encrypted), not in the
+# database: someone else with the password who opens the set-up page in another session gets
+# another secret, never the one the member is about to add to their app.
+ENROLMENT = "second_factor_enrolment"
+
+
+def second_factor_begin(*, user: User, session) -> str:
+    """The secret this session shows for the member to add to an authenticator app: the one
+    already shown in this session (a reload shows the same QR code), else a new one. Refuses
+    a member who has a second factor (an administrator resets it first: second_factor_reset)."""
+    if second_factor_enrolled(user):
         raise ValidationError("This account already has a second factor.")
-    if factor is None:
-        factor = SecondFactor(user=user, secret=totp.new_secret())
-        factor.full_clean()
-        factor.save()
-    return factor
+    pending = session.get(ENROLMENT) or {}
+    if pending.get("user") == user.pk:
+        try:
+            return crypto.decrypt(pending["secret"])
+        except crypto.DecryptionError:
+            pass  # a key rotated away since: start again
+    secret = totp.new_secret()
+    session[ENROLMENT] = {"user": user.pk, "secret": crypto.encrypt(secret)}
+    return secret
 
 
-def second_factor_confirm(*, user: User, code: str, request=None) -> list[str]:
-    """Confirm the enrolment with a code from the app (proof that it holds the secret);
-    returns the recovery codes, shown once. A wrong code counts towards the lockout."""
+def second_factor_confirm(*, user: User, code: str, session, request=None) -> list[str]:
+    """Confirm the enrolment with a code from the app (proof that it holds this session's
+    secret), store the second factor, e-mail the member that it was set up; returns the
+    recovery codes, shown once. A wrong code counts towards the lockout."""
+    pending = session.get(ENROLMENT) or {}
+    if pending.get("user") != user.pk or second_factor_enrolled(user):
+        raise ValidationError({"code": ["Start again: open the set-up page."]})
+    secret = crypto.decrypt(pending["secret"])
+    _attempt_begin(user, request, "code while setting up the second factor")
+    step = totp.matching_step(secret, totp.normalise(code), after_step=0)
+    if step is None:
+        _second_factor_failed(user, request, "wrong code while setting up the second factor",
+                              setting_up=True)  # fmt: skip
+    security.login_attempt_succeeded(request, user.get_username())
     with transaction.atomic():
-        factor = SecondFactor.objects.select_for_update().filter(user=user).first()
-        if factor is None or factor.confirmed_at is not None:
-            raise ValidationError({"code": ["Start again: open the set-up page."]})
-        step = totp.matching_step(factor.secret, totp.normalise(code), after_step=0)
-        if step is not None:
-            factor.confirmed_at = timezone.now()
-            factor.last_step = step
-            factor.save(update_fields=["confirmed_at", "last_step"])
-            codes = _recovery_codes_replace(user)
-            security_log.info("second factor set up for %s", user.get_username())
-            return codes
-    _second_factor_failed(user, request, "wrong code while setting up the second factor")
+        try:
+            with transaction.atomic():
+                factor = SecondFactor(user=user, secret=secret, confirmed_at=timezone.now(),
+                                      last_step=step)  # fmt: skip
+                factor.save()
+        except IntegrityError:  # set up meanwhile, from another session
+            raise ValidationError(
+                {"code": ["This account already has a second factor: log in with it."]}
+            ) from None
+        codes = _recovery_codes_replace(user)
+        transaction.on_commit(lambda: _second_factor_set_up_mail(user, request))
+    session.pop(ENROLMENT, None)
+    security_log.warning(
+        "second factor set up for %s from %s", user.get_username(), security.client_address(request)
+    )
+    return codes
+
+
+def _second_factor_set_up_mail(user, request):
+    if not user.email:
+        return
+    local = timezone.localtime()
+    send_mail(
+        "missionapp: a second factor was set up for your account",
+        f"An authenticator app was set up as the second factor of your missionapp account "
+        f"{user.get_username()} on {local:%d %b %Y at %H:%M} (Yerevan time), from "
+        f"{security.client_address(request)}.\n\nIf this was not you, tell your mission "
+        "administrator now: someone knows your password.",
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+        fail_silently=True,
+    )
+
+
+def _attempt_begin(user, request, what):
+    username = user.get_username()
+    lockout = security.login_locked(request, username) or security.login_attempt_begin(
+        request, username
+    )
+    if lockout is not None:
+        security.refuse_locked(request, username, lockout, what=what)
+        raise LoginLockedOut(lockout)
 
 
 def second_factor_check(*, user: User, code: str, request=None, field: str = "code") -> str:
     """Check a login's second factor: a code of the app (accepted once) or an unused
     recovery code (then used up). Returns "app" or "recovery code". Refuses a locked-out
     login (LoginLockedOut) and a wrong code (ValidationError on `field`, counted towards the
-    lockout of the account and the address)."""
-    until = security.login_locked(request, user.get_username())
-    if until is not None:
-        raise LoginLockedOut(until)
+    lockout of the account and the address, before it is checked)."""
+    _attempt_begin(user, request, "second-factor code")
     typed = totp.normalise(code)
     with transaction.atomic():
         if typed.isdigit() and len(typed) == totp.DIGITS:
@@ -185,6 +246,7 @@ def second_factor_check(*, user: User, code: str, request=None, field: str = "co
             if step:
                 factor.last_step = step
                 factor.save(update_fields=["last_step"])
+                security.login_attempt_succeeded(request, user.get_username())
                 return "app"
         elif typed:
             recovery = (
@@ -202,24 +264,25 @@ def second_factor_check(*, user: User, code: str, request=None, field: str = "co
                     security.client_address(request),
                     left,
                 )
+                security.login_attempt_succeeded(request, user.get_username())
                 return "recovery code"
     _second_factor_failed(user, request, "wrong second-factor code", field=field)
 
 
-def _second_factor_failed(user, request, why, *, field="code"):
+def _second_factor_failed(user, request, why, *, field="code", setting_up=False):
     # Outside the transaction above: the count must outlive the refusal (see device_token_issue).
     security.login_failure_record(request, user.get_username(), why=why)
-    until = security.login_locked(request, user.get_username())
-    if until is not None:
-        raise LoginLockedOut(until)
-    raise ValidationError(
-        {
-            field: [
-                "That code is not right: type the 6 digits your authenticator app shows now "
-                "(each code works once), or one of your recovery codes."
-            ]
-        }
-    )
+    lockout = security.login_locked(request, user.get_username())
+    if lockout is not None:
+        raise LoginLockedOut(lockout)
+    if setting_up:
+        message = "That code is not right: type the 6 digits your authenticator app shows now."
+    else:
+        message = (
+            "That code is not right: type the 6 digits your authenticator app shows now "
+            "(each code works once), or one of your recovery codes."
+        )
+    raise ValidationError({field: [message]})
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from core import security, services, totp
-from core.forms import LoginForm, SecondFactorForm
+from core.forms import LoginForm, SecondFactorForm, SecondFactorSetupForm
 from core.models import ForwardBase
 from core.roles import Role
 
@@ -110,12 +110,15 @@ def second_factor_setup(request):
     the recovery codes, shown once."""
     if services.second_factor_enrolled(request.user):
         return redirect(f"{reverse('second-factor')}?{urlencode({'next': _next(request)})}")
-    factor = services.second_factor_begin(user=request.user)
-    form = SecondFactorForm(request.POST or None)
+    secret = services.second_factor_begin(user=request.user, session=request.session)
+    form = SecondFactorSetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             codes = services.second_factor_confirm(
-                user=request.user, code=form.cleaned_data["code"], request=request
+                user=request.user,
+                code=form.cleaned_data["code"],
+                session=request.session,
+                request=request,
             )
         except services.LoginLockedOut as locked:
             form.add_error("code", str(locked))
@@ -129,7 +132,7 @@ def second_factor_setup(request):
                 {"codes": codes, "next": _next(request), "first_time": True},
             )
     uri = totp.provisioning_uri(
-        factor.secret, account=request.user.get_username(), issuer=settings.SECOND_FACTOR_ISSUER
+        secret, account=request.user.get_username(), issuer=settings.SECOND_FACTOR_ISSUER
     )
     return render(
         request,
@@ -138,7 +141,7 @@ def second_factor_setup(request):
             "form": form,
             "next": _next(request),
             "qr": segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
-            "secret_groups": [factor.secret[i : i + 4] for i in range(0, len(factor.secret), 4)],
+            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
             "uri": uri,
         },
     )
@@ -164,6 +167,12 @@ def account(request):
 @require_POST
 @login_required
 def recovery_codes_renew(request):
+    if request.POST.get("confirm") != "yes":
+        messages.error(
+            request,
+            "Recovery codes: tick the box to confirm that your printed codes may stop working.",
+        )
+        return redirect("account")
     try:
         codes = services.recovery_codes_renew(user=request.user)
     except ValidationError as refusal:

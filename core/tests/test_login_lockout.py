@@ -52,11 +52,11 @@ def test_rotating_x_forwarded_for_does_not_escape_the_api_lockout(users, caplog)
     assert response.status_code == 429
     body = response.json()
     assert body["code"] == "throttled"
-    assert "Too many failed logins" in body["detail"]
+    assert "Too many failed logins for this account" in body["detail"]
     assert int(response["Retry-After"]) > 60
     assert not users["monitor"].auth_token_set.exists()
     assert "login locked out: account 't-monitor' after 5 failures" in caplog.text
-    assert "refused locked-out login for 't-monitor'" in caplog.text
+    assert "refused login of 't-monitor' from 127.0.0.1: locked out (account)" in caplog.text
 
 
 @pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_many_accounts_tried_from_one_address_lock_the_address_out(users):
     # A real account with its right password, from that address: refused.
     client = Client(REMOTE_ADDR="192.0.2.7")
     response = client.post("/login/", {"username": "t-monitor", "password": PASSWORD})
-    assert "Too many failed logins" in response.content.decode()
+    assert "Too many failed logins from this address" in response.content.decode()
     # From another address it logs in.
     response = Client(REMOTE_ADDR="192.0.2.8").post(
         "/login/", {"username": "t-monitor", "password": PASSWORD}
@@ -238,3 +238,40 @@ def test_the_database_cache_does_not_cull_lockouts_to_make_room():
         assert cache._max_entries >= 1_000_000
     else:
         assert cache.__class__.__name__ == "RedisCache"  # evicts nothing as compose runs it
+
+
+@pytest.mark.django_db
+def test_attempts_under_way_count_before_their_password_is_checked(users):
+    """Five guesses sent at once, still being checked: a sixth, with the right password, is
+    refused (counting after the check let a burst of 18 parallel guesses all be tried)."""
+    in_flight = [RequestFactory().post("/login/", REMOTE_ADDR=f"198.51.100.{n}") for n in range(5)]
+    for request in in_flight:
+        assert security.login_attempt_begin(request, "t-coordinator") is None
+    _, response = page_login("/login/", "t-coordinator", PASSWORD)
+    assert "Too many failed logins for this account" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_cache_counts_every_increment_of_many_threads_at_once():
+    """On the embedded stack the counters are rows of the database: Django's incr() (a get,
+    then a set) lost increments made at the same moment; ours holds the row."""
+    from conftest import in_thread
+
+    cache = caches["default"]
+    if cache.__class__.__name__ != "DatabaseCache":
+        assert cache.__class__.__name__ == "RedisCache"  # INCR is atomic there
+        return
+    cache.set("counted", 0, timeout=600)
+    errors = []
+
+    def count():
+        for _ in range(25):
+            caches["default"].incr("counted")
+
+    threads = [in_thread(count, errors) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert cache.get("counted") == 200

@@ -30,7 +30,8 @@ def log_in_with_password(username, path="/login/", next_url=None):
 
 
 def shown_key(html):
-    return "".join(re.search(r'data-testid="setup-secret"[^>]*>([^<]*)<', html)[1].split())
+    shown = re.search(r'data-testid="setup-secret"[^>]*>(.*?)</code>', html)[1]
+    return "".join(re.sub(r"<[^>]+>", "", shown).split())
 
 
 def give_code(client, code, next_url="/"):
@@ -228,7 +229,7 @@ def test_a_recovery_code_logs_in_once(users):
     second_factor_for(users["coordinator"])
     client = Client()
     client.force_login(users["coordinator"])
-    page = client.post(reverse("recovery-codes-renew"))
+    page = client.post(reverse("recovery-codes-renew"), {"confirm": "yes"})
     codes = re.findall(r"<li><code>([a-z2-7-]+)</code></li>", page.content.decode())
     assert len(codes) == 10
 
@@ -241,7 +242,7 @@ def test_a_recovery_code_logs_in_once(users):
     assert give_code(second, codes[3]).status_code == 200
     assert second.get("/").status_code == 302
     # New codes replace the old ones.
-    client.post(reverse("recovery-codes-renew"))
+    client.post(reverse("recovery-codes-renew"), {"confirm": "yes"})
     third, _ = log_in_with_password("t-coordinator")
     assert give_code(third, codes[4]).status_code == 200
 
@@ -253,7 +254,7 @@ def test_neither_the_secret_nor_the_recovery_codes_are_readable_in_the_database(
     client.force_login(users["coordinator"])
     codes = re.findall(
         r"<li><code>([a-z2-7-]+)</code></li>",
-        client.post(reverse("recovery-codes-renew")).content.decode(),
+        client.post(reverse("recovery-codes-renew"), {"confirm": "yes"}).content.decode(),
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT secret FROM {SecondFactor._meta.db_table}")  # noqa: S608
@@ -355,3 +356,53 @@ def test_a_token_from_a_password_only_login_stops_working_when_the_role_needs_a_
     again = device_login("t-monitor", otp_code=code_for(monitor)).json()["token"]
     api.credentials(HTTP_AUTHORIZATION=f"Token {again}")
     assert api.get(reverse("api-me")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_key_seen_in_another_session_is_not_the_one_the_member_sets_up(
+    users, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Someone with only the password opens the set-up page and copies the key: the member's
+    own session shows another one, so the copied key never becomes the second factor (found
+    by review: the key was one per account); the member is told by e-mail."""
+    attacker, _ = log_in_with_password("t-coordinator")
+    stolen = shown_key(attacker.get(reverse("second-factor-setup")).content.decode())
+    member, _ = log_in_with_password("t-coordinator")
+    key = shown_key(member.get(reverse("second-factor-setup")).content.decode())
+    assert key != stolen
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(reverse("second-factor-setup"), {"code": code_for(secret=key), "next": "/"})
+    assert member.get("/").status_code == 200
+    # The attacker's page cannot confirm its key any more, and its codes do not log in.
+    refused = attacker.post(
+        reverse("second-factor-setup"), {"code": code_for(secret=stolen), "next": "/"}
+    )
+    assert refused.status_code == 302 and attacker.get("/").status_code == 302
+    again, _ = log_in_with_password("t-coordinator")
+    assert give_code(again, code_for(secret=stolen)).status_code == 200
+    assert again.get("/").status_code == 302
+    [mail] = mailoutbox
+    assert mail.to == [users["coordinator"].email]
+    assert "If this was not you" in mail.body
+
+
+@pytest.mark.django_db
+def test_refusals_with_the_right_password_or_while_locked_are_logged(users, caplog, settings):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="missionapp.security")
+    assert device_login("t-duty_officer").status_code == 400  # none set up
+    second_factor_for(users["coordinator"])
+    assert device_login("t-coordinator").status_code == 400  # no code sent
+    assert "refused device login of t-duty_officer from 127.0.0.1: right password, no second" in (
+        caplog.text
+    )
+    assert "refused device login of t-coordinator from 127.0.0.1: right password, no code" in (
+        caplog.text
+    )
+    client, _ = log_in_with_password("t-coordinator")
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT):
+        give_code(client, "000000")
+    caplog.clear()
+    give_code(client, "111111")
+    assert "refused second-factor code of 't-coordinator'" in caplog.text

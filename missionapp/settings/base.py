@@ -158,6 +158,8 @@ CACHES = {
     )
 }
 if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+    # With an incr() that holds the row (core/cache.py): Django's lost concurrent counts.
+    CACHES["default"]["BACKEND"] = "core.cache.DatabaseCache"
     # Django's database cache keeps 300 entries and then culls a third of them, whatever
     # they are: an attacker filling it with lockouts of made-up accounts culled the real one
     # and guessed again. Counters expire after the window (15 min), so the table stays as
