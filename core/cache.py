@@ -10,6 +10,7 @@ Redis's INCR keeps a key's TTL.
 """
 
 import base64
+import contextlib
 import pickle
 
 from django.core.cache.backends import db
@@ -51,3 +52,45 @@ class DatabaseCache(db.DatabaseCache):
                 [encoded, cache_key],
             )
         return value
+
+
+_DECREMENT_IF_PRESENT = (
+    "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decrby', KEYS[1], ARGV[1]) "
+    "end return false"
+)
+
+
+def counter_add(cache, key, window: int) -> int:
+    """Count one on `key`, which expires `window` seconds after its first count: in one step
+    on Redis (INCR and EXPIRE NX in a MULTI: Django's incr() is EXISTS then INCRBY, and a key
+    expiring between the two came back with no expiry, counting for ever), add() or our
+    row-holding incr() elsewhere."""
+    from django.core.cache.backends.redis import RedisCache
+
+    if isinstance(cache, RedisCache):
+        raw = cache.make_and_validate_key(key)
+        with cache._cache.get_client(raw, write=True).pipeline() as pipe:
+            pipe.incr(raw)
+            pipe.expire(raw, window, nx=True)
+            count, _ = pipe.execute()
+        return int(count)
+    if cache.add(key, 1, timeout=window):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, timeout=window)
+        return 1
+
+
+def counter_take_back(cache, key) -> None:
+    """Take one count back, if the key still exists (never bringing an expired one back, with
+    no expiry, below zero)."""
+    from django.core.cache.backends.redis import RedisCache
+
+    if isinstance(cache, RedisCache):
+        raw = cache.make_and_validate_key(key)
+        cache._cache.get_client(raw, write=True).eval(_DECREMENT_IF_PRESENT, 1, raw, 1)
+        return
+    with contextlib.suppress(ValueError):  # expired meanwhile
+        cache.decr(key)

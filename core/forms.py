@@ -120,10 +120,15 @@ class SecondFactorForm(forms.Form):
     )  # fmt: skip
 
 
-class SecondFactorSetupForm(SecondFactorForm):
+class SecondFactorSetupForm(forms.Form):
     """The code that confirms the set-up: from the app only (no recovery codes exist yet)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["code"].help_text = "The 6 digits your authenticator app shows now."
-        self.fields["code"].max_length = 12
+    code = forms.CharField(
+        label="Code",
+        max_length=12,
+        strip=True,
+        help_text="The 6 digits your authenticator app shows now.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )

@@ -17,7 +17,6 @@ Security events worth an operator's attention go to the `missionapp.security` lo
   before any password is checked, so a locked account cannot be probed either.
 """
 
-import contextlib
 import hashlib
 import ipaddress
 import logging
@@ -29,9 +28,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+
+from core.cache import counter_add, counter_take_back
 
 log = logging.getLogger("missionapp.security")
 
@@ -136,23 +137,16 @@ def login_locked(request, username) -> Lockout | None:
 
 
 def _count(counter, window) -> int:
-    # add() creates the counter only if absent, incr() counts on it: both atomic on Redis and
-    # on our database cache (core/cache.py).
-    if cache.add(counter, 1, timeout=window):
-        return 1
-    try:
-        return cache.incr(counter)
-    except ValueError:  # expired between the two calls
-        cache.add(counter, 1, timeout=window)
-        return 1
+    return counter_add(caches["default"], counter, window)
 
 
 def _lock(kind, key, username, address, failures) -> Lockout:
     lockout = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
     until = timezone.now() + lockout
-    # The counter is left to expire with its window (which ends before the lockout does):
-    # attempts already under way when the lock is set still find themselves past the limit.
     cache.set(f"login-locked:{kind}:{key}", until, timeout=int(lockout.total_seconds()))
+    # Counting starts afresh when the lockout ends (every attempt until then is refused by it
+    # before it is counted).
+    cache.delete(f"login-failures:{kind}:{key}")
     log.warning(
         "login locked out: %s %s after %d failures (from %s), until %s",
         kind,
@@ -187,8 +181,7 @@ def login_attempt_succeeded(request, username) -> None:
         return
     setattr(request, COUNTED, False)
     for kind, key in _keys(username, client_address(request)).items():
-        with contextlib.suppress(ValueError):  # expired meanwhile
-            cache.decr(f"login-failures:{kind}:{key}")
+        counter_take_back(caches["default"], f"login-failures:{kind}:{key}")
 
 
 def login_failure_record(request, username, *, why="wrong password") -> None:

@@ -184,6 +184,9 @@ def second_factor_confirm(*, user: User, code: str, session, request=None) -> li
                               setting_up=True)  # fmt: skip
     security.login_attempt_succeeded(request, user.get_username())
     with transaction.atomic():
+        # A set-up begun before the key lived in the session left an unconfirmed row.
+        for stale in SecondFactor.objects.filter(user=user, confirmed_at__isnull=True):
+            stale.delete()
         try:
             with transaction.atomic():
                 factor = SecondFactor(user=user, secret=secret, confirmed_at=timezone.now(),

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from core import security, services, totp
@@ -104,6 +104,7 @@ def second_factor(request):
 
 @never_cache
 @sensitive_post_parameters("code")
+@sensitive_variables("secret", "uri", "codes")
 @login_required
 def second_factor_setup(request):
     """Enrolment: the secret as a QR code and as text, confirmed by a code from the app; then

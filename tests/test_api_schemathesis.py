@@ -169,8 +169,11 @@ def demo_world(demo_module, django_db_blocker):
         DEMO_DATA_READY.append(True)
         try:
             yield {
+                # As the device login makes them: with the code of the roles that need one.
                 role: DeviceToken.objects.create(
-                    user=User.objects.get(username=role), device_name=f"schemathesis {role}"
+                    user=User.objects.get(username=role),
+                    device_name=f"schemathesis {role}",
+                    second_factor=True,
                 )[1]
                 for role in ROLES
             }

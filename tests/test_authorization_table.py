@@ -306,7 +306,10 @@ def world(geography, settings, tmp_path):
     world.add("follow_up", follow_up, pk=follow_up.pk, id=follow_up.pk)
 
     for username in USERNAMES.values():
-        token, _ = DeviceToken.objects.create(user=users[username], device_name="Tablet")
+        # As the device login makes them: with the code of the roles that need one.
+        token, _ = DeviceToken.objects.create(
+            user=users[username], device_name="Tablet", second_factor=True
+        )
         world.add("device", token, token_key=token.token_key)
 
     revision = summary_produce(period_end=last_cutoff(now))

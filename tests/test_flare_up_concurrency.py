@@ -88,7 +88,10 @@ def test_a_flare_up_day_holds_with_the_worker_and_the_sealer_running(
     plans = [make_plan(days_ahead=10 + n) for n in range(PLANS)]
     for plan in plans:
         patrol_plan_submit(plan=plan, by=team["leader"])
-    _, coordinator_token = DeviceToken.objects.create(user=team["coordinator"], device_name="pc")
+    # Logged in with the second factor a coordinator needs.
+    _, coordinator_token = DeviceToken.objects.create(
+        user=team["coordinator"], device_name="pc", second_factor=True
+    )
     duty = users["duty_officer"]
     from django.test import Client
 

@@ -275,3 +275,24 @@ def test_the_database_cache_counts_every_increment_of_many_threads_at_once():
         thread.join(timeout=120)
     assert errors == []
     assert cache.get("counted") == 200
+
+
+@pytest.mark.django_db
+def test_a_count_always_expires_and_taking_one_back_never_makes_one():
+    """Django's Redis incr() is EXISTS then INCRBY: a counter expiring between the two came
+    back with no expiry and counted for ever (found by review)."""
+    from core.cache import counter_add, counter_take_back
+
+    cache = caches["default"]
+    counter_take_back(cache, "never-counted")
+    assert cache.get("never-counted") is None
+    assert counter_add(cache, "counted", 60) == 1
+    assert counter_add(cache, "counted", 60) == 2
+    counter_take_back(cache, "counted")
+    assert cache.get("counted") == 1
+    if cache.__class__.__name__ == "RedisCache":
+        raw = cache.make_and_validate_key("counted")
+        assert 0 < cache._cache.get_client(raw).ttl(raw) <= 60
+    else:
+        with time_machine.travel(timezone.now() + timedelta(seconds=61), tick=False):
+            assert cache.get("counted") is None

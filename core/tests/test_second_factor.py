@@ -406,3 +406,14 @@ def test_refusals_with_the_right_password_or_while_locked_are_logged(users, capl
     caplog.clear()
     give_code(client, "111111")
     assert "refused second-factor code of 't-coordinator'" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_set_up_begun_under_the_first_design_does_not_block_the_member(users):
+    """A row left unconfirmed (the key was kept in the database then) is replaced."""
+    SecondFactor.objects.create(user=users["coordinator"], secret=totp.new_secret())
+    client, _ = log_in_with_password("t-coordinator")
+    key = shown_key(client.get(reverse("second-factor-setup")).content.decode())
+    client.post(reverse("second-factor-setup"), {"code": code_for(secret=key), "next": "/"})
+    assert client.get("/").status_code == 200
+    assert SecondFactor.objects.get(user=users["coordinator"]).confirmed_at is not None

@@ -24,7 +24,8 @@ def logged_in(user):
 
 
 def with_token(user):
-    _, token = DeviceToken.objects.create(user=user, device_name="HQ laptop")
+    # Logged in with the second factor headquarters needs.
+    _, token = DeviceToken.objects.create(user=user, device_name="HQ laptop", second_factor=True)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
