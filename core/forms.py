@@ -8,6 +8,7 @@ from leaflet.admin import LeafletAdminWidget
 from leaflet.forms import fields as leaflet_fields
 from leaflet.forms.widgets import LeafletWidget
 
+from core import security
 from core.geometry import GeometryRefused, geometry_or_refusal
 
 # Django's form geom_type names → the GeoJSON type names core.geometry takes.
@@ -91,9 +92,7 @@ class LockoutAwareLoginMixin:
     core.security refused the login (LockoutBackend marks the request)."""
 
     def get_invalid_login_error(self):
-        from core import security
-
-        lockout = getattr(self.request, security.LOCKED_UNTIL, None)
+        lockout = getattr(self.request, security.LOCKED_OUT, None)
         if lockout is not None:
             return ValidationError(security.locked_message(lockout), code="locked_out")
         return super().get_invalid_login_error()
@@ -107,28 +106,26 @@ class AdminLoginForm(LockoutAwareLoginMixin, AdminAuthenticationForm):
     pass
 
 
-class SecondFactorForm(forms.Form):
-    code = forms.CharField(
+def _code_field(help_text, max_length):
+    return forms.CharField(
         label="Code",
-        max_length=40,
+        max_length=max_length,
         strip=True,
-        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        help_text=help_text,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True,
-                   "autocapitalize": "none", "spellcheck": "false"}
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "autocapitalize": "none",
+                   "spellcheck": "false"}
         ),
     )  # fmt: skip
+
+
+class SecondFactorForm(forms.Form):
+    code = _code_field(
+        "The 6 digits your authenticator app shows now, or one of your recovery codes.", 40
+    )
 
 
 class SecondFactorSetupForm(forms.Form):
     """The code that confirms the set-up: from the app only (no recovery codes exist yet)."""
 
-    code = forms.CharField(
-        label="Code",
-        max_length=12,
-        strip=True,
-        help_text="The 6 digits your authenticator app shows now.",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
-    )
+    code = _code_field("The 6 digits your authenticator app shows now.", 12)

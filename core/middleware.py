@@ -6,14 +6,19 @@ PERMISSIONS_POLICY_BY_PATH gets that prefix's allowances on top (the tablet app 
 camera and GPS). A view that sets the header itself keeps its own.
 """
 
+import logging
 import re
 from datetime import date
 
 from django.conf import settings
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
+from core import security
 from core.dates import in_range
+from core.roles import second_factor_required_by_role
+
+security_log = logging.getLogger("missionapp.security")
 
 HEADER = "Permissions-Policy"
 
@@ -104,9 +109,6 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from core import security
-        from core.roles import second_factor_required_by_role
-
         session = getattr(request, "session", None)
         state = session.get(security.SECOND_FACTOR) if session is not None else None
         if (
@@ -137,12 +139,7 @@ class SecondFactorMiddleware:
 
     @staticmethod
     def _refuse(request):
-        import logging
-
-        from django.http import JsonResponse
-        from django.utils.http import urlencode
-
-        logging.getLogger("missionapp.security").warning(
+        security_log.warning(
             "refused %s %s to %s: second factor not yet given",
             request.method,
             request.path,
@@ -160,4 +157,4 @@ class SecondFactorMiddleware:
                 status=403,
             )
         target = request.get_full_path() if request.method == "GET" else reverse("home")
-        return HttpResponseRedirect(f"{reverse('second-factor')}?{urlencode({'next': target})}")
+        return HttpResponseRedirect(security.second_factor_url("second-factor", target))

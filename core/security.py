@@ -30,7 +30,9 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache, caches
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from core.cache import counter_add, counter_take_back
 
@@ -39,7 +41,7 @@ log = logging.getLogger("missionapp.security")
 # Set on the request when a login was refused by the lockout (a Lockout): the forms and the
 # API say so instead of "wrong password", and the refusal is not counted again (a locked-out
 # attacker who keeps trying must not push the end further for the real user).
-LOCKED_UNTIL = "login_locked_until"
+LOCKED_OUT = "login_lockout"
 # Set on the request while an attempt counted before its check is being checked.
 COUNTED = "login_attempt_counted"
 
@@ -192,7 +194,7 @@ def login_failure_record(request, username, *, why="wrong password") -> None:
     attacker who keeps trying must not push the end further for the real user. Counters
     expire LOGIN_FAILURE_WINDOW_MINUTES after the first failure: slow guessing gets that many
     tries per window at most."""
-    if request is not None and getattr(request, LOCKED_UNTIL, None):
+    if request is not None and getattr(request, LOCKED_OUT, None):
         return
     address = client_address(request)
     log.warning("failed login for %r from %s: %s", str(username)[:150], address, why)
@@ -230,7 +232,7 @@ def login_unlock(*, username=None, address=None) -> None:
 
 def refuse_locked(request, username, lockout: Lockout, what="login") -> None:
     if request is not None:
-        setattr(request, LOCKED_UNTIL, lockout)
+        setattr(request, LOCKED_OUT, lockout)
     log.warning(
         "refused %s of %r from %s: locked out (%s) until %s",
         what,
@@ -299,6 +301,12 @@ def _on_logged_in(sender, request, user, **kwargs):
         if session is not None:
             session[SECOND_FACTOR] = NOT_NEEDED
         login_success_record(request, user.get_username())
+
+
+def second_factor_url(name, target) -> str:
+    """The URL of a second-factor page (`second-factor`, `second-factor-setup`) that sends
+    the member on to `target` afterwards."""
+    return f"{reverse(name)}?{urlencode({'next': target})}"
 
 
 def second_factor_verified(request) -> None:

@@ -41,15 +41,16 @@ def device_token_issue(
     if not device_name:
         raise ValidationError({"device_name": ["Name this device (e.g. 'Tablet KPN-03')."]})
     user = authenticate(request, username=username, password=password)
-    lockout = getattr(request, security.LOCKED_UNTIL, None)
+    lockout = getattr(request, security.LOCKED_OUT, None)
     if lockout is not None:
         raise LoginLockedOut(lockout)
     if user is None or not user.is_active:
         security_log.warning("refused device login for %r (%s)", username, device_name)
         raise ValidationError({"password": ["Unknown username or wrong password."]})
-    with_second_factor = second_factor_required(user)
+    enrolled = second_factor_enrolled(user)
+    with_second_factor = enrolled or second_factor_required_by_role(user)
     if with_second_factor:
-        if not SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists():
+        if not enrolled:
             _password_right_code_missing(user, request, "no second factor set up yet")
             raise ValidationError(
                 {
@@ -127,9 +128,7 @@ def credentials_changed(*, user: User) -> int:
 def second_factor_required(user: User) -> bool:
     """Whether this member's login needs a second factor: their role requires one
     (core.roles.SECOND_FACTOR_ROLES, staff, superusers), or they set one up themselves."""
-    if second_factor_required_by_role(user):
-        return True
-    return SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists()
+    return second_factor_required_by_role(user) or second_factor_enrolled(user)
 
 
 def second_factor_enrolled(user: User) -> bool:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
@@ -55,7 +55,7 @@ class LoginView(auth_views.LoginView):
 
     def get_success_url(self):
         if self.request.session.get(security.SECOND_FACTOR) == security.PENDING:
-            return f"{reverse('second-factor')}?{urlencode({'next': super().get_success_url()})}"
+            return security.second_factor_url("second-factor", super().get_success_url())
         return super().get_success_url()
 
 
@@ -68,6 +68,18 @@ def _next(request):
     return reverse("home")
 
 
+def _code_checked(form, check):
+    """check(the code typed): its result, or None with the refusal (a wrong code, a lockout)
+    shown under the form's code field."""
+    try:
+        return check(form.cleaned_data["code"])
+    except services.LoginLockedOut as locked:
+        form.add_error("code", str(locked))
+    except ValidationError as refusal:
+        form.add_error("code", refusal.message_dict["code"])
+    return None
+
+
 @never_cache
 @sensitive_post_parameters("code")
 @login_required
@@ -76,18 +88,16 @@ def second_factor(request):
     if request.session.get(security.SECOND_FACTOR) == security.VERIFIED:
         return redirect(_next(request))
     if not services.second_factor_enrolled(request.user):
-        return redirect(f"{reverse('second-factor-setup')}?{urlencode({'next': _next(request)})}")
+        return redirect(security.second_factor_url("second-factor-setup", _next(request)))
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            used = services.second_factor_check(
-                user=request.user, code=form.cleaned_data["code"], request=request
-            )
-        except services.LoginLockedOut as locked:
-            form.add_error("code", str(locked))
-        except ValidationError as refusal:
-            form.add_error("code", refusal.message_dict["code"])
-        else:
+        used = _code_checked(
+            form,
+            lambda code: services.second_factor_check(
+                user=request.user, code=code, request=request
+            ),
+        )
+        if used is not None:
             security.second_factor_verified(request)
             if used == "recovery code":
                 left = request.user.recovery_codes.filter(used_at__isnull=True).count()
@@ -110,22 +120,17 @@ def second_factor_setup(request):
     """Enrolment: the secret as a QR code and as text, confirmed by a code from the app; then
     the recovery codes, shown once."""
     if services.second_factor_enrolled(request.user):
-        return redirect(f"{reverse('second-factor')}?{urlencode({'next': _next(request)})}")
+        return redirect(security.second_factor_url("second-factor", _next(request)))
     secret = services.second_factor_begin(user=request.user, session=request.session)
     form = SecondFactorSetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            codes = services.second_factor_confirm(
-                user=request.user,
-                code=form.cleaned_data["code"],
-                session=request.session,
-                request=request,
-            )
-        except services.LoginLockedOut as locked:
-            form.add_error("code", str(locked))
-        except ValidationError as refusal:
-            form.add_error("code", refusal.message_dict["code"])
-        else:
+        codes = _code_checked(
+            form,
+            lambda code: services.second_factor_confirm(
+                user=request.user, code=code, session=request.session, request=request
+            ),
+        )
+        if codes is not None:
             security.second_factor_verified(request)
             return render(
                 request,

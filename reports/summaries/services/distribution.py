@@ -45,12 +45,17 @@ def summary_deliver(*, revision_id: int, claim: str = "direct") -> int:
 
 def _claimable(revision_id, claim):
     Status = SummaryDelivery.Status
-    stale = timezone.now() - timedelta(seconds=settings.SEND_CLAIM_LEASE_SECONDS)
+    stale = _claims_older_than()
     return SummaryDelivery.objects.filter(revision_id=revision_id).filter(
         Q(status=Status.QUEUED)
         | Q(status=Status.SENDING, claimed_by=claim)
         | Q(status=Status.SENDING, claimed_at__lt=stale)
     )
+
+
+def _claims_older_than():
+    """Claims made before this belonged to a worker that died (SEND_CLAIM_LEASE_SECONDS)."""
+    return timezone.now() - timedelta(seconds=settings.SEND_CLAIM_LEASE_SECONDS)
 
 
 def _claim(delivery, claim) -> bool:
@@ -69,7 +74,7 @@ def summary_deliveries_stale() -> list[int]:
     claim older than the lease), or queued since the revision was built more than a lease
     ago (the task's message was lost)."""
     Status = SummaryDelivery.Status
-    stale = timezone.now() - timedelta(seconds=settings.SEND_CLAIM_LEASE_SECONDS)
+    stale = _claims_older_than()
     return list(
         SummaryDelivery.objects.filter(
             Q(status=Status.SENDING, claimed_at__lt=stale)
