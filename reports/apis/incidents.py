@@ -37,9 +37,9 @@ class IncidentReportOutput(FieldsBuiltOnce, serializers.ModelSerializer):
         model = IncidentReport
         ref_name = "IncidentReport"
         fields = [
-            "uuid", "reference", "status", "version", "observed_at", "time_precision", "observed_until",
-            "received_at", "submitted_at", "location", "location_precision", "location_phrase",
-            "sector", "across_line", "observer_position", "direction_degrees",
+            "uuid", "reference", "status", "version", "observed_at", "time_precision",
+            "observed_until", "received_at", "submitted_at", "location", "location_precision",
+            "location_phrase", "sector", "across_line", "observer_position", "direction_degrees",
             "estimated_distance_m", "observation_means", "category", "severity",
             "severity_label", "description", "explosions", "shots",
             "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",

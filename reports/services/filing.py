@@ -217,6 +217,7 @@ def _insert(*, author, observed_at, location, category, severity, description, p
     # the same statement on PostgreSQL (three round trips fewer, ~0.4 ms).
     if flash_alert:
         flash_alert_mark_due(report)  # in the same row: no write after it
+
     # The number and the row in one transaction: an insert refused (a resend's UUID) gives
     # its number back, so a base's references have no gaps (reports.services.references).
     def numbered():

@@ -35,11 +35,12 @@ def reference_next(*, author, observed_at) -> str:
     table = connection.ops.quote_name(ReferenceSequence._meta.db_table)
     # One statement on both databases (SQLite ≥ 3.35 and PostgreSQL): the row made or bumped
     # and its new number returned, with no read-then-write race between two filings.
+    # The table's name comes from the model; the values are parameters.
+    sql = (
+        f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "  # noqa: S608
+        f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [prefix, year],
-        )
+        cursor.execute(sql, [prefix, year])
         (number,) = cursor.fetchone()
     return reference_format(prefix, year, number)
