@@ -305,8 +305,10 @@ def thumbnail_path(instance, filename):
 class Attachment(models.Model):
     """A photo or file of a report, stored once per (report, content hash).
 
-    Photos are re-encoded without their metadata (`display`, `thumbnail`): the location EXIF
-    of a monitor's camera stays only in `original`, which only duty officers may download.
+    Photos are re-encoded without their metadata (`display`, `thumbnail`); `original` keeps
+    the camera's EXIF except its position (removed on the tablet and again on arrival: the
+    README's photo policy), and only duty officers may download it. `sha256` names the bytes
+    the client sent, which a resend is found by.
     """
 
     class Kind(models.TextChoices):
