@@ -34,6 +34,7 @@ SHELL_STATIC = [
     "tablet/tablet.css",
     "tablet/db.js",
     "tablet/sync.js",
+    "tablet/photos.js",
     "tablet/app.js",
     "tablet/icon.svg",
     "tablet/icon-192.png",
