@@ -306,10 +306,6 @@ def test_photos_go_up_a_slow_link_in_parts_resuming_after_cuts_and_a_restart(
     )
     assert max(durations) > PART_KB * 1024 * 8 / (KBPS * 1000) * 1000 * 0.8, durations
     assert took > large_size * 8 / (KBPS * 1000), took
-    print(
-        f"slow link: {took:.0f} s, large photo {large_size} bytes, server received "
-        f"{tablet.link.part_bytes[large]}, parts from {starts}, part times {durations}"
-    )
 
     # "Delivered" only once every part of a card's photos had arrived.
     for index, sha in photos.items():
