@@ -156,28 +156,46 @@ def photo_upload_part(
         )  # fmt: skip
     path = partial_path(upload)
     held = _held(path)
-    if held < upload.received:
+    if held < upload.received and upload.received < upload.size:
         # The partial file lost bytes (a volume restored, an operator's clean-up): say so.
         PhotoUpload.objects.filter(pk=upload.pk, received=upload.received).update(received=held)
-        upload.refresh_from_db()
+        _reload(upload)
     if offset > upload.received:
         raise UploadGap(upload)
     if end > upload.received:
         new = data[upload.received - offset :]
         _write(path, upload.received, new)
-        moved = PhotoUpload.objects.filter(
+        # Not moved: another request moved it first, and the caller is told where it is.
+        PhotoUpload.objects.filter(
             pk=upload.pk, received=upload.received, attachment__isnull=True
         ).update(received=end, updated_at=timezone.now())
-        upload.refresh_from_db()
-        if not moved:
-            return upload  # another request moved it first: the caller is told where it is
+        _reload(upload)
     if upload.received == upload.size and upload.attachment_id is None:
+        # Also for a part resent after the file was whole (its answer lost, or two copies of
+        # the last part racing): attachment_store stores it once.
         _complete(upload, path, by)
     return upload
 
 
+def _reload(upload: PhotoUpload):
+    try:
+        upload.refresh_from_db(fields=["received", "attachment", "updated_at"])
+    except PhotoUpload.DoesNotExist:
+        # Purged as abandoned while this part was on its way.
+        raise ValidationError(
+            {"sha256": ["This upload expired (PHOTO_UPLOAD_EXPIRY_HOURS): start it again."]}
+        ) from None
+
+
 def _complete(upload: PhotoUpload, path: Path, by: User):
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        _reload(upload)
+        if upload.attachment_id is None:  # the partial file is gone: start again
+            PhotoUpload.objects.filter(pk=upload.pk, attachment__isnull=True).update(received=0)
+            upload.received = 0
+        return  # or completed by a racing request
     if hashlib.sha256(data).hexdigest() != upload.sha256:
         # Altered on the way (or by a racing sender): start this file again.
         PhotoUpload.objects.filter(pk=upload.pk, attachment__isnull=True).update(received=0)

@@ -288,3 +288,22 @@ def test_a_kept_original_is_stored_without_its_camera_position(monitor, report):
     assert exif.get_ifd(0x8825) == {} and exif[0x010F] == "TabletCam"
     assert len(stored) == len(data)  # blanked in place: the picture's bytes untouched
     assert stored.split(b"\xff\xda", 1)[1] == data.split(b"\xff\xda", 1)[1]
+
+
+@pytest.mark.django_db
+def test_a_file_refused_when_whole_is_attached_when_its_last_byte_is_sent_again(
+    settings, monitor, report
+):
+    client, data = as_user(monitor), noisy_jpeg()
+    settings.ATTACHMENT_MAX_PIXELS = 1000
+    start(client, report, data)
+    put(client, report, data, 0, len(data) - 2)  # all but the last byte
+    refused = put(client, report, data, len(data) - 1, len(data) - 1)
+    assert refused.status_code == 400 and "ATTACHMENT_MAX_MEGAPIXELS" in refused.json()["detail"]
+    assert PhotoUpload.objects.get().received == len(data) and Attachment.objects.count() == 0
+    settings.ATTACHMENT_MAX_PIXELS = 40_000_000
+    asked = start(client, report, data).json()
+    assert (asked["received"], asked["complete"]) == (len(data), False)
+    again = put(client, report, data, len(data) - 1, len(data) - 1)
+    assert again.status_code == 200 and again.json()["complete"] is True
+    assert Attachment.objects.get().original.read() == data

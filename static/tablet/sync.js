@@ -547,14 +547,17 @@
         offset = body.received;
         await uploadProgress(attachment.id, offset);
       } else {
-        return attachmentRefused(attachment, response, body);
+        return attachmentRefused(attachment, response, body, parts > 0);
       }
-      var end = Math.min(size, offset + partBytes);
+      // All bytes there but not yet attached (the answer to the last part lost while a copy
+      // of it raced): the last byte again has the server finish the file.
+      var first = Math.min(offset, size - 1);
+      var end = Math.min(size, first + partBytes);
       await renewLease(); // a large photo on a slow link outlasts the lease
       try {
-        response = await request("PUT", base + sha + "/", attachment.blob.slice(offset, end), {
+        response = await request("PUT", base + sha + "/", attachment.blob.slice(first, end), {
           "Content-Type": "application/octet-stream",
-          "Content-Range": "bytes " + offset + "-" + (end - 1) + "/" + size
+          "Content-Range": "bytes " + first + "-" + (end - 1) + "/" + size
         });
       } catch (error) {
         return attachmentNetworkError(attachment);
@@ -585,11 +588,13 @@
     return "ok";
   }
 
-  async function attachmentRefused(attachment, response, body) {
+  /* `partRefused`: the answer to a part (a 404 there: the upload expired meanwhile). */
+  async function attachmentRefused(attachment, response, body, partRefused) {
     var outcome = response.ok ? "server" : outcomeOf(response);
     var errors = (body && body.errors) || {};
-    // Altered on the way (the server starts that upload again): the tablet's copy is good.
-    if (errors.sha256) outcome = "server";
+    // Altered on the way, or expired on the server (it starts that upload again): the
+    // tablet's copy is good, the next round sends it from where the server then stands.
+    if (errors.sha256 || (partRefused && response.status === 404)) outcome = "server";
     if (outcome === "auth") return "auth";
     await DB.updateAttachment(attachment.id, function (a) {
       a.attempts = (a.attempts || 0) + 1;
