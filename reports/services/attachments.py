@@ -138,11 +138,11 @@ def _blank_gps(segment: bytearray, tiff: int) -> None:
     for index in range(count):
         entry = gps + 2 + 12 * index
         size = TIFF_TYPE_SIZES.get(number(entry + 2, 2), 1) * number(entry + 4, 4)
-        if size > 4:
+        if size > 4:  # the value lies elsewhere: zero it, as far as the segment goes
             start = tiff + number(entry + 8, 4)
-            segment[start : min(start + size, len(segment))] = bytes(
-                min(start + size, len(segment)) - start
-            )
+            stop = min(start + size, len(segment))
+            if start < stop:
+                segment[start:stop] = bytes(stop - start)
         segment[entry : entry + 12] = bytes(12)
     segment[gps : gps + 2] = bytes(2)
     # With no entries, the next-directory offset is read where the first entry was: zeroed.
