@@ -279,8 +279,11 @@ def test_photos_go_up_a_slow_link_in_parts_resuming_after_cuts_and_a_restart(
     bar = page.locator(f'#photos progress.photo__progress[data-sha256="{large}"]')
     expect(bar).to_be_visible()
     assert 0 < bar.evaluate("bar => bar.value") <= large_size
+    expect(page.locator("#report-state")).to_have_text("Sent")  # the editor says so too
+    shot(page, "tablet-photo-editor-progress-800x1280")
 
     expect(page.get_by_test_id("outbox-pending")).to_have_text("0", timeout=SYNC_TIMEOUT)
+    expect(page.locator("#report-state")).to_have_text("Delivered")
     took = time.monotonic() - started
     shot(page, "tablet-photos-delivered-800x1280")
 

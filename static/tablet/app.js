@@ -522,7 +522,7 @@
       note.textContent = "Rejected by the duty officer: it cannot be changed. File a new report if there is more to say.";
     } else if (record.state === "delivered") {
       note.hidden = false;
-      note.textContent = "Delivered to the server" +
+      note.textContent = "The report is on the server" +
         (record.server && record.server.location_phrase ? " (" + record.server.location_phrase + ")" : "") +
         ". You can still add photos.";
     }
@@ -700,6 +700,12 @@
     var uuid = current && current.uuid;
     var attachments = uuid ? await DB.attachmentsOf(uuid) : [];
     if (!current || current.uuid !== uuid) return;
+    if (current.state === "delivered") {
+      // Like its card: "Delivered" only once every photo has arrived too.
+      var shown = attachments.some(function (a) { return a.state !== "delivered"; }) ? "uploading" : "delivered";
+      $("report-state").textContent = STATE_LABELS[shown];
+      $("report-state").dataset.state = shown;
+    }
     objectUrls.forEach(function (url) { URL.revokeObjectURL(url); });
     objectUrls = [];
     list.textContent = "";
@@ -924,7 +930,8 @@
   var GROUPS = [
     { key: "returned", title: "Returned to you", states: ["returned"] },
     { key: "attention", title: "Needs attention", states: ["attention"] },
-    { key: "outbox", title: "Waiting to send", states: ["waiting", "sending", "uploading"] },
+    { key: "outbox", title: "Waiting to send", states: ["waiting", "sending"] },
+    { key: "uploading", title: "On the server, photos still sending", states: ["uploading"] },
     { key: "draft", title: "Drafts (not submitted)", states: ["draft"] },
     { key: "rejected", title: "Rejected", states: ["rejected"] },
     { key: "delivered", title: "Delivered", states: ["delivered"] }
