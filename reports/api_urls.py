@@ -3,7 +3,7 @@ busiest route). The pages are reports.urls; the summaries' API reports.summaries
 
 from django.urls import path
 
-from reports.apis import attachments, incidents, lists, review
+from reports.apis import attachments, incidents, lists, review, uploads
 
 urlpatterns = [
     path("", incidents.IncidentReportsApi.as_view(), name="api-incident-reports"),
@@ -21,4 +21,7 @@ urlpatterns = [
          name="api-incident-report-attachments"),
     path("<uuid:uuid>/attachments/<str:sha256>/<str:variant>",
          attachments.AttachmentFileApi.as_view(), name="api-incident-report-attachment-file"),
+    path("<uuid:uuid>/uploads/", uploads.UploadsApi.as_view(), name="api-incident-report-uploads"),
+    path("<uuid:uuid>/uploads/<str:sha256>/", uploads.UploadApi.as_view(),
+         name="api-incident-report-upload"),
 ]  # fmt: skip

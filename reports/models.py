@@ -321,8 +321,10 @@ def thumbnail_path(instance, filename):
 class Attachment(models.Model):
     """A photo or file of a report, stored once per (report, content hash).
 
-    Photos are re-encoded without their metadata (`display`, `thumbnail`): the location EXIF
-    of a monitor's camera stays only in `original`, which only duty officers may download.
+    Photos are re-encoded without their metadata (`display`, `thumbnail`); `original` keeps
+    the camera's EXIF except its position (removed on the tablet and again on arrival: the
+    README's photo policy), and only duty officers may download it. `sha256` names the bytes
+    the client sent, which a resend is found by.
     """
 
     class Kind(models.TextChoices):
@@ -352,6 +354,55 @@ class Attachment(models.Model):
 
     def __str__(self):
         return f"{self.original_name or self.sha256[:12]} ({self.get_kind_display()})"
+
+
+class PhotoUpload(models.Model):
+    """A file of a report arriving in parts over a weak link (`reports.services.uploads`).
+
+    One per (report, declared SHA-256): the tablet resumes by asking for it again and is told
+    how many bytes the server holds (`received`, always a prefix of the file, kept in a
+    partial file until the last byte). The last part checks the SHA-256 and makes the
+    attachment through `attachment_store`; `attachment` then says the upload is complete, and
+    any part sent again is answered from it. Rows not touched for PHOTO_UPLOAD_EXPIRY_HOURS
+    are deleted with their partial file by a periodic job.
+    """
+
+    report = models.ForeignKey(IncidentReport, on_delete=models.CASCADE, related_name="uploads")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    # Whether the monitor kept the camera's original (for the record; its location is
+    # stripped either way, see the README's photo policy).
+    original = models.BooleanField(default=False)
+    received = models.PositiveBigIntegerField(default=0)
+    attachment = models.ForeignKey(
+        Attachment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # Asking for the upload of one file twice (a retry, a restarted browser) finds the
+            # same upload and its offset: the database, not a check, says so.
+            models.UniqueConstraint(
+                fields=["report", "sha256"], name="photo_upload_once_per_report"
+            ),
+            models.CheckConstraint(
+                condition=Q(received__lte=models.F("size")),
+                name="photo_upload_received_within_size",
+                violation_error_message="An upload cannot hold more bytes than its size.",
+            ),
+        ]
+        indexes = [
+            # The expiry job reads the uploads not touched since a time.
+            models.Index(fields=["updated_at"], name="photo_upload_touched"),
+        ]
+
+    def __str__(self):
+        return f"{self.name or self.sha256[:12]}: {self.received} of {self.size} bytes"
 
 
 # --- The daily situation summary ------------------------------------------------------------

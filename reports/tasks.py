@@ -4,6 +4,7 @@ from django.db import OperationalError
 from core.audit.context import acting_as
 from core.audit.models import AuditEntry
 from reports.services.review import flash_alerts_send_due, report_flash_alert_send
+from reports.services.uploads import photo_uploads_purge_expired as purge_uploads
 from reports.summaries import services as summaries
 
 
@@ -56,3 +57,10 @@ def summary_deliveries_resend_stale():
     for revision_id in revisions:
         summary_deliver.delay(revision_id)
     return len(revisions)
+
+
+@shared_task
+def photo_uploads_purge_expired():
+    """Beat, hourly: delete the photo uploads abandoned for PHOTO_UPLOAD_EXPIRY_HOURS and
+    their partial files. Idempotent: what is gone stays gone, a second run deletes nothing."""
+    return purge_uploads()

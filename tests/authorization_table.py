@@ -285,6 +285,25 @@ API = [
         why="only the author attaches files",
     ),
     *rules_for(
+        "POST /api/reports/{uuid}/uploads/",
+        {
+            "report.draft": REPORT_DRAFT_CHANGE,
+            "report.filed": REPORT_FILED_CHANGE,
+        },
+        why="only the author uploads files",
+    ),
+    # An upload's progress is its author's alone (nobody else sends its parts).
+    *rules_for(
+        "GET /api/reports/{uuid}/uploads/{sha256}/",
+        {"upload.filed": REPORT_FILED_CHANGE},
+        why="only the author asks how much of a file arrived",
+    ),
+    *rules_for(
+        "PUT /api/reports/{uuid}/uploads/{sha256}/",
+        {"upload.filed": REPORT_FILED_CHANGE},
+        why="only the author uploads files",
+    ),
+    *rules_for(
         "GET /api/reports/{uuid}/attachments/{sha256}/{variant}",
         {
             "attachment.display": REPORT_FILED_READ_API,

@@ -167,8 +167,8 @@ class World:
 
     def relation(self, subject, obj, user):
         kind = subject.split(".")[0]
-        if kind in ("report", "attachment"):
-            report = obj.report if kind == "attachment" else obj
+        if kind in ("report", "attachment", "upload"):
+            report = obj.report if kind in ("attachment", "upload") else obj
             if report.author_id == user.pk:
                 return "own"
             return _base_relation(user, report.author.forward_base)
@@ -206,6 +206,7 @@ def world(geography, settings, tmp_path):
     from patrols.services.notifications import ack_token
     from reports.management.commands.demo_data import ROUTES
     from reports.models import IncidentReport
+    from reports.services.uploads import photo_upload_start
     from reports.summaries.services import last_cutoff, summary_produce
     from reports.tests.factories import AttachmentFactory, IncidentReportFactory
 
@@ -239,6 +240,10 @@ def world(geography, settings, tmp_path):
                 for variant in ("display", "original"):
                     world.add(f"attachment.{variant}", attachment, uuid=report.uuid,
                               sha256=attachment.sha256, variant=variant)  # fmt: skip
+                # A photo half uploaded in parts.
+                upload, _ = photo_upload_start(report=report, by=user, sha256="ab" * 32,
+                                               size=1024)  # fmt: skip
+                world.add("upload.filed", upload, uuid=report.uuid, sha256=upload.sha256)
 
     for code, email in (("armenia", "mod@armenia.test"), ("azerbaijan", "sbs@azerbaijan.test")):
         fallback = Contact.objects.create(

@@ -39,9 +39,10 @@ from liaison.selectors import contact_list
 from patrols.models import ItineraryNotification, PatrolPlan
 from patrols.selectors import patrol_plan_list
 from patrols.services.notifications import ack_token
-from reports.models import Attachment, DailySummary, IncidentReport, SummaryArtefact
+from reports.models import Attachment, DailySummary, IncidentReport, PhotoUpload, SummaryArtefact
 from reports.selectors import incident_report_list
 from reports.services.attachments import attachment_store
+from reports.services.uploads import photo_upload_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 DEPTH = 2
@@ -126,6 +127,13 @@ def _attachment_files(user=None):
     ]
 
 
+def _uploads(user=None):
+    return [
+        {"uuid": u.report.uuid, "sha256": u.sha256}
+        for u in PhotoUpload.objects.select_related("report").order_by("pk")
+    ]
+
+
 def _follow_ups(user=None):
     return [{"pk": pk} for pk in FollowUp.objects.values_list("pk", flat=True)]
 
@@ -158,6 +166,8 @@ KINDS = {
     "api-patrol-pdf": (_notified_plans, SAMPLED),
     "api-incident-report": (_incidents, SAMPLED),
     "api-incident-report-attachments": (_incidents, SAMPLED),
+    "api-incident-report-uploads": (_incidents, SAMPLED),
+    "api-incident-report-upload": (_uploads, SAMPLED),
     "api-liaison-contact": (_contacts, SAMPLED),
     "api-summary": (_summaries, SAMPLED),
     "api-summary-content": (_summaries, SAMPLED),
@@ -296,6 +306,8 @@ def make_attachment():
     data = out.getvalue()
     attachment_store(report=report, by=report.author, data=data, name="photo.jpg",
                      declared_sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
+    # And a photo half sent in parts: its upload is crawled too.
+    photo_upload_start(report=report, by=report.author, sha256="cd" * 32, size=4096)
 
 
 def test_every_demo_user_crawls_every_page_without_a_server_error(demo_data, settings, tmp_path):

@@ -182,8 +182,9 @@ def open_tablet_logged_in(page, live_server, user):
 
 
 def file_report(page, tmp_path, index, place, photo=True, before_submit=None, saved=True):
-    """Fill the form as a monitor would, with a photo; returns (uuid, photo sha256). With
-    `saved` False the submission is expected to be refused on the tablet itself."""
+    """Fill the form as a monitor would, with a photo; returns (uuid, the sha256 of the photo
+    as the tablet queued it). With `saved` False the submission is expected to be refused on
+    the tablet itself."""
     page.get_by_role("button", name="+ New report").click()
     form = page.locator("#report-form")
     expect(form).to_be_visible()
@@ -200,9 +201,12 @@ def file_report(page, tmp_path, index, place, photo=True, before_submit=None, sa
         data = jpeg(index)
         path = tmp_path / f"photo-{index}.jpg"
         path.write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
         page.locator("#f-photo").set_input_files(str(path))
-        expect(page.locator(f'#photos li[data-sha256="{digest}"]')).to_be_visible()
+        # The tablet queues the photo downsized and re-encoded (photos.js): the server must
+        # store exactly the bytes the tablet queued, named by their hash.
+        added = page.locator(f'#photos li[data-source-sha256="{hashlib.sha256(data).hexdigest()}"]')
+        expect(added).to_be_visible()
+        digest = added.get_attribute("data-sha256")
     if before_submit:
         before_submit(page)
     page.get_by_role("button", name="Submit report").click()

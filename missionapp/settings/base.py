@@ -256,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "patrols.tasks.itinerary_notifications_escalate",
         "schedule": 900.0,
     },
+    # Partial photo uploads a tablet abandoned (idempotent: what is gone stays gone).
+    "photo-uploads-purge-expired": {
+        "task": "reports.tasks.photo_uploads_purge_expired",
+        "schedule": 3600.0,
+    },
     "liaison-contacts-anonymise-inactive": {
         "task": "liaison.tasks.contacts_anonymise_inactive",
         "schedule": 24 * 3600.0,
@@ -479,6 +484,19 @@ ATTACHMENT_DISPLAY_PX = 2048
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # How often the duty officers' incident map asks for what is new (seconds; 0: never).
 INCIDENT_MAP_REFRESH_SECONDS = env.int("INCIDENT_MAP_REFRESH_SECONDS", default=30)
+# Photos on a weak link (reports.services.uploads): the tablet downsizes a photo to this long
+# edge (JPEG at this quality) before queueing it unless the monitor keeps the original, and
+# sends it in parts of this size; a part is at most DATA_UPLOAD_MAX_MEMORY_SIZE.
+PHOTO_LONG_EDGE_PX = env.int("PHOTO_LONG_EDGE_PX", default=1600)
+PHOTO_JPEG_QUALITY = env.float("PHOTO_JPEG_QUALITY", default=0.8)
+PHOTO_UPLOAD_CHUNK_KB = env.int("PHOTO_UPLOAD_CHUNK_KB", default=256)
+# An upload not completed and not touched for this long is deleted with its partial file (a
+# tablet coming back later starts that photo again from its first byte).
+PHOTO_UPLOAD_EXPIRY_HOURS = env.float("PHOTO_UPLOAD_EXPIRY_HOURS", default=168)
+# The bytes received so far: on the same volume as the media (every web process sees it).
+PHOTO_UPLOAD_PARTIAL_DIR = Path(
+    env.str("PHOTO_UPLOAD_PARTIAL_DIR", default=str(MEDIA_ROOT / "partial-uploads"))
+)
 # Reports with casualties or at least this severity alert duty officers and HQ at once.
 FLASH_ALERT_SEVERITY = env.int("FLASH_ALERT_SEVERITY", default=4)
 # Flash alerts that fall due within this many seconds go out together, this long after the

@@ -85,7 +85,7 @@ ATTACHMENT_TYPES = ["image/jpeg", "image/png", "image/webp", "application/pdf"]
 
 class AttachmentFileApi(APIView):
     """Download an attachment: `thumbnail` and `display` (re-encoded, no metadata) for
-    whoever may see the report; `original` (with the camera's EXIF, e.g. its position)
+    whoever may see the report; `original` (with the camera's EXIF, its position removed)
     for duty officers only."""
 
     @extend_schema(

@@ -101,6 +101,100 @@ def _reencoded(data: bytes, longest: int) -> bytes:
         ) from exc
 
 
+# --- The photo location policy (README, "Photos on a weak link") -----------------------------
+# A stored original never carries where the camera was: the report holds the observer's
+# position, under need-to-know and rounded in releasable files; a photo's GPS would bypass
+# both. The rest of the camera's EXIF (time, camera, orientation) stays. A JPEG cannot be
+# re-saved without re-encoding it, so its GPS directory is blanked in place (the same bytes
+# the tablet writes itself, static/tablet/photos.js: a tablet's file passes unchanged) and
+# its XMP segments, which may repeat the position, are dropped. PNG and WebP are re-saved
+# losslessly without metadata when they carry any.
+GPS_IFD = 0x8825
+XMP_PREFIXES = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
+TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+
+
+def _blank_gps(segment: bytearray, tiff: int) -> None:
+    """Zero the GPS directory of the EXIF whose TIFF header starts at `tiff` in `segment`
+    (its entries and the values they point to), leaving an empty directory: same length."""
+    order = {b"II": "little", b"MM": "big"}.get(bytes(segment[tiff : tiff + 2]))
+    if order is None:
+        return
+
+    def number(at, size):
+        if at < 0 or at + size > len(segment):
+            raise IndexError(at)
+        return int.from_bytes(segment[at : at + size], order)
+
+    ifd0 = tiff + number(tiff + 4, 4)
+    gps = None
+    for index in range(number(ifd0, 2)):
+        entry = ifd0 + 2 + 12 * index
+        if number(entry, 2) == GPS_IFD:
+            gps = tiff + number(entry + 8, 4)
+    if gps is None:
+        return
+    count = number(gps, 2)
+    for index in range(count):
+        entry = gps + 2 + 12 * index
+        size = TIFF_TYPE_SIZES.get(number(entry + 2, 2), 1) * number(entry + 4, 4)
+        if size > 4:  # the value lies elsewhere: zero it, as far as the segment goes
+            start = tiff + number(entry + 8, 4)
+            stop = min(start + size, len(segment))
+            if start < stop:
+                segment[start:stop] = bytes(stop - start)
+        segment[entry : entry + 12] = bytes(12)
+    segment[gps : gps + 2] = bytes(2)
+    # With no entries, the next-directory offset is read where the first entry was: zeroed.
+
+
+def jpeg_without_location(data: bytes) -> bytes:
+    """The JPEG with its EXIF GPS directory blanked and its XMP segments removed; the
+    picture's bytes untouched. Unchanged when it carries neither."""
+    if not data.startswith(b"\xff\xd8"):
+        return data
+    out, at = bytearray(data[:2]), 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xDA or marker == 0xD9:  # start of scan: the rest is the picture
+            break
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        segment = bytearray(data[at : at + 2 + length])
+        payload = bytes(segment[4:])
+        if marker == 0xE1 and payload.startswith(XMP_PREFIXES):
+            at += 2 + length
+            continue
+        if marker == 0xE1 and payload.startswith(b"Exif\x00\x00"):
+            try:
+                _blank_gps(segment, 4 + 6)
+            except IndexError:  # a damaged EXIF: drop it rather than keep what it may hold
+                at += 2 + length
+                continue
+        out += segment
+        at += 2 + length
+    return bytes(out + data[at:])
+
+
+def without_location(data: bytes, content_type: str) -> bytes:
+    """An original as stored: without the camera's position (the policy above)."""
+    if content_type == "image/jpeg":
+        return jpeg_without_location(data)
+    if content_type not in ("image/png", "image/webp"):
+        return data
+    with Image.open(io.BytesIO(data)) as image:
+        if not (
+            image.info.get("exif") or image.info.get("xmp") or "XML:com.adobe.xmp" in image.info
+        ):
+            return data
+        image.load()
+        out = io.BytesIO()
+        if content_type == "image/png":
+            image.save(out, "PNG")  # no exif=, no pnginfo=: no metadata
+        else:
+            image.save(out, "WEBP", lossless=True, exact=True)
+        return out.getvalue()
+
+
 EXTENSIONS = STORED_EXTENSIONS
 
 
@@ -151,6 +245,13 @@ def attachment_store(
     if existing is not None:
         return existing, False
     kind, content_type = _sniff(data)
+    if kind == Attachment.Kind.IMAGE:
+        # Named by what the client sent (a resend finds it, and the tablet checks that name);
+        # stored without the camera's position, which a tablet's own file already is.
+        try:
+            data = without_location(data, content_type)
+        except PILLOW_ERRORS as exc:
+            raise ValidationError({"file": [NOT_ACCEPTED]}) from exc
     attachment = Attachment(
         report=report, sha256=sha256, kind=kind, content_type=content_type, size=len(data),
         original_name=(name or "")[:255], uploaded_by=by,

@@ -1,5 +1,6 @@
 """Attachments: checked by content, stored once per (report, SHA-256), photos stripped of
-their EXIF except in the original, which only duty officers download."""
+their EXIF except in the original (which keeps it without the camera's position), which only
+duty officers download."""
 
 import hashlib
 import io
@@ -89,7 +90,7 @@ def test_a_file_over_the_limit_is_refused(users, report, settings):
 
 
 @pytest.mark.django_db
-def test_exif_location_stays_only_in_the_original_which_only_duty_officers_get(users, report):
+def test_no_copy_keeps_the_exif_location_and_only_duty_officers_get_the_original(users, report):
     client, data = as_user(users["monitor"]), jpeg_with_gps()
     sha = upload(client, report, data).json()["sha256"]
     as_user(users["monitor"]).post(reverse("api-incident-report-submit", args=[report]))
@@ -108,7 +109,13 @@ def test_exif_location_stays_only_in_the_original_which_only_duty_officers_get(u
 
     original = fetch(users["duty_officer"], "original")
     assert original.status_code == 200
-    assert b"".join(original.streaming_content) == data  # untouched, EXIF and all
+    kept = b"".join(original.streaming_content)
+    # The photo policy (README): the camera's position is removed even from the original (in
+    # place: same length, same picture); the rest of its EXIF stays.
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.getexif().get_ifd(0x8825) == {} and image.getexif()[0x010F] == "TabletCam"
+    assert len(kept) == len(data) and kept != data
+    assert kept.split(b"\xff\xda", 1)[1] == data.split(b"\xff\xda", 1)[1]
     assert fetch(users["headquarters"], "original").status_code == 403
     assert fetch(users["duty_officer"], "secrets").status_code == 404
 

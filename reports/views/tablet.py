@@ -35,6 +35,7 @@ SHELL_STATIC = [
     "tablet/db.js",
     "tablet/sync.js",
     "tablet/placement.js",
+    "tablet/photos.js",
     "tablet/app.js",
     "tablet/icon.svg",
     "tablet/icon-192.png",
@@ -104,6 +105,12 @@ def tablet_shell(request):
         ),
         "mapCenter": list(settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (40.0, 45.4))),
         "mapZoom": settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 8),
+        # Photos are downsized on the tablet and sent in parts (static/tablet/photos.js).
+        "photos": {
+            "longEdge": settings.PHOTO_LONG_EDGE_PX,
+            "quality": settings.PHOTO_JPEG_QUALITY,
+            "chunkBytes": settings.PHOTO_UPLOAD_CHUNK_KB * 1024,
+        },
     }
     response = render(request, "reports/tablet.html", {"config": config})
     # The shell is cached by the service worker, never by the HTTP cache: a logged-out

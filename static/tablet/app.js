@@ -21,6 +21,9 @@
     waiting: "Waiting to send",
     sending: "Sending…",
     delivered: "Delivered",
+    // On the server, its photos still arriving: "Delivered" only once every part of every
+    // photo has (the server's answer to the last part says so).
+    uploading: "Sent",
     attention: "Needs attention",
     returned: "Returned to you",
     rejected: "Rejected"
@@ -525,7 +528,7 @@
       note.textContent = "Rejected by the duty officer: it cannot be changed. File a new report if there is more to say.";
     } else if (record.state === "delivered") {
       note.hidden = false;
-      note.textContent = "Delivered to the server" +
+      note.textContent = "The report is on the server" +
         (record.server && record.server.location_phrase ? " (" + record.server.location_phrase + ")" : "") +
         ". You can still add photos.";
     }
@@ -662,22 +665,40 @@
     // The photos belong to the report open now; the editor may move on while they are read.
     var report = current;
     if (!report) return;
+    // Asked for each addition: the originals are kept only for the photos added with it on.
+    var keepOriginal = $("f-photo-original").checked;
+    var settings = CONFIG.photos || { longEdge: 1600, quality: 0.8 };
     for (var i = 0; i < files.length; i++) {
       var file = files[i];
-      var buffer = await file.arrayBuffer();
-      var hash = await sha256Hex(buffer);
-      // A copy, not the File: the camera's temporary file may be gone tomorrow.
-      var blob = new Blob([buffer], { type: file.type || "application/octet-stream" });
+      // Downsized (or the original without its position) before anything is stored: what
+      // the outbox holds is what goes over the link (photos.js, the README's photo policy).
+      var prepared = await window.TabletPhotos.prepare(file, keepOriginal, settings);
+      var hash = await sha256Hex(await prepared.blob.arrayBuffer());
       await DB.putAttachment({
-        id: report.uuid + ":" + hash, report: report.uuid, sha256: hash, name: file.name,
-        type: file.type, size: file.size, blob: blob, state: "waiting", addedAt: new Date().toISOString()
+        id: report.uuid + ":" + hash, report: report.uuid, sha256: hash, name: prepared.name,
+        type: prepared.type, size: prepared.blob.size, blob: prepared.blob, state: "waiting",
+        original: prepared.original, sourceSize: file.size, sent: 0,
+        sourceSha256: await sha256Hex(await file.arrayBuffer()), addedAt: new Date().toISOString()
       });
     }
     $("f-photo").value = "";
+    $("f-photo-original").checked = false;
     toast(files.length === 1 ? "Photo saved on this tablet." : files.length + " photos saved on this tablet.", "success");
     if (current === report) renderPhotos();
     Sync.changed();
     if (report.state === "delivered") Sync.syncNow({ force: true });
+  }
+
+  function kb(bytes) { return Math.max(1, Math.round((bytes || 0) / 1024)) + " KB"; }
+
+  /* How far a photo is on its way: "Sending 256 of 1,024 KB" and a <progress> to match. */
+  function photoProgress(a, className) {
+    var bar = el("progress", { className: className });
+    bar.max = a.size || 1;
+    bar.value = a.state === "delivered" ? bar.max : Math.min(a.sent || 0, bar.max);
+    bar.setAttribute("aria-label", "Sent " + kb(bar.value) + " of " + kb(a.size));
+    bar.setAttribute("data-sha256", a.sha256);
+    return bar;
   }
 
   async function renderPhotos() {
@@ -685,6 +706,12 @@
     var uuid = current && current.uuid;
     var attachments = uuid ? await DB.attachmentsOf(uuid) : [];
     if (!current || current.uuid !== uuid) return;
+    if (current.state === "delivered") {
+      // Like its card: "Delivered" only once every photo has arrived too.
+      var shown = attachments.some(function (a) { return a.state !== "delivered"; }) ? "uploading" : "delivered";
+      $("report-state").textContent = STATE_LABELS[shown];
+      $("report-state").dataset.state = shown;
+    }
     objectUrls.forEach(function (url) { URL.revokeObjectURL(url); });
     objectUrls = [];
     list.textContent = "";
@@ -697,7 +724,9 @@
       } else {
         thumb = el("div", { className: "photo__thumb photo__thumb--sent", text: "✓" });
       }
-      var state = a.state === "delivered" ? "Sent" : a.state === "attention" ? "Refused: " + (a.detail || "") : "Waiting to send";
+      var state = a.state === "delivered" ? "Sent" : a.state === "attention" ? "Refused: " + (a.detail || "") :
+        a.sent ? "Sending " + kb(a.sent) + " of " + kb(a.size) : "Waiting to send " + kb(a.size);
+      var kind = a.original ? " · original (no GPS)" : (a.sourceSize && a.sourceSize !== a.size ? " · downsized from " + kb(a.sourceSize) : "");
       var actions = [];
       if (a.state !== "delivered") {
         actions.push(el("button", { type: "button", className: "button button--small", text: "Remove", "data-remove": a.id }));
@@ -705,11 +734,13 @@
       if (a.state === "attention") {
         actions.push(el("button", { type: "button", className: "button button--small", text: "Try again", "data-retry": a.id }));
       }
-      list.appendChild(el("li", { className: "photo", "data-state": a.state, "data-sha256": a.sha256 }, [
+      list.appendChild(el("li", { className: "photo", "data-state": a.state, "data-sha256": a.sha256,
+                                  "data-source-sha256": a.sourceSha256 || a.sha256 }, [
         thumb,
         el("div", { className: "photo__meta" }, [
           el("span", { className: "photo__name", text: a.name || a.sha256.slice(0, 12) }),
-          el("span", { className: "photo__state", text: state + " · " + Math.round((a.size || 0) / 1024) + " KB" })
+          el("span", { className: "photo__state", text: state + (a.state === "delivered" ? " · " + kb(a.size) : "") + kind }),
+          photoProgress(a, "photo__progress")
         ]),
         el("div", { className: "photo__actions" }, actions)
       ]));
@@ -1072,6 +1103,7 @@
     { key: "returned", title: "Returned to you", states: ["returned"] },
     { key: "attention", title: "Needs attention", states: ["attention"] },
     { key: "outbox", title: "Waiting to send", states: ["waiting", "sending"] },
+    { key: "uploading", title: "On the server, photos still sending", states: ["uploading"] },
     { key: "draft", title: "Drafts (not submitted)", states: ["draft"] },
     { key: "rejected", title: "Rejected", states: ["rejected"] },
     { key: "delivered", title: "Delivered", states: ["delivered"] }
@@ -1089,8 +1121,9 @@
     var attachments = await DB.allAttachments();
     var photos = {};
     attachments.forEach(function (a) {
-      var p = photos[a.report] = photos[a.report] || { total: 0, sent: 0, refused: 0 };
+      var p = photos[a.report] = photos[a.report] || { total: 0, sent: 0, refused: 0, all: [] };
       p.total += 1;
+      p.all.push(a);
       if (a.state === "delivered") p.sent += 1;
       if (a.state === "attention") p.refused += 1;
     });
@@ -1107,8 +1140,12 @@
     var container = $("outbox-groups");
     container.textContent = "";
     $("outbox-empty").hidden = reports.length > 0;
+    function shownState(r) {
+      var p = photos[r.uuid];
+      return r.state === "delivered" && p && p.sent < p.total ? "uploading" : r.state;
+    }
     GROUPS.forEach(function (group) {
-      var items = reports.filter(function (r) { return group.states.indexOf(r.state) !== -1; });
+      var items = reports.filter(function (r) { return group.states.indexOf(shownState(r)) !== -1; });
       if (!items.length) return;
       items.sort(function (a, b) {
         var key = group.key === "delivered" ? "deliveredAt" : "createdAt";
@@ -1117,7 +1154,13 @@
       var list = el("ul", { className: "outbox__list" });
       items.forEach(function (r) {
         var p = photos[r.uuid];
-        var photoText = p ? (p.total + (p.total === 1 ? " photo" : " photos") + (r.state === "delivered" ? " (" + p.sent + " sent)" : "")) : "";
+        var shown = shownState(r);
+        var photoText = !p ? "" : shown === "uploading" ? "Sent · photos " + p.sent + " of " + p.total + " uploaded" :
+          p.total + (p.total === 1 ? " photo" : " photos");
+        var bars = null;
+        if (p && (shown === "uploading" || (r.state === "sending" || r.state === "waiting"))) {
+          bars = el("span", { className: "item__photos" }, p.all.map(function (a) { return photoProgress(a, "item__progress"); }));
+        }
         var problem = r.state === "attention" ? (r.conflict ? "Differs from the server's version" : firstError(r)) :
           (p && p.refused ? p.refused + " photo refused" : (r.state === "waiting" && r.attempts ? "Tried " + r.attempts + "×, will retry" : ""));
         if (r.owner && r.owner !== currentUsername() && r.state !== "delivered") {
@@ -1128,18 +1171,19 @@
           said = el("span", { className: "item__review", "data-testid": "review-summary",
             text: r.state === "rejected" ? "Reason: " + r.review.reason : "Questions: " + r.review.questions });
         }
-        var button = el("button", { type: "button", className: "item", "data-uuid": r.uuid, "data-state": r.state,
+        var button = el("button", { type: "button", className: "item", "data-uuid": r.uuid, "data-state": shown,
                                     "aria-current": current && current.uuid === r.uuid ? "true" : "false" }, [
           el("span", { className: "item__top" }, [
             el("span", { className: "item__title", text: r.fields.category ? optionLabel("category", r.fields.category) : "Untitled report" }),
-            el("span", { className: "state", "data-state": r.state, text: STATE_LABELS[r.state] })
+            el("span", { className: "state", "data-state": shown, text: STATE_LABELS[shown] })
           ]),
           el("span", { className: "item__ref", "data-testid": "item-reference",
                        text: (r.server && r.server.reference ? r.server.reference : "Not numbered yet") +
                              (r.fields.severity ? " · " + optionLabel("severity", Number(r.fields.severity)) : "") }),
           r.fields.description ? el("span", { className: "item__description", text: r.fields.description }) : null,
           el("span", { className: "item__meta", text: (r.fields.observed_at ? displayTime(inputToIso(r.fields.observed_at)) + " (Yerevan) · " : "") + placeOf(r) }),
-          photoText ? el("span", { className: "item__meta", text: photoText }) : null,
+          photoText ? el("span", { className: "item__meta", "data-testid": "photo-summary", text: photoText }) : null,
+          bars,
           said,
           problem ? el("span", { className: "item__problem", text: problem }) : null
         ]);
@@ -1408,7 +1452,7 @@
     await renderOutbox();
     await loadPatrols();
     registerWorker();
-    Sync.start({ api: CONFIG.api, toFields: fieldsFromServer });
+    Sync.start({ api: CONFIG.api, toFields: fieldsFromServer, photos: CONFIG.photos });
     document.body.dataset.appReady = "true";
   }
 

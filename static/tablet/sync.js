@@ -2,7 +2,9 @@
  * Sending the outbox: "a report typed offline must never be lost or duplicated".
  *
  * - A report leaves the outbox (state "delivered") only once the server's answer echoes its
- *   UUID; an attachment's blob is dropped only once the answer echoes its sha256. Anything
+ *   UUID; an attachment's blob is dropped only once the answer to its last part echoes its
+ *   sha256 as a complete attachment (photos go in parts, resumed from the server's offset: see
+ *   sendAttachment). Anything
  *   else (no answer, a cut connection, a 5xx, an answer without the echo) leaves it queued,
  *   and the resend is safe: the server files a UUID once (201, then 200 for the same content)
  *   and stores a file once per (report, sha256).
@@ -37,6 +39,7 @@
   var TAB_ID = (global.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random());
 
   var api = null;
+  var photoSettings = {};
   var toFields = null;
   var lastRefreshAt = 0;
   var listeners = [];
@@ -106,8 +109,8 @@
   function request(method, url, body, extraHeaders) {
     var headers = Object.assign({ Accept: "application/json", "X-CSRFToken": csrfToken() }, extraHeaders || {});
     var init = { method: method, credentials: "same-origin", headers: headers, cache: "no-store" };
-    if (body instanceof FormData) {
-      init.body = body;
+    if (body instanceof FormData || body instanceof Blob) {
+      init.body = body; // a Blob: a photo's part, its Content-Type among extraHeaders
     } else if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -497,35 +500,103 @@
 
   // --- One attachment ---------------------------------------------------------------------
 
+  /*
+   * A photo goes in parts (CONFIG.photos.chunkBytes) to /uploads/: the upload is started (or
+   * found again: the server keys it by the report and the photo's SHA-256) and its answer
+   * says how many bytes the server holds, which is where this tablet resumes, after a cut,
+   * a reload or a restart alike. The offset always comes from the server; `sent` in
+   * IndexedDB is only what the progress bars show. The photo is delivered when the server's
+   * answer to the last part echoes its SHA-256 as a complete attachment.
+   */
+  var MAX_PARTS_PER_ROUND = 10000; // a guard against a server that never moves the offset
+
+  async function uploadProgress(id, sent) {
+    await DB.updateAttachment(id, function (a) {
+      if (a.sent === sent) return undefined;
+      a.sent = sent;
+      return a;
+    });
+    changed();
+  }
+
   async function sendAttachment(attachment) {
     if (!attachment.blob) return "ok";
-    var form = new FormData();
-    form.append("file", attachment.blob, attachment.name || (attachment.sha256 + ".jpg"));
-    form.append("sha256", attachment.sha256);
-    var response;
+    var sha = attachment.sha256;
+    var size = attachment.blob.size;
+    var base = api.reports + attachment.report + "/uploads/";
+    var partBytes = photoSettings.chunkBytes || 256 * 1024;
+    var response, body;
     try {
-      response = await request("POST", api.reports + attachment.report + "/attachments/", form);
+      response = await request("POST", base, {
+        sha256: sha, size: size, content_type: attachment.type || "", name: attachment.name || "",
+        original: !!attachment.original
+      });
     } catch (error) {
-      await DB.updateAttachment(attachment.id, function (a) {
-        a.attempts = (a.attempts || 0) + 1;
-        return a;
-      });
-      return "network";
+      return attachmentNetworkError(attachment);
     }
-    var body = await readJson(response);
-    if (response.ok && body && body.sha256 === attachment.sha256 &&
-        (body.report === undefined || body.report === attachment.report)) {
-      await DB.updateAttachment(attachment.id, function (a) {
-        a.state = "delivered";
-        a.blob = null; // the server has it: the tablet keeps no copy of the photo
-        a.deliveredAt = new Date().toISOString();
-        a.detail = "";
-        return a;
-      });
-      changed();
-      return "ok";
+    body = await readJson(response);
+    for (var parts = 0; parts < MAX_PARTS_PER_ROUND; parts++) {
+      var offset;
+      if (response.status === 409) {
+        // The server holds less than this part assumed: resume where it says.
+        offset = Number(response.headers.get("Upload-Offset"));
+        if (!isFinite(offset)) return attachmentRefused(attachment, response, body);
+      } else if (response.ok && body && body.sha256 === sha && typeof body.received === "number") {
+        if (body.complete) {
+          if (body.attachment && body.attachment.sha256 === sha) return attachmentDelivered(attachment);
+          return attachmentRefused(attachment, { ok: true, status: response.status }, body);
+        }
+        offset = body.received;
+        await uploadProgress(attachment.id, offset);
+      } else {
+        return attachmentRefused(attachment, response, body, parts > 0);
+      }
+      // All bytes there but not yet attached (the answer to the last part lost while a copy
+      // of it raced): the last byte again has the server finish the file.
+      var first = Math.min(offset, size - 1);
+      var end = Math.min(size, first + partBytes);
+      await renewLease(); // a large photo on a slow link outlasts the lease
+      try {
+        response = await request("PUT", base + sha + "/", attachment.blob.slice(first, end), {
+          "Content-Type": "application/octet-stream",
+          "Content-Range": "bytes " + first + "-" + (end - 1) + "/" + size
+        });
+      } catch (error) {
+        return attachmentNetworkError(attachment);
+      }
+      body = await readJson(response);
     }
+    return attachmentRefused(attachment, { ok: true, status: 500 }, null);
+  }
+
+  async function attachmentNetworkError(attachment) {
+    await DB.updateAttachment(attachment.id, function (a) {
+      a.attempts = (a.attempts || 0) + 1;
+      return a;
+    });
+    return "network";
+  }
+
+  async function attachmentDelivered(attachment) {
+    await DB.updateAttachment(attachment.id, function (a) {
+      a.state = "delivered";
+      a.blob = null; // the server has it: the tablet keeps no copy of the photo
+      a.sent = a.size;
+      a.deliveredAt = new Date().toISOString();
+      a.detail = "";
+      return a;
+    });
+    changed();
+    return "ok";
+  }
+
+  /* `partRefused`: the answer to a part (a 404 there: the upload expired meanwhile). */
+  async function attachmentRefused(attachment, response, body, partRefused) {
     var outcome = response.ok ? "server" : outcomeOf(response);
+    var errors = (body && body.errors) || {};
+    // Altered on the way, or expired on the server (it starts that upload again): the
+    // tablet's copy is good, the next round sends it from where the server then stands.
+    if (errors.sha256 || (partRefused && response.status === 404)) outcome = "server";
     if (outcome === "auth") return "auth";
     await DB.updateAttachment(attachment.id, function (a) {
       a.attempts = (a.attempts || 0) + 1;
@@ -533,8 +604,8 @@
         a.nextAttemptAt = Date.now() + backoff(a.attempts);
       } else {
         a.state = "attention";
-        var errors = (body && body.errors) || {};
-        a.detail = (errors.file && errors.file.join(" ")) || (body && body.detail) ||
+        var named = errors.file || errors.size || errors["Content-Range"] || errors.body;
+        a.detail = (named && named.join(" ")) || (body && body.detail) ||
           ("The server refused this photo (" + response.status + ").");
       }
       return a;
@@ -803,6 +874,7 @@
 
   function start(options) {
     api = options.api;
+    photoSettings = options.photos || {};
     toFields = options.toFields;
     global.addEventListener("online", function () {
       networkFailures = 0;
