@@ -5,7 +5,7 @@ and on SpatiaLite the remake loses the geometry columns' registration
 (geometry_columns_statistics then names a table geometry_columns no longer holds, and the
 next foreign-key check fails). `AddFieldInPlace` is AddField (the same state, the same
 operation on PostgreSQL) that adds the column in place on SQLite, with its unique index
-when the field is unique.
+when the field is unique, and drops it in place when migrated back (SQLite ≥ 3.35).
 """
 
 from django.db import migrations
@@ -37,3 +37,23 @@ class AddFieldInPlace(migrations.AddField):
                 f"CREATE UNIQUE INDEX {quote(f'{table}_{column}_uniq')} "
                 f"ON {quote(table)} ({quote(column)})"
             )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        model = from_state.apps.get_model(app_label, self.model_name)
+        field = model._meta.get_field(self.name)
+        table, column = model._meta.db_table, field.column
+        quote = schema_editor.quote_name
+        # Any index on the column first (SQLite refuses to drop an indexed column).
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA index_list({quote(table)})")
+            indexes = [row[1] for row in cursor.fetchall()]
+            on_column = []
+            for name in indexes:
+                cursor.execute(f"PRAGMA index_info({quote(name)})")
+                if any(info[2] == column for info in cursor.fetchall()):
+                    on_column.append(name)
+        for name in on_column:
+            schema_editor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
+        schema_editor.execute(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(column)}")

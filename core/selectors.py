@@ -178,13 +178,23 @@ class RelativeLocation:
     def direction(self) -> str:
         return compass_point(self.bearing)
 
-    def phrase(self, province: Province | None = None) -> str:
-        """OSCE-style: "about 6 km SE of Jermuk, Vayots Dzor" ("in Jermuk" when within 1 km)."""
+    def _relative(self) -> str:
         where = self.settlement.name
         if self.distance_km < 1:
-            text = f"in {where}"
-        else:
-            text = f"about {round(self.distance_km)} km {self.direction} of {where}"
+            return f"in {where}"
+        return f"about {round(self.distance_km)} km {self.direction} of {where}"
+
+    def phrase_across(self) -> str:
+        """Of a point across the line: "about 2 km N of Zangilan (Azerbaijan)", "about 5 km
+        E of Kornidzor (Syunik)": the settlement's side named, not read as the point's."""
+        side = (
+            self.settlement.province.name if self.settlement.province else self.settlement.country
+        )
+        return f"{self._relative()} ({side})" if side else self._relative()
+
+    def phrase(self, province: Province | None = None) -> str:
+        """OSCE-style: "about 6 km SE of Jermuk, Vayots Dzor" ("in Jermuk" when within 1 km)."""
+        text = self._relative()
         province = province or self.settlement.province
         if province is not None:
             return f"{text}, {province.name}"

@@ -91,6 +91,7 @@ def add_records(users, count, start=0):
             sector=sector,
             location_phrase="about 2 km E of Jermuk, Vayots Dzor",
             patrol=plan,
+            reference=f"JER-2026-{i + 1:04d}",  # given by the filing service, bypassed here
         )
 
 

@@ -24,6 +24,7 @@ from core.selectors import (
     describe_location,
     distance_to_border_km,
     geodesic_km,
+    nearest_settlement,
     province_at,
 )
 
@@ -94,9 +95,12 @@ def incident_placement(*, location: Point, observer_position: Point | None) -> P
     if observer is not None:
         bearing = round(bearing_degrees(observer, location)) % 360
         distance = round(geodesic_km(observer, location) * 1000)
-    phrase = describe_location(location, province=province)
     if across:
-        phrase = f"{ACROSS_THE_LINE}, {phrase}"
+        relative = nearest_settlement(location)
+        where = relative.phrase_across() if relative else f"{location.y:.4f}N {location.x:.4f}E"
+        phrase = f"{ACROSS_THE_LINE}, {where}"
+    else:
+        phrase = describe_location(location, province=province)
     return Placement(
         sector=observer_sector if across else province,
         across_line=across,

@@ -112,7 +112,8 @@ def test_the_summary_counts_the_period_as_the_rules_say(period):
     assert notable["summary"].startswith("At 01:30 on 16 November, ")
     assert "shelling / artillery in Kornidzor, Syunik (12 explosions)" in notable["summary"]
     refs = {row["ref"] for row in incidents["annex"]}
-    assert refs == {str(period[k].uuid)[:8] for k in ("shelling", "same_event", "small_arms")}
+    # The references people use (KAP-2026-0142), not internal identifiers.
+    assert refs == {period[k].reference for k in ("shelling", "same_event", "small_arms")}
     assert c["highlights"][0] == ("2 incidents recorded (3 reports), up from 1 the previous "
                                   "period; 7-day average 0.1.")  # fmt: skip
 
@@ -139,7 +140,7 @@ def test_a_late_report_makes_revision_2_which_says_what_changed(users, period):
     second = produce(now=END + timedelta(hours=14))
     assert (first.number, second.number) == (1, 2)
     assert second.content["incidents"]["total"] == 3
-    ref = str(late.uuid)[:8]
+    ref = late.reference
     assert "Incidents: 2 → 3." in second.changes
     assert any(line.startswith(f"Added [{ref}]: Drone or air strike") for line in second.changes)
     pdf = second.artefacts.get(level="internal", format="pdf")

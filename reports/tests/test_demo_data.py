@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from core.audit.models import AuditEntry
 from core.models import Province
-from core.selectors import in_mission_area, sector_at
+from core.selectors import distance_to_border_km, in_mission_area, sector_at
 from patrols.models import PatrolPlan
 from reports.models import DailySummary, IncidentReport, SummaryRevision
 from tests.demo import NOW, YEREVAN, run_demo_data
@@ -16,6 +16,7 @@ from tests.demo import NOW, YEREVAN, run_demo_data
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 
 PHRASE = re.compile(r"^(about \d+ km [NESW]{1,2} of|in) \w")
+ACROSS = re.compile(r"^across the line, (about \d+ km [NESW]{1,2} of|in) [\w ]+ \([\w ]+\)$")
 
 
 def counts():
@@ -35,13 +36,26 @@ def test_it_covers_the_five_sectors_from_every_forward_base(demo_data):
     assert 60 <= IncidentReport.objects.count() <= 120
 
 
-def test_every_incident_lies_in_the_mission_area_with_a_derived_phrase(demo_data):
+def test_every_incident_lies_where_the_observers_rule_allows_with_a_derived_phrase(demo_data):
+    """In the mission area, or across the line seen from a post in it (within the limit)."""
+    across = 0
     for incident in IncidentReport.objects.select_related("sector"):
+        assert incident.observed_at < NOW
+        if incident.across_line:
+            across += 1
+            assert not in_mission_area(incident.location), incident.location.wkt
+            assert sector_at(incident.observer_position) == incident.sector
+            assert distance_to_border_km(incident.location) <= 25
+            assert ACROSS.match(incident.location_phrase), incident.location_phrase
+            continue
         assert in_mission_area(incident.location), incident.location.wkt
         assert sector_at(incident.location) == incident.sector
         assert PHRASE.match(incident.location_phrase), incident.location_phrase
         assert incident.location_phrase.endswith(f", {incident.sector.name}")
-        assert incident.observed_at < NOW
+        if incident.observer_position is not None:
+            assert in_mission_area(incident.observer_position)
+    # The posts by the line see fire across it, as the mission's do.
+    assert across >= 1
 
 
 def test_most_incidents_were_seen_by_a_patrol_that_went_out_that_day(demo_data):

@@ -129,7 +129,7 @@ def test_the_detail_shows_the_history_of_an_amended_returned_and_verified_report
     ]
     amended = page.context["history"][2]
     assert ("Reason given", "Counted with my colleague") in amended["notes"]
-    assert ("Severity", "2", "3") in amended["fields"]
+    assert ("Severity", "2 – Limited", "3 – Significant") in amended["fields"]
     assert ("Explosions", "—", "7") in amended["fields"]
     assert page.context["history"][1]["notes"] == [("Questions", "How many explosions?")]
     assert page.context["history"][5]["notes"] == [("Verification note",

@@ -58,7 +58,7 @@ def test_an_incident_seen_across_the_line_is_filed_with_the_observers_sector_and
     assert 90 <= report.direction_degrees <= 100
     assert 8_400 <= report.estimated_distance_m <= 8_800
     assert report.location_phrase.startswith("across the line, about ")
-    assert "Zangilan, Azerbaijan" in report.location_phrase
+    assert report.location_phrase.endswith("of Zangilan (Azerbaijan)")
     out = response.json()
     assert out["across_line"] is True and out["reference"] == report.reference
     # A resend of the same body (direction and distance still left out) is the same report.

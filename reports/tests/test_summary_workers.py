@@ -36,6 +36,8 @@ def reports_in_period(author, count, start):
             location=Point(46.34 + i * 1e-4, 39.51, srid=4326), category="shelling",
             severity=1 + i % 5, description="Explosions heard to the east.", sector=syunik,
             location_phrase="about 3 km E of Goris, Syunik",
+            # Given by the filing service, bypassed here: unique per row.
+            reference=f"GOR-{start.year}-{start:%j%H%M}{i:04d}",
         )
         for i in range(count)
     ])  # fmt: skip
