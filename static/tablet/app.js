@@ -732,6 +732,7 @@
       center: CONFIG.mapCenter, zoom: CONFIG.mapZoom, minZoom: 6, maxZoom: 17, zoomSnap: 0.5,
       tap: true
     });
+    if (window.MissionBasemap) window.MissionBasemap.addTo(map); // the base layer (static/core/basemap.js)
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution("Natural Earth; GeoNames (CC BY 4.0)");
     map.on("click", function (event) {
