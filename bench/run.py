@@ -87,6 +87,7 @@ def main():
         lambda i: ok(client.get("/api/geography/locate/", {"lat": 39.55, "lon": 46.3})), "≥ 100/s",
     )  # fmt: skip
 
+    tablet_in_the_field()
     incident_map(client)
 
     width = max(len(r[0]) for r in ROWS)
@@ -95,6 +96,21 @@ def main():
     print("-" * (width + 45))
     for name, n, rate, per_op, target in ROWS:
         print(f"{name:<{width}}  {n:>5}  {rate:>10}  {per_op:>9}  {target}")
+
+
+def tablet_in_the_field():
+    """The tablet's first load (bytes) and the base layer's offline copy per sector."""
+    from django.contrib.auth.models import Group
+
+    from bench.tablet_first_load import basemap_per_sector, first_load
+    from core.models import ForwardBase
+
+    monitor = User.objects.create_user(
+        "bench-monitor", forward_base=ForwardBase.objects.get(name="Kapan")
+    )
+    monitor.groups.add(Group.objects.get(name="monitor"))
+    first_load(monitor, ROWS)
+    basemap_per_sector(ROWS, monitor, os.environ.get("BENCH_BASEMAP"))
 
 
 INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", 100_000))

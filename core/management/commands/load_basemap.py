@@ -35,11 +35,12 @@ class Command(BaseCommand):
             target, info.version, info.tiles, info.minzoom, info.maxzoom, file,
             _who(),
         )  # fmt: skip
-        self.stdout.write(self.style.SUCCESS(
-            f"Base layer loaded: {info.name!r}, {info.format}, zooms {info.minzoom}–"
-            f"{info.maxzoom}, {info.tiles:,} tiles ({info.tile_bytes / 1e6:.1f} MB), version "
-            f"{info.version}, served from {target}."
-        ))  # fmt: skip
+        if options["verbosity"] > 0:
+            self.stdout.write(self.style.SUCCESS(
+                f"Base layer loaded: {info.name!r}, {info.format}, zooms {info.minzoom}–"
+                f"{info.maxzoom}, {info.tiles:,} tiles ({info.tile_bytes / 1e6:.1f} MB), version "
+                f"{info.version}, served from {target}."
+            ))  # fmt: skip
 
 
 def _who():
