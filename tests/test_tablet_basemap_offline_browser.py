@@ -123,9 +123,9 @@ def test_the_monitors_sector_is_stored_and_drawn_from_the_tablet_with_no_connect
     assert at_base and at_base[0]["loaded"] and at_base[0]["width"] == TILE_SIZE, tiles
     # Every tile of the sector on the map came from the copy (the others were never stored).
     (span,) = [r for r in plan["ranges"] if r["zoom"] == zoom]
-    in_sector = [t for t in tiles if TILE.search(t["src"]).group(1) == str(zoom)
-                 and span["x"][0] <= int(TILE.search(t["src"]).group(2)) <= span["x"][1]
-                 and span["y"][0] <= int(TILE.search(t["src"]).group(3)) <= span["y"][1]]  # fmt: skip
+    where = [(t, [int(v) for v in TILE.search(t["src"]).groups()]) for t in tiles]
+    (x0, x1), (y0, y1) = span["x"], span["y"]
+    in_sector = [t for t, (z, tx, ty) in where if z == zoom and x0 <= tx <= x1 and y0 <= ty <= y1]
     assert all(t["loaded"] and t["width"] == TILE_SIZE for t in in_sector), in_sector
     shot(tablet, "tablet-basemap-offline-800x1280")
 

@@ -213,7 +213,8 @@ class OpenBasemap:
 
     def tile(self, zoom: int, x: int, y: int) -> bytes | None:
         """The tile at XYZ (zoom, x, y); MBTiles counts rows from the south (TMS)."""
-        row = self.connection().execute(
+        db = self.connection()
+        row = db.execute(
             "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
             (zoom, x, 2**zoom - 1 - y),
         ).fetchone()
@@ -221,8 +222,8 @@ class OpenBasemap:
 
     def count(self, zoom, x0, x1, y0, y1) -> tuple[int, int]:
         """(tiles, bytes) held in an XYZ range (inclusive) at `zoom`."""
-        last = 2**zoom - 1
-        return self.connection().execute(
+        last, db = 2**zoom - 1, self.connection()
+        return db.execute(
             "SELECT count(*), coalesce(sum(length(tile_data)), 0) FROM tiles WHERE "
             "zoom_level = ? AND tile_column BETWEEN ? AND ? AND tile_row BETWEEN ? AND ?",
             (zoom, x0, x1, last - y1, last - y0),

@@ -157,12 +157,14 @@ def _labels(scene: Scene, zoom: int) -> list[Label]:
     if settlements:
         for name, lon, lat, _ in sorted(settlements, key=lambda s: (-s[3], s[0])):
             x, y = world_pixel(lon, lat, zoom)
-            if not labels.place(Label(x + 5, y + 4, name, False, 11, STYLE["settlement_label"])):
+            colour = STYLE["settlement_label"]
+            if not labels.place(Label(x + 5, y + 4, name, False, 11, colour)):
                 width = _font(False, 11).getlength(name)
-                labels.place(Label(x - 5 - width, y + 4, name, False, 11, STYLE["settlement_label"]))
+                labels.place(Label(x - 5 - width, y + 4, name, False, 11, colour))
     for name, _, _, (lon, lat) in scene.provinces:
         x, y = world_pixel(lon, lat, zoom)
-        labels.place(Label(x, y, name.upper(), True, 10, STYLE["province_label"]), anchor_middle=True)
+        label = Label(x, y, name.upper(), True, 10, STYLE["province_label"])
+        labels.place(label, anchor_middle=True)
     return labels.placed
 
 

@@ -433,7 +433,9 @@ LEAFLET_CONFIG = {
 # The base layer the mission supplies (core/basemap/): a raster MBTiles file the app serves
 # at /tiles/<z>/<x>/<y>.<format>, drawn under the mission's own layers when present.
 # `manage.py load_basemap FILE` checks a file and puts it here in one rename.
-BASEMAP_MBTILES = Path(env.str("BASEMAP_MBTILES", default=str(VAR_DIR / "basemap" / "basemap.mbtiles")))
+BASEMAP_MBTILES = Path(
+    env.str("BASEMAP_MBTILES", default=str(VAR_DIR / "basemap" / "basemap.mbtiles"))
+)
 # Most a tablet stores of its sector's tiles for offline use: whole zoom levels, lowest first.
 BASEMAP_PRECACHE_MAX_MB = env.float("BASEMAP_PRECACHE_MAX_MB", default=40)
 # Most tiles a tablet of a role without a forward base (all sectors) is asked to store.

@@ -47,8 +47,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {done:,} of {total:,} tiles")
 
         try:
-            made = make_basemap(out, bounds=_bounds(bounds) if bounds else None, minzoom=minzoom,
-                                maxzoom=maxzoom, max_tiles=max_tiles, progress=progress)  # fmt: skip
+            made = make_basemap(
+                out, bounds=_bounds(bounds) if bounds else None, minzoom=minzoom,
+                maxzoom=maxzoom, max_tiles=max_tiles, progress=progress,
+            )  # fmt: skip
         except (BasemapTooLarge, FileNotFoundError) as refused:
             raise CommandError(str(refused)) from None
         self.stdout.write(self.style.SUCCESS(
