@@ -6,15 +6,17 @@ URLs, so a tile is cached for a year, privately (a login is needed), and its ETa
 version and its place: a revalidation is answered 304 without reading the file.
 """
 
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
-from rest_framework.renderers import JSONRenderer
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.authentication import DeviceTokenAuthentication
 from core.basemap import manifest
 from core.basemap.mbtiles import loaded
 
@@ -22,36 +24,56 @@ YEAR = 365 * 24 * 3600
 NONE_LOADED = "No base layer is loaded (manage.py load_basemap FILE)."
 
 
-class BasemapTileView(APIView):
-    """One tile, XYZ (Leaflet's order; the file's rows are flipped to TMS)."""
+def _error(status, code, detail):
+    # The API's error format (core.api.errors), as the geography API answers.
+    return JsonResponse({"status": status, "code": code, "detail": detail, "errors": {}},
+                        status=status)  # fmt: skip
 
-    def perform_content_negotiation(self, request, force=False):
-        # An <img> asks for image/*: a tile is sent as it is, and a refusal or a 404 in the
-        # API's JSON error format whatever the Accept header says.
-        renderer = JSONRenderer()
-        return renderer, renderer.media_type
 
-    @extend_schema(exclude=True)
-    def get(self, request, z, x, y, fmt):
-        basemap = loaded()
-        if basemap is None:
-            raise NotFound(NONE_LOADED)
-        info = basemap.info
-        if fmt != info.format or not (info.minzoom <= z <= info.maxzoom) or max(x, y) >= 2**z:
-            raise NotFound(f"The base layer has no tile {z}/{x}/{y}.{fmt}.")
-        etag = f'"{info.version}-{z}-{x}-{y}"'
-        current = request.query_params.get("v") == info.version
-        cache = f"private, max-age={YEAR}, immutable" if current else "private, no-cache"
-        if etag in request.headers.get("If-None-Match", ""):
-            response = HttpResponseNotModified()
-        else:
-            data = basemap.tile(z, x, y)
-            if data is None:
-                raise NotFound(f"The base layer has no tile {z}/{x}/{y}.{fmt}.")
-            response = HttpResponse(data, content_type=info.content_type)
-        response["ETag"] = etag
-        response["Cache-Control"] = cache
-        return response
+def _signed_in(request):
+    """The session's user, else a device token's (the geography API's two ways in), else
+    None; a token that is not one raises AuthenticationFailed, as in the API."""
+    if request.user.is_authenticated:
+        return request.user
+    if "HTTP_AUTHORIZATION" not in request.META:
+        return None
+    found = DeviceTokenAuthentication().authenticate(Request(request))
+    return found[0] if found else None
+
+
+@require_safe
+def basemap_tile(request, z, x, y, fmt):
+    """One tile, XYZ (Leaflet's order; the file's rows are flipped to TMS).
+
+    A plain view, not a DRF one: it is no API operation (the schema leaves it out), and as a
+    DRF view it would still count among the schema's paths and move their common prefix."""
+    try:
+        user = _signed_in(request)
+    except AuthenticationFailed as refused:
+        return _error(401, "authentication_failed", str(refused.detail))
+    if user is None:
+        return _error(401, "not_authenticated", "Log in to see the base layer.")
+    basemap = loaded()
+    if basemap is None:
+        return _error(404, "not_found", NONE_LOADED)
+    info = basemap.info
+    absent = f"The base layer has no tile {z}/{x}/{y}.{fmt}."
+    if fmt != info.format or not (info.minzoom <= z <= info.maxzoom) or max(x, y) >= 2**z:
+        return _error(404, "not_found", absent)
+    etag = f'"{info.version}-{z}-{x}-{y}"'
+    current = request.GET.get("v") == info.version
+    cache = f"private, max-age={YEAR}, immutable" if current else "private, no-cache"
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        data = basemap.tile(z, x, y)
+        if data is None:
+            return _error(404, "not_found", absent)
+        response = HttpResponse(data, content_type=info.content_type)
+    response["ETag"] = etag
+    response["Cache-Control"] = cache
+    response["Vary"] = "Cookie, Authorization"
+    return response
 
 
 class _Range(serializers.Serializer):
