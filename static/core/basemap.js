@@ -41,6 +41,18 @@
     });
   }
 
+  // The layer's attribution, unless the map credits the same sources already (the demo's
+  // layer is drawn from the very data the mission's layers come from).
+  function attributionFor(map, text) {
+    var control = map.attributionControl;
+    if (!text || !control) return text;
+    var already = [String(control.options.prefix || "")].concat(Object.keys(control._attributions || {}));
+    var said = already.some(function (other) {
+      return other && (other.indexOf(text) !== -1 || text.indexOf(other) !== -1);
+    });
+    return said ? "" : text;
+  }
+
   function addTo(map) {
     if (map._missionBasemap) return map._missionBasemap;
     var container = map.getContainer();
@@ -55,7 +67,7 @@
         minNativeZoom: info.minzoom,
         maxNativeZoom: info.maxzoom,
         bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]),
-        attribution: asText(info.attribution),
+        attribution: attributionFor(map, asText(info.attribution)),
         className: "mission-basemap",
         keepBuffer: 2
       });
