@@ -201,7 +201,7 @@ class SettlementLayerApi(generics.ListAPIView):
             ref_name = "Settlement"
             model = Settlement
             geo_field = "location"
-            fields = ["id", "name", "province", "population"]
+            fields = ["id", "name", "province", "country", "population"]
 
     serializer_class = OutputSerializer
     queryset = Settlement.objects.select_related("province").order_by("name")
@@ -216,7 +216,7 @@ class ForwardBaseLayerApi(generics.ListAPIView):
             ref_name = "ForwardBase"
             model = ForwardBase
             geo_field = "location"
-            fields = ["id", "name", "province"]
+            fields = ["id", "name", "code", "province"]
 
     serializer_class = OutputSerializer
     queryset = ForwardBase.objects.select_related("province").order_by("name")

@@ -5,6 +5,7 @@ The audit trail lives in core/audit/models.py and is re-exported here so that Dj
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
+from django.core.validators import RegexValidator
 from django.db.models import F, Q
 from knox.models import AbstractAuthToken
 
@@ -77,10 +78,15 @@ class BorderSegment(models.Model):
 
 @audited()
 class Settlement(models.Model):
+    """A named place incidents are described by: Armenian ones in their province, and the
+    towns across the line (no province), so an incident seen across it is placed by its
+    nearest settlement on either side."""
+
     name = models.CharField(max_length=64, unique=True)
     province = models.ForeignKey(
         Province, on_delete=models.PROTECT, related_name="settlements", null=True, blank=True
     )
+    country = models.CharField(max_length=64, default="Armenia")
     location = models.PointField(srid=4326)
     population = models.PositiveIntegerField(null=True, blank=True)
     precision = models.CharField(max_length=64, blank=True)
@@ -97,6 +103,13 @@ class Settlement(models.Model):
 @audited()
 class ForwardBase(models.Model):
     name = models.CharField(max_length=64, unique=True)
+    # The first part of its reports' references (KAP-2026-0142).
+    code = models.CharField(
+        max_length=3,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Three capital letters, e.g. KAP.")],
+        help_text="Three letters that begin the references of its reports (KAP-2026-0142).",
+    )
     settlement = models.OneToOneField(
         Settlement, on_delete=models.PROTECT, related_name="forward_base"
     )

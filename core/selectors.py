@@ -20,7 +20,7 @@ from django.utils import timezone
 from geographiclib.geodesic import Geodesic
 
 from core.geometry import GeometryRefused, is_finite_lon_lat
-from core.models import BorderSegment, Province, RestrictedZone, Settlement
+from core.models import BorderSegment, ForwardBase, Province, RestrictedZone, Settlement
 
 COMPASS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"]
 
@@ -49,7 +49,8 @@ class _GeographyInMemory:
     """
 
     def __init__(self):
-        self._loaded = None  # (when, [(province, prepared outline, extent)], [settlement])
+        # (when, [(province, prepared outline, extent)], [settlement], {base pk: code})
+        self._loaded = None
         self._lock = threading.Lock()
 
     def clear(self, **kwargs):
@@ -76,18 +77,25 @@ class _GeographyInMemory:
                     # Its coordinates, read once: each .x/.y is a call into GEOS.
                     settlement.lon_lat = settlement.location.coords[:2]
                     settlement.lon_lat_radians = tuple(map(math.radians, settlement.lon_lat))
-                loaded = self._loaded = (time.monotonic(), provinces, settlements)
+                # The forward bases' codes, which begin every report's reference.
+                base_codes = dict(ForwardBase.objects.values_list("pk", "code"))
+                loaded = self._loaded = (time.monotonic(), provinces, settlements, base_codes)
         return loaded
 
 
 geography_in_memory = _GeographyInMemory()
-for _model in (Province, Settlement):
+for _model in (Province, Settlement, ForwardBase):
     post_save.connect(geography_in_memory.clear, sender=_model, dispatch_uid=f"geo-{_model}")
     post_delete.connect(geography_in_memory.clear, sender=_model, dispatch_uid=f"geo-d-{_model}")
 
 
 def _in_wgs84(point: Point) -> Point:
     return point if point.srid in (None, 4326) else point.transform(4326, clone=True)
+
+
+def forward_base_code(base_pk: int | None) -> str | None:
+    """The code of a forward base (KAP), from memory: no query per report filed."""
+    return geography_in_memory.get()[3].get(base_pk) if base_pk is not None else None
 
 
 def province_at(point: Point) -> Province | None:
@@ -178,7 +186,10 @@ class RelativeLocation:
         else:
             text = f"about {round(self.distance_km)} km {self.direction} of {where}"
         province = province or self.settlement.province
-        return f"{text}, {province.name}" if province is not None else text
+        if province is not None:
+            return f"{text}, {province.name}"
+        # A town across the line: its country says which side it is on.
+        return f"{text}, {self.settlement.country}" if self.settlement.country else text
 
 
 EARTH_MEAN_RADIUS_KM = 6371.0088
@@ -202,9 +213,17 @@ def _geodesic_km(a, b) -> float:
     return Geodesic.WGS84.Inverse(a[1], a[0], b[1], b[0], Geodesic.DISTANCE)["s12"] / 1000
 
 
-def nearest_settlement(point: Point) -> RelativeLocation | None:
+HOME_COUNTRY = "Armenia"
+
+
+def nearest_settlement(point: Point, *, home_only: bool = False) -> RelativeLocation | None:
+    """The settlement nearest `point`, on either side of the line, or only in Armenia
+    (`home_only`): a place inside Armenia is described by an Armenian settlement, even where
+    a town across the line is nearer ("4 km W of Zangilan, Syunik" would say neither)."""
     point = _in_wgs84(point)
     settlements = geography_in_memory.get()[2]
+    if home_only:
+        settlements = [s for s in settlements if s.country == HOME_COUNTRY]
     if not settlements:
         return None
     # The sphere ranks them (fast); the spheroid, which differs from it by well under 1 %,
@@ -232,12 +251,15 @@ def describe_location(point: Point, *, province=_UNKNOWN) -> str:
     """The phrase reports and the digest use: "about 6 km SE of Jermuk, Vayots Dzor".
 
     `province`: province_at(point) when the caller has it already (None for none), which
-    saves looking it up again.
+    saves looking it up again. A point in a province is described by an Armenian settlement;
+    one outside every province by the nearest settlement on either side of the line.
     """
-    relative = nearest_settlement(point)
+    if province is _UNKNOWN:
+        province = province_at(point)
+    relative = nearest_settlement(point, home_only=province is not None)
     if relative is None:
         return f"{point.y:.4f}N {point.x:.4f}E"
-    return relative.phrase(province_at(point) if province is _UNKNOWN else province)
+    return relative.phrase(province)
 
 
 def restricted_zones_active(at=None):
@@ -256,5 +278,5 @@ def map_base_layers() -> tuple[list[Province], list[BorderSegment], list[Settlem
     return (
         list(Province.objects.only("name", "is_sector", "geom")),
         list(BorderSegment.objects.only("is_international", "geom")),
-        list(Settlement.objects.only("name", "location")),
+        list(Settlement.objects.only("name", "country", "location")),
     )

@@ -82,6 +82,7 @@ class IncidentReportAdminForm(forms.ModelForm):
 class IncidentReportAdmin(MissionMapAdmin):
     form = IncidentReportAdminForm
     list_display = [
+        "reference",
         local_time_column("observed_at", "observed"),
         "category",
         "severity",
@@ -90,12 +91,13 @@ class IncidentReportAdmin(MissionMapAdmin):
         "author",
         "status",
     ]
-    list_filter = ["status", "category", "severity", "sector", "observed_at"]
-    search_fields = ["description", "location_phrase", "author__username", "=uuid"]
+    list_filter = ["status", "category", "severity", "sector", "across_line", "observed_at"]
+    search_fields = ["=reference", "description", "location_phrase", "author__username", "=uuid"]
     list_select_related = ["author", "sector"]
     date_hierarchy = "observed_at"
-    readonly_fields = ["uuid", "author", "status", "version", "sector", "location_phrase",
-                       "observer_position", "received_at"]  # fmt: skip
+    readonly_fields = ["reference", "uuid", "author", "status", "version", "sector",
+                       "across_line", "location_phrase", "observer_position",
+                       "received_at"]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["category", "severity", "description", "status"]}),
         (
@@ -108,11 +110,20 @@ class IncidentReportAdmin(MissionMapAdmin):
         (
             "Where",
             {
-                "fields": ["location", "sector", "location_phrase", "observer_position"],
+                "fields": [
+                    "location",
+                    "sector",
+                    "across_line",
+                    "location_phrase",
+                    "observer_position",
+                ],
                 "description": "Move the point to correct it: sector and phrase follow.",
             },
         ),
-        ("Record", {"fields": ["uuid", "author", "version", "patrol", "seen_version"]}),
+        (
+            "Record",
+            {"fields": ["reference", "uuid", "author", "version", "patrol", "seen_version"]},
+        ),
     ]
 
     def has_add_permission(self, request):

@@ -150,8 +150,11 @@ def _incident_feature(report: IncidentReport) -> dict:
         "properties": {
             "cluster": False,
             "uuid": str(report.uuid),
+            "reference": report.reference,
             "category": report.get_category_display(),
             "severity": report.severity,
+            "severity_label": report.get_severity_display(),
+            "across_line": report.across_line,
             "observed_at": report.observed_at.isoformat(),
             "location_phrase": report.location_phrase,
             "sector": report.sector.name,

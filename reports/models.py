@@ -83,8 +83,18 @@ class IncidentReport(models.Model):
         Category.OTHER: ("Strategic developments", "Other"),
     }
 
+    class Severity(models.IntegerChoices):
+        MINOR = 1, "1 – Minor"
+        LIMITED = 2, "2 – Limited"
+        SIGNIFICANT = 3, "3 – Significant"
+        SERIOUS = 4, "4 – Serious"
+        CRITICAL = 5, "5 – Critical"
+
     # Set by the tablet when the monitor starts the report: a resend is recognised by it.
     uuid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    # What people call it: the author's forward base, the year observed (mission time) and
+    # its number there (KAP-2026-0142), given when the server first stores the report.
+    reference = models.CharField(max_length=24, unique=True, editable=False)
     # No index of its own: incident_author_status_idx (author, status) serves every lookup by
     # author, and one index fewer is one write fewer for every report filed.
     author = models.ForeignKey(
@@ -114,6 +124,12 @@ class IncidentReport(models.Model):
         help_text="From the observer to the incident, 0 = north.",
     )
     estimated_distance_m = models.PositiveIntegerField(null=True, blank=True)
+    # Seen across the line from a position in the mission area (reports.services.placement):
+    # its sector is the observer's, and its direction and distance are always known.
+    across_line = models.BooleanField(
+        "across the line", default=False, editable=False,
+        help_text="The incident lies beyond the border; the observer stood in the mission area.",
+    )  # fmt: skip
     observation_means = models.CharField(
         max_length=24, choices=ObservationMeans.choices, default=ObservationMeans.SEEN
     )
@@ -166,7 +182,7 @@ class IncidentReport(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     category = models.CharField(max_length=24, choices=Category.choices)
     severity = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(5)]
+        choices=Severity.choices, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     description = models.TextField()
     # Derived from the location by core.geography, never typed.
@@ -220,7 +236,7 @@ class IncidentReport(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_category_display()} {self.location_phrase}"
+        return f"{self.reference} {self.get_category_display()} {self.location_phrase}"
 
     # What its author may still change, two rules on purpose: a draft is changed in place
     # (the API's `editable`: the tablet's form stays open); a submitted or returned report is
@@ -511,3 +527,24 @@ class SummaryDownload(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+
+class ReferenceSequence(models.Model):
+    """The last number given to a report of one forward base in one year (KAP-2026-0142).
+
+    Taken by one upsert (reports.services.references), in the transaction that inserts the
+    report: a resend whose insert fails on its UUID gives its number back, so the numbers of
+    a base's year have no gaps.
+    """
+
+    prefix = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="reference_sequence_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}-{self.year}: {self.last}"

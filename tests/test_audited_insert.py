@@ -75,7 +75,7 @@ def test_an_object_whose_name_shows_its_key_gets_its_name_after_the_insert(users
 
 
 @pytest.mark.django_db(transaction=True)
-def test_filing_with_a_token_outside_a_transaction_takes_two_statements_on_postgresql(users):
+def test_filing_with_a_token_outside_a_transaction_takes_three_statements_on_postgresql(users):
     client = with_token(login(APIClient(), "t-monitor").json()["token"])
     # A point well inside Syunik: no province fallback query.
     body = report_body(location={"type": "Point", "coordinates": [46.40, 39.20]})
@@ -85,12 +85,16 @@ def test_filing_with_a_token_outside_a_transaction_takes_two_statements_on_postg
     assert response.status_code == 201, response.json()
     statements = [q["sql"] for q in queries.captured_queries]
     if connection.vendor == "postgresql":
-        # The token with its user, roles and permissions; the report with its audit entry.
-        assert len(statements) == 2, "\n".join(statements)
-        assert "json_agg" in statements[0] and statements[1].startswith("WITH new_row AS (")
+        # The token with its user, roles and permissions; the reference's number and the
+        # report with its audit entry, in one transaction (reports.services.references).
+        assert len(statements) == 3, "\n".join(statements)
+        assert "json_agg" in statements[0]
+        assert statements[1].startswith('INSERT INTO "reports_referencesequence"')
+        assert statements[2].startswith("WITH new_row AS (")
     else:
         assert "json_group_array" in statements[0]
-        assert sum(s.startswith("INSERT") for s in statements) == 2, "\n".join(statements)
+        # The number, the report and its entry.
+        assert sum(s.startswith("INSERT") for s in statements) == 3, "\n".join(statements)
     report = IncidentReport.objects.get(uuid=body["uuid"])
     assert _entry(report).actor_id == users["monitor"].pk
     assert _entry(report).client == AuditEntry.Client.TOKEN

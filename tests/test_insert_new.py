@@ -1,5 +1,6 @@
 """insert_new (core/db.py) writes the row and the audit entry Model.save() would write."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -12,16 +13,21 @@ from reports.models import IncidentReport
 
 COMPARED = [
     f.attname for f in IncidentReport._meta.concrete_fields
-    if f.attname not in ("id", "uuid", "received_at")
+    if f.attname not in ("id", "uuid", "reference", "received_at")
 ]  # fmt: skip
 
 
 OBSERVED = timezone.now() - timedelta(hours=1)
 
 
+_NUMBERS = itertools.count(1)
+
+
 def _report(author, **changes):
     values = {
         "author": author,
+        # Given by the filing service; unique, so one per row built here.
+        "reference": f"TST-2026-{next(_NUMBERS):04d}",
         "observed_at": OBSERVED,
         "location": Point(46.5311, 39.5481, srid=4326),
         "observer_position": None,
@@ -37,7 +43,7 @@ def _report(author, **changes):
 def _audit_changes(report):
     entry = AuditEntry.objects.get(model="reports.incidentreport", object_pk=str(report.pk))
     changes = dict(entry.changes)
-    for name in ("id", "uuid", "received_at"):
+    for name in ("id", "uuid", "reference", "received_at"):
         changes.pop(name)
     return entry.action, changes
 

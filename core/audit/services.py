@@ -70,10 +70,14 @@ def _entry(*, action, instance, changes, origin=None) -> AuditEntry:
     )
 
 
-def audited_insert(instance) -> None:
+def audited_insert(instance, *, before=None) -> None:
     """Insert a new row of an audited model with its audit entry, committed together: what
     `with transaction.atomic(): insert_new(instance)` does (signals included), in one
     statement on PostgreSQL when it can be.
+
+    `before`: a callable run in the same transaction just before the insert (a report's
+    reference number is taken there, and given back if the insert is refused); with it the
+    insert is one transaction of a few statements rather than a statement on its own.
 
     One statement (the row inserted in a WITH clause, the entry from its new key) commits on
     its own: no BEGIN, no second INSERT, no COMMIT. Three round trips fewer per report filed,
@@ -95,6 +99,8 @@ def audited_insert(instance) -> None:
         or _str_shows_key(instance)
     ):
         with transaction.atomic(using=db.alias):
+            if before is not None:
+                before()
             insert_new(instance)
         return
 
@@ -108,8 +114,11 @@ def audited_insert(instance) -> None:
         sql = _insert_with_entry_sql(model, tuple(placeholders), tuple(entry_placeholders))
         # Inside a caller's transaction, a savepoint as atomic() would make: a refused row
         # (a UUID already stored, say) must leave the caller's transaction usable.
+        # With `before`, the transaction below is that savepoint already.
         nested = (
-            transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext()
+            transaction.atomic(using=db.alias)
+            if db.in_atomic_block and before is None
+            else contextlib.nullcontext()
         )
         with nested, db.cursor() as cursor:
             cursor.execute(sql, params + entry_params)
@@ -117,7 +126,12 @@ def audited_insert(instance) -> None:
 
     instance._audit_recorded = True  # the post_save handler: written with the row
     try:
-        insert_new(instance, write=with_its_entry)
+        if before is None:
+            insert_new(instance, write=with_its_entry)
+        else:
+            with transaction.atomic(using=db.alias):
+                before()
+                insert_new(instance, write=with_its_entry)
     finally:
         del instance._audit_recorded
 

@@ -462,6 +462,9 @@ REPORT_MAX_DISTANCE_M = env.int("REPORT_MAX_DISTANCE_M", default=100_000)
 # The reference border is a 1:10M line: points up to this far outside every province still
 # belong to the nearest one (Kornidzor lies 0.48 km outside the generalised Syunik polygon).
 PROVINCE_TOLERANCE_KM = env.float("PROVINCE_TOLERANCE_KM", default=2.0)
+# Most fire is observed across the line: an incident may lie this far beyond the border when
+# the observer stood in the mission area (reports.services.placement; the tablet checks it too).
+INCIDENT_MAX_BEYOND_BORDER_KM = env.float("INCIDENT_MAX_BEYOND_BORDER_KM", default=25.0)
 # Itineraries are notified to the parties this long before departure (a week ahead).
 PATROL_NOTICE_DAYS = env.float("PATROL_NOTICE_DAYS", default=7)
 # Route parts closer than this to the border need the coordinator's explicit acceptance.

@@ -31,15 +31,17 @@ class IncidentReportOutput(FieldsBuiltOnce, serializers.ModelSerializer):
     attachments = serializers.SerializerMethodField()
     acled_event_type = serializers.CharField(read_only=True)
     acled_sub_event_type = serializers.CharField(read_only=True)
+    severity_label = serializers.CharField(source="get_severity_display", read_only=True)
 
     class Meta:
         model = IncidentReport
         ref_name = "IncidentReport"
         fields = [
-            "uuid", "status", "version", "observed_at", "time_precision", "observed_until",
-            "received_at", "submitted_at", "location", "location_precision", "location_phrase",
-            "sector", "observer_position", "direction_degrees", "estimated_distance_m",
-            "observation_means", "category", "severity", "description", "explosions", "shots",
+            "uuid", "reference", "status", "version", "observed_at", "time_precision",
+            "observed_until", "received_at", "submitted_at", "location", "location_precision",
+            "location_phrase", "sector", "across_line", "observer_position", "direction_degrees",
+            "estimated_distance_m", "observation_means", "category", "severity",
+            "severity_label", "description", "explosions", "shots",
             "bursts", "weapons", "alleged_actor", "alleged_by", "civilians_killed",
             "civilians_injured", "military_killed", "military_injured", "casualty_source",
             "damage", "author", "patrol", "editable", "attachments",

@@ -25,8 +25,8 @@ class IncidentReportFeature(GeoFeatureModelSerializer):
         ref_name = "IncidentReportFeature"
         geo_field = "location"
         id_field = "uuid"
-        fields = ["uuid", "observed_at", "category", "severity", "status", "verification",
-                  "location_phrase", "sector"]  # fmt: skip
+        fields = ["uuid", "reference", "observed_at", "category", "severity", "status",
+                  "verification", "location_phrase", "sector", "across_line"]  # fmt: skip
 
 
 class IncidentReportGeoJsonApi(IncidentReportListApi):
@@ -37,11 +37,18 @@ class IncidentReportGeoJsonApi(IncidentReportListApi):
 
 
 CSV_COLUMNS = [
-    ("uuid", lambda r: r.uuid), ("event_date", lambda r: r.observed_at.date().isoformat()),
+    ("uuid", lambda r: r.uuid), ("reference", lambda r: r.reference),
+    ("event_date", lambda r: r.observed_at.date().isoformat()),
     ("observed_at", lambda r: r.observed_at.isoformat()), ("category", lambda r: r.category),
     ("event_type", lambda r: r.acled_event_type),
     ("sub_event_type", lambda r: r.acled_sub_event_type),
-    ("severity", lambda r: r.severity), ("admin1", lambda r: r.sector.name),
+    ("severity", lambda r: r.severity),
+    # ACLED's place columns say where the incident was: across the line, the other side
+    # (admin1 unknown to the mission); `sector` is the mission's sector that saw it.
+    ("country", lambda r: "Azerbaijan" if r.across_line else "Armenia"),
+    ("admin1", lambda r: "" if r.across_line else r.sector.name),
+    ("sector", lambda r: r.sector.name),
+    ("across_line", lambda r: "yes" if r.across_line else "no"),
     ("location", lambda r: r.location_phrase), ("latitude", lambda r: round(r.location.y, 5)),
     ("longitude", lambda r: round(r.location.x, 5)), ("status", lambda r: r.status),
     ("verification", lambda r: r.verification),

@@ -26,10 +26,12 @@ from django.utils import timezone
 from core.audit.services import audited_insert
 from core.models import User
 from core.roles import Role, has_role
-from core.selectors import as_wgs84, describe_location, province_at
+from core.selectors import as_wgs84
 from patrols.models import PatrolPlan
 from reports.models import IncidentReport, ReportRevision
 from reports.selectors import incident_report_require_author, patrols_linkable
+from reports.services.placement import incident_placement
+from reports.services.references import reference_next
 from reports.services.review import flash_alert_enqueue_if_needed, flash_alert_mark_due
 
 # Tablet clocks drift; a few minutes ahead of the server is still "now".
@@ -51,6 +53,9 @@ FILED_FIELDS = {
     "status",
 } | DETAIL_FIELDS
 
+
+# Measured by the server when the monitor gave none (_fill_sight_line).
+SIGHT_LINE_FIELDS = {"direction_degrees", "estimated_distance_m"}
 
 BETWEEN_NEEDS_AN_END = next(
     c.violation_error_message
@@ -140,8 +145,12 @@ def incident_report_receive(
         raise ValidationError({"uuid": ["This report identifier is already in use."]})
     location = fields.get("location")
     compared = {**fields, "location": as_wgs84(location)} if location is not None else fields
-    # A resend of a draft that was submitted meanwhile is still the same report.
-    compared = {k: v for k, v in compared.items() if k != "status"}
+    # A resend of a draft that was submitted meanwhile is still the same report; so is one
+    # that left out the direction and distance the server measured (_fill_sight_line).
+    compared = {
+        k: v for k, v in compared.items()
+        if k != "status" and not (k in SIGHT_LINE_FIELDS and v is None)
+    }  # fmt: skip
     different = _differences(existing, compared)
     if different:
         raise ReportConflict(existing, different)
@@ -151,19 +160,6 @@ def incident_report_receive(
 def _insert(*, author, observed_at, location, category, severity, description, patrol, status,
             uuid, flash_alert, **details) -> IncidentReport:  # fmt: skip
     """The new report, checked and derived (sector, phrase), inserted with its audit entry."""
-    location = as_wgs84(location)
-    # One province lookup serves the sector and the location phrase (it was made twice).
-    province = province_at(location)
-    sector = province if province is not None and province.is_sector else None
-    if sector is None:
-        raise ValidationError(
-            {
-                "location": [
-                    f"{location.y:.5f}N {location.x:.5f}E is outside the mission area "
-                    "(the five border provinces)."
-                ]
-            }
-        )
     if timezone.is_naive(observed_at):
         raise ValidationError({"observed_at": ["The observation time must carry a time zone."]})
     if observed_at > timezone.now() + CLOCK_SKEW:
@@ -181,8 +177,14 @@ def _insert(*, author, observed_at, location, category, severity, description, p
     unknown = set(details) - DETAIL_FIELDS
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    location = as_wgs84(location)
     if details.get("observer_position") is not None:
         details["observer_position"] = as_wgs84(details["observer_position"])
+    # The sector, the flag and the phrase, by the observer's rule (reports.services.placement).
+    placement = incident_placement(
+        location=location, observer_position=details.get("observer_position")
+    )
+    _fill_sight_line(details, placement)
     report = IncidentReport(
         author=author,
         observed_at=observed_at,
@@ -192,8 +194,9 @@ def _insert(*, author, observed_at, location, category, severity, description, p
         description=description,
         patrol=patrol,
         status=status,
-        sector=sector,
-        location_phrase=describe_location(location, province=province)[:160],
+        sector=placement.sector,
+        across_line=placement.across_line,
+        location_phrase=placement.location_phrase,
         submitted_at=timezone.now() if status == IncidentReport.Status.SUBMITTED else None,
         **details,
     )
@@ -206,14 +209,33 @@ def _insert(*, author, observed_at, location, category, severity, description, p
     # window above. So are the foreign keys (a query each): the author is the authenticated
     # user, the sector was just read, the patrol was read and checked by _check_patrol.
     report.full_clean(
-        exclude=["author", "sector", "patrol"], validate_unique=False, validate_constraints=False
+        exclude=["author", "sector", "patrol", "reference"],  # the reference: given below
+        validate_unique=False,
+        validate_constraints=False,
     )
     # save() without compiling its 40-column INSERT anew (~0.3 ms), with its audit entry in
     # the same statement on PostgreSQL (three round trips fewer, ~0.4 ms).
     if flash_alert:
         flash_alert_mark_due(report)  # in the same row: no write after it
-    audited_insert(report)
+
+    # The number and the row in one transaction: an insert refused (a resend's UUID) gives
+    # its number back, so a base's references have no gaps (reports.services.references).
+    def numbered():
+        report.reference = reference_next(author=author, observed_at=observed_at)
+
+    audited_insert(report, before=numbered)
     return report
+
+
+def _fill_sight_line(details, placement) -> None:
+    """Direction and distance from the observer, when the monitor gave none: measured from
+    the two points (what the monitor typed is an observation of its own and is kept)."""
+    if placement.bearing_degrees is None:
+        return
+    if details.get("direction_degrees") is None:
+        details["direction_degrees"] = placement.bearing_degrees
+    if details.get("estimated_distance_m") is None:
+        details["estimated_distance_m"] = placement.distance_m
 
 
 class StaleVersion(Exception):
@@ -281,7 +303,7 @@ def _amend(report, *, by, fields, reason, keep_revision):
         raise ValidationError(
             {"observed_until": ["The end of the observation must come after its start."]}
         )
-    if "location" in fields:
+    if "location" in fields or "observer_position" in fields:
         _place(report)
     report.version += 1
     report.full_clean()
@@ -294,13 +316,15 @@ def _amend(report, *, by, fields, reason, keep_revision):
 
 
 def _place(report):
-    """Sector and location phrase from the report's (checked) point, never from what was typed."""
+    """Sector, flag and phrase from the report's (checked) points, never from what was typed."""
     report.location = as_wgs84(report.location)
-    province = province_at(report.location)  # once, for the sector and the phrase
-    if province is None or not province.is_sector:
-        raise ValidationError({"location": ["This place is outside the mission area."]})
-    report.sector = province
-    report.location_phrase = describe_location(report.location, province=province)[:160]
+    report.observer_position = as_wgs84(report.observer_position)
+    placement = incident_placement(
+        location=report.location, observer_position=report.observer_position
+    )
+    report.sector = placement.sector
+    report.across_line = placement.across_line
+    report.location_phrase = placement.location_phrase
 
 
 CORRECTABLE = {"observed_at", "category", "severity", "description", "location", "patrol"}

@@ -25,7 +25,11 @@ from reports.models import SummaryArtefact, SummaryDelivery
 
 INTERNAL, RELEASABLE = "internal", "releasable"
 # Fields of an annex row that identify a source or link to internal material.
-SOURCE_FIELDS = ("reporter", "alleged_by", "attachments", "uuid")
+# The observer's bearing and distance with the incident's point give where monitors stood.
+SOURCE_FIELDS = (
+    "reporter", "alleged_by", "attachments", "uuid", "observer_bearing_degrees",
+    "observer_distance_m",
+)  # fmt: skip
 RELEASABLE_DECIMALS = 2
 
 # ACLED's column names where ACLED has one (event_date … source), then the mission's own.
@@ -35,8 +39,10 @@ CSV_COLUMNS = [
     ("event_date", "#date+occurred", lambda r: r["observed_at"][:10]),
     ("event_type", "#event+type", lambda r: r["event_type"]),
     ("sub_event_type", "#event+type+sub", lambda r: r["sub_event_type"]),
-    ("country", "#country+name", lambda r: "Armenia"),
-    ("admin1", "#adm1+name", lambda r: r["sector"]),
+    # Across the line: the other side's, whose districts the mission does not hold (admin1
+    # empty); the mission's sector that saw it is in `sector` below.
+    ("country", "#country+name", lambda r: "Azerbaijan" if r.get("across_line") else "Armenia"),
+    ("admin1", "#adm1+name", lambda r: "" if r.get("across_line") else r["sector"]),
     ("location", "#loc+name", lambda r: r["location_phrase"]),
     ("latitude", "#geo+lat", lambda r: r["latitude"]),
     ("longitude", "#geo+lon", lambda r: r["longitude"]),
@@ -56,6 +62,8 @@ CSV_COLUMNS = [
     ("casualty_source", "#meta+casualties", lambda r: r["casualty_source"]),
     ("verification", "#status+verification", lambda r: r["verification"]),
     ("counted_as", "#event+id+counted", lambda r: r["counted_as"]),
+    ("sector", "#adm1+name+sector", lambda r: r["sector"]),
+    ("across_line", "#loc+across", lambda r: "yes" if r.get("across_line") else "no"),
 ]  # fmt: skip
 INTERNAL_CSV_COLUMNS = [("reporter", "#contact+name+reporter", lambda r: r["reporter"])]
 

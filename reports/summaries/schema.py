@@ -75,12 +75,21 @@ class NotableSchema(serializers.Serializer):
 
 
 class AnnexRowSchema(serializers.Serializer):
-    ref = serializers.CharField(help_text="The report's reference (first 8 characters).")
+    ref = serializers.CharField(help_text="The report's reference (KAP-2026-0142).")
     uuid = serializers.UUIDField(required=False, help_text=INTERNAL_ONLY)
     observed_at = serializers.DateTimeField()
     time_precision = serializers.CharField()
     sector = serializers.CharField()
     location_phrase = serializers.CharField()
+    across_line = serializers.BooleanField(
+        help_text="Seen across the line from the mission area; `sector` is the observer's."
+    )
+    observer_bearing_degrees = serializers.IntegerField(
+        required=False, allow_null=True, help_text=f"From the observer. {INTERNAL_ONLY}"
+    )
+    observer_distance_m = serializers.IntegerField(
+        required=False, allow_null=True, help_text=f"From the observer. {INTERNAL_ONLY}"
+    )
     latitude = serializers.FloatField(help_text="Rounded to 0.01° in the releasable file.")
     longitude = serializers.FloatField(help_text="Rounded to 0.01° in the releasable file.")
     location_precision = serializers.CharField()

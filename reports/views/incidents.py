@@ -57,7 +57,7 @@ class VerifyForm(forms.Form):
 class LinkForm(forms.Form):
     others = forms.CharField(
         label="Other reports of the same event",
-        help_text="Their references (the first 8 characters are enough), separated by spaces.",
+        help_text="Their references (KAP-2026-0142), separated by spaces.",
     )
     note = forms.CharField(required=False)
 
@@ -177,8 +177,20 @@ def _detail(request, report, status=200, **forms_):
         "link_form": forms_.get("link_form") or LinkForm(),
         "flash_severity": settings.FLASH_ALERT_SEVERITY,
         "time_zone": settings.TIME_ZONE,
+        "map_data": _map_data(report),
     }  # fmt: skip
     return page(request, "reports/incident_detail.html", context, status=status)
+
+
+def _map_data(report) -> dict:
+    """What the incident page's map draws (static/reports/incident-page-map.js)."""
+    observer = report.observer_position
+    return {
+        "incident": [round(report.location.x, 6), round(report.location.y, 6)],
+        "observer": [round(observer.x, 6), round(observer.y, 6)] if observer else None,
+        "across_line": report.across_line,
+        "label": f"{report.reference} · {report.get_category_display()}",
+    }
 
 
 @require_GET
@@ -272,8 +284,10 @@ def incident_link(request, uuid):
         visible = _visible(request).exclude(status=IncidentReport.Status.DRAFT)
         others, unknown = [], []
         for ref in form.cleaned_data["others"].replace(",", " ").split():
-            matches = visible.filter(uuid__startswith=ref.lower())[:2] if len(ref) >= 8 else []
-            matches = list(matches)
+            # A reference as people write it (KAP-2026-0142), or the start of the identifier.
+            matches = list(visible.filter(reference__iexact=ref)[:2])
+            if not matches and len(ref) >= 8:
+                matches = list(visible.filter(uuid__startswith=ref.lower())[:2])
             if len(matches) == 1 and matches[0].pk != report.pk:
                 others.append(matches[0])
             else:

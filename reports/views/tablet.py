@@ -34,6 +34,7 @@ SHELL_STATIC = [
     "tablet/tablet.css",
     "tablet/db.js",
     "tablet/sync.js",
+    "tablet/placement.js",
     "tablet/app.js",
     "tablet/basemap-cache.js",
     "core/basemap.js",
@@ -46,7 +47,9 @@ SHELL_STATIC = [
 # The only API answers the service worker keeps: the map layers drawn instead of tiles, what
 # the base layer is (its tiles are stored by basemap-cache.js), and who is logged in. Never
 # reports of others, never liaison data.
-CACHED_API = ["api-provinces", "api-border", "api-basemap", "api-me"]
+CACHED_API = [
+    "api-provinces", "api-border", "api-settlements", "api-bases", "api-basemap", "api-me",
+]  # fmt: skip
 TIME_ZONE = "Asia/Yerevan"
 
 
@@ -70,9 +73,14 @@ def tablet_shell(request):
         "location_precision": _choices(IncidentReport.LocationPrecision.choices),
         "observation_means": _choices(IncidentReport.ObservationMeans.choices),
         "casualty_source": _choices(IncidentReport.CasualtySource.choices),
+        "severity": _choices(IncidentReport.Severity.choices),
     }
+    base = request.user.forward_base
     config = {
         "username": request.user.get_username(),
+        # Shown from the first paint, offline too (the shell is what the worker keeps).
+        "displayName": (request.user.get_full_name() or request.user.get_username())
+        + (f" · {base.name}" if base is not None else ""),
         "timeZone": TIME_ZONE,
         "swUrl": reverse("tablet-sw"),
         "scope": reverse("tablet"),
@@ -83,9 +91,22 @@ def tablet_shell(request):
             "reports": reverse("api-incident-reports"),
             "provinces": reverse("api-provinces"),
             "border": reverse("api-border"),
+            "settlements": reverse("api-settlements"),
+            "bases": reverse("api-bases"),
             "patrols": reverse("tablet-patrols"),
         },
         "options": options,
+        # The observer's rule, checked offline as the server checks it (static/tablet/placement.js).
+        "placement": {
+            "maxBeyondKm": settings.INCIDENT_MAX_BEYOND_BORDER_KM,
+            "toleranceKm": settings.PROVINCE_TOLERANCE_KM,
+        },
+        # Where the map opens: the monitor's forward base (else the whole mission area).
+        "homeBase": (
+            {"name": base.name, "lat": base.location.y, "lon": base.location.x}
+            if base is not None
+            else None
+        ),
         "mapCenter": list(settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (40.0, 45.4))),
         "mapZoom": settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 8),
     }

@@ -23,6 +23,8 @@
   "use strict";
 
   var DEFAULT_TIME_ZONE = "Asia/Yerevan";
+  // Settlement names from this zoom in: below it, 40 names over the country overlap.
+  var SETTLEMENT_NAMES_ZOOM = 8.5;
   var FETCH_TIMEOUT_MS = 20000;
   var POINT_ZOOM = 10;
 
@@ -80,6 +82,13 @@
     "  background: rgba(255,255,255,.9); border: 1px solid " + COLOURS.base + "; border-radius: 3px;",
     "  padding: 1px 5px; box-shadow: none; }",
     ".leaflet-tooltip.mission-base-label::before { display: none; }",
+    ".leaflet-tooltip.mission-settlement-label { font: 600 11px/1.2 system-ui, sans-serif; color: #1f2933;",
+    "  background: rgba(255,255,255,.8); border: 0; border-radius: 3px; padding: 0 4px; box-shadow: none; }",
+    ".leaflet-tooltip.mission-settlement-label::before { display: none; }",
+    ".leaflet-tooltip.mission-settlement-label--across { color: #6b4f2a; font-style: italic; }",
+    ".mission-layers-map[data-names='hidden'] .mission-settlement-label { display: none; }",
+    ".mission-position-button { min-height: 34px; padding: 0 10px; font: 600 13px system-ui, sans-serif; background: #fff;",
+    "  border: 2px solid rgba(0,0,0,.2); border-radius: 4px; cursor: pointer; }",
     ".mission-legend { font: 13px/1.3 system-ui, sans-serif; color: #1f2933; }",
     ".leaflet-control.mission-legend { background: rgba(255,255,255,.95); border-radius: 6px;",
     "  box-shadow: 0 1px 4px rgba(0,0,0,.3); padding: 0 10px; max-width: 260px; }",
@@ -207,12 +216,17 @@
             });
           },
           onEachFeature: function (feature, layer) {
-            if (!interactive) return;
             var p = feature.properties;
-            layer.bindTooltip(text(p.name), { direction: "top", offset: [0, -4] });
+            var across = p.country && p.country !== "Armenia";
+            // Names to navigate by, always shown (hidden when zoomed out: SETTLEMENT_NAMES_ZOOM).
+            layer.bindTooltip(text(p.name + (across ? " (" + p.country + ")" : "")), {
+              permanent: true, direction: "right", offset: [4, 0],
+              className: "mission-settlement-label" + (across ? " mission-settlement-label--across" : "")
+            });
+            if (!interactive) return;
             layer.bindPopup(popup(p.name, [
-              ["Province", p.province],
-              ["Population", p.population === null ? null : Number(p.population).toLocaleString("en-GB")]
+              ["Province", p.province || p.country],
+              ["Population", p.population === null || p.population === undefined ? null : Number(p.population).toLocaleString("en-GB")]
             ]));
           }
         };
@@ -360,6 +374,36 @@
     }
   }
 
+  // "Where am I?": the device's own position, when it gives one (asked only on a click).
+  function addPositionControl(map) {
+    if (!navigator.geolocation) return;
+    var here = null;
+    var control = L.control({ position: "topleft" });
+    control.onAdd = function () {
+      var button = el("button", { type: "button", className: "leaflet-control mission-position-button", text: "◎ My position" });
+      button.setAttribute("aria-label", "Show my position on the map");
+      L.DomEvent.disableClickPropagation(button);
+      button.addEventListener("click", function () {
+        button.textContent = "◎ Locating…";
+        navigator.geolocation.getCurrentPosition(function (position) {
+          var latlng = L.latLng(position.coords.latitude, position.coords.longitude);
+          if (here) map.removeLayer(here);
+          here = L.layerGroup([
+            L.circle(latlng, { radius: position.coords.accuracy, color: "#0b5cad", weight: 1, fillOpacity: 0.12, interactive: false }),
+            L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: "#0b5cad", fillOpacity: 1, interactive: false })
+          ]).addTo(map);
+          map.getContainer().setAttribute("data-my-position", latlng.lat.toFixed(5) + "," + latlng.lng.toFixed(5));
+          map.setView(latlng, Math.max(map.getZoom(), 12), { animate: false });
+          button.textContent = "◎ My position";
+        }, function () {
+          button.textContent = "◎ No position from this device";
+        }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+      });
+      return button;
+    };
+    control.addTo(map);
+  }
+
   // Over a base layer (static/core/basemap.js) the provinces' fills would hide it: only
   // their outlines and a tint stay.
   function lightenUnderBasemap(ctx) {
@@ -396,6 +440,13 @@
       map.createPane(paneName).style.zIndex = String(spec.zIndex);
       ctx.panes[spec.key] = paneName;
     });
+
+    var showNames = function () {
+      container.setAttribute("data-names", map.getZoom() >= SETTLEMENT_NAMES_ZOOM ? "shown" : "hidden");
+    };
+    map.on("zoomend", showNames);
+    showNames();
+    addPositionControl(map);
 
     var order = LAYERS.map(function (spec) { return spec.name; });
     var layersControl = L.control.layers(null, null, {

@@ -5,13 +5,19 @@
  *
  * The container says how loading went, for people and tests:
  *   data-incidents-state="loading" | "loaded" | "failed", data-incidents-total,
- *   data-incidents-features, and the status line above the map.
+ *   data-incidents-features, data-refreshed-at, and the status line above the map.
+ *
+ * It refreshes itself every data-refresh-seconds (30) while the page is visible, so a new
+ * incident appears without a reload. Incidents are drawn in a pane under the forward bases
+ * and settlement names (static/core/mission-layers.js), so a group never hides a base.
  */
 (function () {
   "use strict";
 
   var SEVERITY_COLOURS = { 1: "#4d7c0f", 2: "#a16207", 3: "#c2410c", 4: "#b91c1c", 5: "#7f1d1d" };
   var DEBOUNCE_MS = 200;
+  // Above the border (270), under the settlements (280) and forward bases (290).
+  var INCIDENT_PANE_Z = 275;
 
   // Report fields are text typed in the field: built into nodes (static/core/dom.js).
   var el = window.MissionDom.el;
@@ -24,6 +30,14 @@
       }).format(new Date(iso));
     } catch (e) {
       return iso;
+    }
+  }
+
+  function formatClock(date, timeZone) {
+    try {
+      return new Intl.DateTimeFormat("en-GB", { timeZone: timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(date);
+    } catch (e) {
+      return date.toISOString();
     }
   }
 
@@ -52,10 +66,12 @@
   function incidentPopup(props, timeZone) {
     return function () {
       return el("div", { className: "mission-popup" }, [
-        el("strong", { text: props.category }), el("br"),
+        el("strong", { text: props.reference + " · " + props.category }), el("br"),
+        props.across_line ? el("span", { className: "incident-across", text: "Across the line" }) : null,
+        props.across_line ? el("br") : null,
         props.location_phrase, el("br"),
         formatTime(props.observed_at, timeZone) + " (" + timeZone + ")", el("br"),
-        "Severity " + props.severity + (props.casualties ? " · " + props.casualties + " casualties" : ""), el("br"),
+        "Severity " + props.severity_label + (props.casualties ? " · " + props.casualties + " casualties" : ""), el("br"),
         props.status + " · " + props.verification, el("br"),
         el("a", { href: props.url, text: "Open the report" })
       ]);
@@ -69,9 +85,12 @@
     var query = container.getAttribute("data-query") || "";
     var status = document.getElementById("incident-map-status");
     var listLink = document.getElementById("incident-map-list");
+    map.createPane("incidents").style.zIndex = String(INCIDENT_PANE_Z);
     var layer = L.layerGroup().addTo(map);
     var controller = null;
     var timer = null;
+    var refreshSeconds = Number(container.getAttribute("data-refresh-seconds") || 30);
+    var refreshed = null;
 
     function say(text, state) {
       status.textContent = text;
@@ -89,7 +108,7 @@
         var latlng = L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]);
         if (p.cluster) {
           var marker = L.marker(latlng, {
-            icon: clusterIcon(p), keyboard: true,
+            icon: clusterIcon(p), keyboard: true, pane: "incidents",
             title: p.count + " incidents, most severe " + p.max_severity
           });
           marker.on("click", function () {
@@ -107,25 +126,33 @@
           });
           marker.addTo(layer);
         } else {
+          // Across the line: a dark ring, so it reads as "beyond the border" at a glance.
           L.circleMarker(latlng, {
-            radius: 7, weight: 2, color: "#fff", fillOpacity: 0.95, className: "incident-dot",
+            radius: p.across_line ? 8 : 7, weight: p.across_line ? 3 : 2,
+            color: p.across_line ? "#111827" : "#fff", dashArray: p.across_line ? "3 2" : null,
+            fillOpacity: 0.95, pane: "incidents",
+            className: "incident-dot" + (p.across_line ? " incident-dot--across" : ""),
             fillColor: SEVERITY_COLOURS[p.severity]
           }).bindPopup(incidentPopup(p, timeZone)).addTo(layer);
         }
       });
       container.setAttribute("data-incidents-total", String(data.total));
       container.setAttribute("data-incidents-features", String((data.features || []).length));
+      refreshed = new Date();
+      container.setAttribute("data-refreshed-at", refreshed.toISOString());
       say(data.total.toLocaleString("en") + " incident" + (data.total === 1 ? "" : "s") + " in view" +
-        (data.total ? " (" + data.features.length + " on the map)" : ""), "loaded");
+        (data.total ? " (" + data.features.length + " on the map)" : "") +
+        " · updated " + formatClock(refreshed, timeZone) + " (" + timeZone + "), every " + refreshSeconds + " s", "loaded");
     }
 
-    function load() {
+    function load(quietly) {
       if (controller) controller.abort();
       controller = window.AbortController ? new AbortController() : null;
       var bbox = bboxParam(map.getBounds());
       var url = api + "?" + (query ? query + "&" : "") + "bbox=" + bbox + "&zoom=" + Math.round(map.getZoom());
       listLink.href = listUrl(bbox);
-      say("Loading incidents…", "loading");
+      // A refresh keeps what is on the map (and the line above it) until the answer comes.
+      if (!quietly) say("Loading incidents…", "loading");
       fetch(url, {
         credentials: "same-origin", headers: { Accept: "application/json" },
         signal: controller ? controller.signal : undefined
@@ -140,9 +167,22 @@
         });
       }).then(draw).catch(function (err) {
         if (err.name === "AbortError") return;
+        if (quietly && refreshed) {
+          status.textContent = "Could not refresh (" + err.message + "): showing what was there at " + formatClock(refreshed, timeZone) + ".";
+          return;
+        }
         layer.clearLayers();
         say("Could not load the incidents: " + err.message, "failed");
       });
+    }
+
+    // New incidents without a reload: not while a popup is open (it would close under the
+    // reader), nor while the page is hidden.
+    if (refreshSeconds > 0) {
+      setInterval(function () {
+        if (document.visibilityState !== "visible" || map._popup && map.hasLayer(map._popup)) return;
+        load(true);
+      }, refreshSeconds * 1000);
     }
 
     map.on("moveend", function () {

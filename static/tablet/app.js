@@ -234,6 +234,12 @@
     var olo = number(fields.observer_lon);
     if ((ola === null) !== (olo === null)) add("observer_position", "Give both the latitude and the longitude, or neither.");
     else if (ola !== null && (isNaN(ola) || isNaN(olo) || Math.abs(ola) > 90 || Math.abs(olo) > 180)) add("observer_position", "Latitude goes from -90 to 90 and longitude from -180 to 180.");
+    if (!errors.location && !errors.observer_position) {
+      var verdict = placementVerdict(fields);
+      if (verdict && verdict.errors) {
+        Object.keys(verdict.errors).forEach(function (name) { add(name, verdict.errors[name]); });
+      }
+    }
     var direction = number(fields.direction_degrees);
     if (direction !== null && !(Number.isInteger(direction) && direction >= 0 && direction <= 359)) add("direction_degrees", "A whole number of degrees from 0 to 359.");
     NULLABLE_COUNTS.concat(CASUALTIES, ["patrol"]).forEach(function (name) {
@@ -489,7 +495,7 @@
     $("editor-title").textContent = record.fields.category
       ? optionLabel("category", record.fields.category)
       : (currentSaved ? "Report" : "New report");
-    $("report-uuid").textContent = record.uuid;
+    $("report-reference").textContent = referenceOf(record);
     form.dataset.uuid = record.uuid;
     form.dataset.state = record.state;
     var badge = $("report-state");
@@ -716,7 +722,29 @@
   var incident = null;
   var observer = null;
   var sightLine = null;
+  var myPosition = null;     // the device's own position on the map (a dot and its accuracy)
   var layersState = "idle";
+  // The cached geography the offline checks use (provinces and border), once read.
+  var geography = null;
+  var geographyLoading = null;
+  var BASE_ZOOM = 11;
+
+  function loadGeography() {
+    if (geography) return Promise.resolve(geography);
+    if (!geographyLoading) {
+      geographyLoading = Promise.all([fetchLayer(CONFIG.api.provinces), fetchLayer(CONFIG.api.border)])
+        .then(function (layers) {
+          geography = { provinces: layers[0], border: layers[1] };
+          return geography;
+        }, function (error) { geographyLoading = null; throw error; });
+    }
+    return geographyLoading;
+  }
+
+  function openingView() {
+    var base = CONFIG.homeBase;
+    return base ? { center: [base.lat, base.lon], zoom: BASE_ZOOM } : { center: CONFIG.mapCenter, zoom: CONFIG.mapZoom };
+  }
 
   function ensureMap() {
     if (map) {
@@ -728,18 +756,24 @@
       mapNote("The map cannot be shown: type the coordinates or use GPS.");
       return;
     }
+    var view = openingView();
     map = L.map("map", {
-      center: CONFIG.mapCenter, zoom: CONFIG.mapZoom, minZoom: 6, maxZoom: 17, zoomSnap: 0.5,
-      tap: true
+      center: view.center, zoom: view.zoom, minZoom: 6, maxZoom: 17, zoomSnap: 0.5
     });
-    if (window.MissionBasemap) window.MissionBasemap.addTo(map); // the base layer (static/core/basemap.js)
+    if (window.MissionBasemap) window.MissionBasemap.addTo(map);
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution("Natural Earth; GeoNames (CC BY 4.0)");
+    // The container changes size with the layout (list and editor side by side or not, the
+    // keyboard, rotation): Leaflet must know, or a tap lands far from where the finger was.
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(map.getContainer());
+    }
     map.on("click", function (event) {
       if (readOnly) return;
       var mode = form.elements.map_mode.value;
       setPoint(mode, event.latlng);
     });
+    addMyPositionControl();
     loadLayers();
   }
 
@@ -754,35 +788,59 @@
     return response.json();
   }
 
+  // Names as nodes, never strings: Leaflet parses a string tooltip as HTML.
+  function label(text, className) {
+    return el("span", { text: text, className: className });
+  }
+
   async function loadLayers() {
     if (!map || layersState === "loading" || layersState === "loaded") return;
     layersState = "loading";
     $("map").dataset.layersState = layersState;
     try {
-      var layers = await Promise.all([fetchLayer(CONFIG.api.provinces), fetchLayer(CONFIG.api.border)]);
-      L.geoJSON(layers[0], {
+      var layers = await Promise.all([loadGeography(), fetchLayer(CONFIG.api.settlements), fetchLayer(CONFIG.api.bases)]);
+      L.geoJSON(layers[0].provinces, {
         interactive: false,
         style: function (feature) {
           var sector = feature.properties && feature.properties.is_sector;
-          return { color: sector ? "#b7791f" : "#8b929c", weight: 1.5, fillColor: sector ? "#f4d58d" : "#c8ccd2", fillOpacity: sector ? 0.55 : 0.35 };
+          return { color: sector ? "#b7791f" : "#8b929c", weight: 1.5, fillColor: sector ? "#f4d58d" : "#c8ccd2", fillOpacity: sector ? 0.45 : 0.3 };
         },
         onEachFeature: function (feature, layer) {
           if (feature.properties && feature.properties.name) {
-            // A node, not a string: Leaflet parses a string tooltip as HTML.
-            layer.bindTooltip(el("span", { text: feature.properties.name }), { permanent: true, direction: "center", className: "province-label" });
+            layer.bindTooltip(label(feature.properties.name), { permanent: true, direction: "center", className: "province-label" });
           }
         }
       }).addTo(map);
-      L.geoJSON(layers[1], {
+      L.geoJSON(layers[0].border, {
         interactive: false,
         style: function (feature) {
           var international = !feature.properties || feature.properties.is_international !== false;
           return { color: "#c0141b", weight: international ? 3.5 : 2, dashArray: international ? null : "6 5" };
         }
       }).addTo(map);
+      var bases = {};
+      (layers[2].features || []).forEach(function (f) { bases[f.properties.name] = true; });
+      L.geoJSON(layers[1], {
+        interactive: false,
+        filter: function (feature) { return !bases[feature.properties.name]; },
+        pointToLayer: function (feature, latlng) {
+          var across = feature.properties.country && feature.properties.country !== "Armenia";
+          return L.circleMarker(latlng, { radius: 4, weight: 1, color: "#fff", fillColor: across ? "#6b4f2a" : "#2f3640", fillOpacity: 1, interactive: false })
+            .bindTooltip(label(feature.properties.name + (across ? " (" + feature.properties.country + ")" : "")),
+                         { permanent: true, direction: "right", offset: [4, 0], className: "settlement-label" + (across ? " settlement-label--across" : "") });
+        }
+      }).addTo(map);
+      L.geoJSON(layers[2], {
+        interactive: false,
+        pointToLayer: function (feature, latlng) {
+          return L.marker(latlng, { icon: L.divIcon({ className: "base-icon", iconSize: [18, 18], html: el("span") }), interactive: false, keyboard: false })
+            .bindTooltip(label(feature.properties.name + " base"), { permanent: true, direction: "right", offset: [8, 0], className: "base-label" });
+        }
+      }).addTo(map);
       layersState = "loaded";
       mapNote("");
       checkReady();
+      renderPlacement();
     } catch (error) {
       layersState = "failed";
       mapNote("The map layers are not on this tablet yet (they are saved on the first online visit). Use GPS or type the coordinates.");
@@ -790,8 +848,49 @@
     $("map").dataset.layersState = layersState;
   }
 
+  // --- My position ------------------------------------------------------------------------
+
+  function showMyPosition(coords) {
+    var latlng = L.latLng(coords.latitude, coords.longitude);
+    if (!myPosition) {
+      myPosition = {
+        accuracy: L.circle(latlng, { radius: coords.accuracy, color: "#0b5cad", weight: 1, fillOpacity: 0.12, interactive: false }).addTo(map),
+        dot: L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: "#0b5cad", fillOpacity: 1, interactive: false }).addTo(map)
+      };
+    } else {
+      myPosition.accuracy.setLatLng(latlng).setRadius(coords.accuracy);
+      myPosition.dot.setLatLng(latlng);
+    }
+    $("map").dataset.myPosition = latlng.lat.toFixed(5) + "," + latlng.lng.toFixed(5);
+    return latlng;
+  }
+
+  function addMyPositionControl() {
+    var control = L.control({ position: "topleft" });
+    control.onAdd = function () {
+      var button = el("button", { type: "button", className: "map-button", id: "my-position", text: "◎ My position" });
+      button.setAttribute("aria-label", "Show my position on the map");
+      L.DomEvent.disableClickPropagation(button);
+      button.addEventListener("click", function () {
+        var status = $("gps-status");
+        if (!navigator.geolocation) { status.textContent = "This tablet gives no position here."; return; }
+        status.textContent = "Getting a GPS fix…";
+        navigator.geolocation.getCurrentPosition(function (position) {
+          var latlng = showMyPosition(position.coords);
+          map.setView(latlng, Math.max(map.getZoom(), 13), { animate: false });
+          status.textContent = "You are here (accurate to about " + Math.round(position.coords.accuracy) + " m). Tap “Use GPS for my position” to make it the observer's.";
+        }, function (error) {
+          status.textContent = "No position: " + (error.code === 1 ? "GPS access was refused" : "no GPS fix") + ".";
+        }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+      });
+      return button;
+    };
+    control.addTo(map);
+  }
+
+  // Large targets for a finger in a glove: 44 px, the tip at the bottom centre.
   function pinIcon(kind) {
-    return L.divIcon({ className: "pin pin--" + kind, iconSize: [30, 30], iconAnchor: [15, 30], html: el("span") });
+    return L.divIcon({ className: "pin pin--" + kind, iconSize: [44, 44], iconAnchor: [22, 44], html: el("span") });
   }
 
   function setPoint(kind, latlng) {
@@ -833,7 +932,7 @@
   }
 
   function syncMarkers(recenter) {
-    if (!map) return;
+    if (!map) { renderPlacement(); return; }
     var a = latLngOf("location_lat", "location_lon");
     var b = latLngOf("observer_lat", "observer_lon");
     incident = placeMarker(incident, "incident", a);
@@ -843,8 +942,73 @@
     if (recenter) {
       if (a && b) map.fitBounds(L.latLngBounds([a, b]).pad(0.5), { maxZoom: 13, animate: false });
       else if (a || b) map.setView(a || b, Math.max(map.getZoom(), 11), { animate: false });
-      else map.setView(CONFIG.mapCenter, CONFIG.mapZoom, { animate: false });
+      else { var view = openingView(); map.setView(view.center, view.zoom, { animate: false }); }
     }
+    renderPlacement();
+  }
+
+  function pointOf(latName, lonName) {
+    var la = number(form.elements[latName].value);
+    var lo = number(form.elements[lonName].value);
+    if (la === null || lo === null || isNaN(la) || isNaN(lo) || Math.abs(la) > 90 || Math.abs(lo) > 180) return null;
+    return [lo, la];
+  }
+
+  /* The observer's rule on the cached geography (placement.js): null while it is not here. */
+  function placementVerdict(fields) {
+    if (!geography || !window.TabletPlacement) return null;
+    var la = number(fields.location_lat), lo = number(fields.location_lon);
+    if (la === null || lo === null || isNaN(la) || isNaN(lo) || Math.abs(la) > 90 || Math.abs(lo) > 180) return null;
+    var ola = number(fields.observer_lat), olo = number(fields.observer_lon);
+    var observerPoint = ola === null || olo === null || isNaN(ola) || isNaN(olo) || Math.abs(ola) > 90 || Math.abs(olo) > 180 ? null : [olo, ola];
+    return window.TabletPlacement.verdict({
+      location: [lo, la], observer: observerPoint, provinces: geography.provinces, border: geography.border,
+      maxBeyondKm: CONFIG.placement.maxBeyondKm, toleranceKm: CONFIG.placement.toleranceKm
+    });
+  }
+
+  var COMPASS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
+
+  /* Under the map, as the monitor places the pins: across the line or not, and why not. */
+  function renderPlacement() {
+    var note = $("placement-note");
+    var verdict = placementVerdict(readForm());
+    note.hidden = !verdict;
+    note.className = "placement-note";
+    delete note.dataset.acrossLine;
+    if (!verdict) { note.textContent = ""; return; }
+    if (verdict.errors) {
+      note.classList.add("placement-note--refused");
+      note.textContent = Object.keys(verdict.errors).map(function (k) { return verdict.errors[k]; }).join(" ");
+      return;
+    }
+    note.dataset.acrossLine = String(verdict.acrossLine);
+    var sight = verdict.bearing === null ? "" :
+      " " + (verdict.distanceM / 1000).toFixed(1) + " km " + COMPASS[Math.round(verdict.bearing / 45) % 8] +
+      " (" + verdict.bearing + "°) of your position.";
+    if (verdict.acrossLine) {
+      note.classList.add("placement-note--across");
+      note.textContent = "Across the line: the incident lies beyond the border, in your sector " + verdict.sector + "." + sight;
+    } else {
+      note.textContent = "In " + verdict.sector + "." + sight;
+    }
+  }
+
+  /* Where the incident lies from the observer, a bearing and a distance: no tap needed. */
+  function placeFromDirection() {
+    var from = pointOf("observer_lat", "observer_lon");
+    var bearing = number(form.elements.direction_degrees.value);
+    var metres = number(form.elements.estimated_distance_m.value);
+    if (!from || bearing === null || metres === null || isNaN(bearing) || isNaN(metres) || metres <= 0) {
+      $("gps-status").textContent = "Give the observer position, the direction and the distance first.";
+      return;
+    }
+    var to = window.TabletPlacement.destination(from, bearing, metres);
+    form.elements.location_lat.value = to[1];
+    form.elements.location_lon.value = to[0];
+    syncMarkers(true);
+    scheduleAutosave();
+    $("gps-status").textContent = "Incident placed " + metres + " m at " + bearing + "° from the observer.";
   }
 
   function fillDirection() {
@@ -889,6 +1053,13 @@
   }
 
   // --- The outbox -------------------------------------------------------------------------
+
+  /* The short reference the server gives (KAP-2026-0142); until then, what the report is. */
+  function referenceOf(record) {
+    if (record.server && record.server.reference) return record.server.reference;
+    return record.state === "draft" ? "Draft on this tablet: numbered when it reaches the server"
+      : "Not numbered yet: numbered when it reaches the server";
+  }
 
   function placeOf(record) {
     if (record.server && record.server.location_phrase) return record.server.location_phrase;
@@ -963,6 +1134,10 @@
             el("span", { className: "item__title", text: r.fields.category ? optionLabel("category", r.fields.category) : "Untitled report" }),
             el("span", { className: "state", "data-state": r.state, text: STATE_LABELS[r.state] })
           ]),
+          el("span", { className: "item__ref", "data-testid": "item-reference",
+                       text: (r.server && r.server.reference ? r.server.reference : "Not numbered yet") +
+                             (r.fields.severity ? " · " + optionLabel("severity", Number(r.fields.severity)) : "") }),
+          r.fields.description ? el("span", { className: "item__description", text: r.fields.description }) : null,
           el("span", { className: "item__meta", text: (r.fields.observed_at ? displayTime(inputToIso(r.fields.observed_at)) + " (Yerevan) · " : "") + placeOf(r) }),
           photoText ? el("span", { className: "item__meta", text: photoText }) : null,
           said,
@@ -1035,15 +1210,19 @@
     var active = !!(registration && registration.active && navigator.serviceWorker.controller);
     var any = { ignoreVary: true };
     var shell = await caches.match(CONFIG.scope, any);
-    var provinces = await caches.match(CONFIG.api.provinces, any);
-    var border = await caches.match(CONFIG.api.border, any);
-    if (active && (!provinces || !border) && Sync.status().connection === "online") {
+    var layerUrls = [CONFIG.api.provinces, CONFIG.api.border, CONFIG.api.settlements, CONFIG.api.bases];
+    var cached = function () {
+      return Promise.all(layerUrls.map(function (url) { return caches.match(url, any); }))
+        .then(function (found) { return found.every(Boolean); });
+    };
+    var layersCached = await cached();
+    if (active && !layersCached && Sync.status().connection === "online") {
       // Fetched again through the worker, which keeps them.
-      await Promise.all([fetchLayer(CONFIG.api.provinces), fetchLayer(CONFIG.api.border)]).catch(function () {});
-      provinces = await caches.match(CONFIG.api.provinces, any);
-      border = await caches.match(CONFIG.api.border, any);
+      await Promise.all(layerUrls.map(fetchLayer)).catch(function () {});
+      layersCached = await cached();
     }
-    var ready = !!(active && shell && provinces && border);
+    if (layersCached) loadGeography().catch(function () {});
+    var ready = !!(active && shell && layersCached);
     box.dataset.ready = String(ready);
     box.textContent = ready ? "✓ Ready to work offline" : "Not ready for offline use yet: stay online a moment";
     if (!ready) readyTimer = setTimeout(checkReady, 3000);
@@ -1187,6 +1366,7 @@
     $("gps-location").addEventListener("click", function () { useGps("location"); });
     $("gps-observer").addEventListener("click", function () { useGps("observer_position"); });
     $("fill-direction").addEventListener("click", fillDirection);
+    $("place-from-direction").addEventListener("click", placeFromDirection);
     $("keep-server").addEventListener("click", async function () {
       try {
         await Sync.keepServerVersion(current.uuid);

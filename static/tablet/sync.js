@@ -431,7 +431,8 @@
       state: server.status === "rejected" ? "rejected" : "returned",
       fields: toFields(server), base: server, baseVersion: server.version, review: reviewOf(server),
       server: { status: server.status, version: server.version, sector: server.sector,
-                location_phrase: server.location_phrase, received_at: server.received_at },
+                location_phrase: server.location_phrase, received_at: server.received_at,
+                reference: server.reference, across_line: server.across_line },
       revision: next, serverRevision: next, updatedAt: new Date().toISOString(),
       errors: null, detail: "", conflict: null, amend: null
     };
@@ -479,6 +480,7 @@
     return {
       status: body.status, version: body.version, sector: body.sector,
       location_phrase: body.location_phrase, received_at: body.received_at,
+      reference: body.reference, across_line: body.across_line,
       etag: response.headers.get("ETag")
     };
   }
@@ -706,7 +708,8 @@
       r.deliveredAt = new Date().toISOString();
       r.server = { status: conflict.server.status, version: conflict.server.version,
                    sector: conflict.server.sector, location_phrase: conflict.server.location_phrase,
-                   received_at: conflict.server.received_at, etag: conflict.etag };
+                   received_at: conflict.server.received_at, reference: conflict.server.reference,
+                   across_line: conflict.server.across_line, etag: conflict.etag };
       r.conflict = null;
       r.errors = null;
       r.detail = "";

@@ -18,7 +18,11 @@ from core.models import BorderSegment, ForwardBase, Province, Settlement
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "geo"
 SECTORS = {"Tavush", "Gegharkunik", "Vayots Dzor", "Syunik", "Ararat"}
-FORWARD_BASES = ["Kapan", "Goris", "Jermuk", "Yeghegnadzor", "Martuni", "Ijevan"]
+# With the three letters that begin their reports' references (KAP-2026-0142).
+FORWARD_BASES = {
+    "Kapan": "KAP", "Goris": "GOR", "Jermuk": "JER", "Yeghegnadzor": "YEG", "Martuni": "MAR",
+    "Ijevan": "IJE",
+}  # fmt: skip
 
 
 def _features(name):
@@ -129,12 +133,28 @@ class Command(BaseCommand):
                 },
             )
 
-        for name in FORWARD_BASES:
+        for feature in _features("azerbaijan_settlements.geojson"):
+            p = feature["properties"]
+            written += _upsert(
+                Settlement,
+                {"name": p["name"]},
+                {
+                    "province": None,
+                    "country": p["country"],
+                    "location": _geometry(feature),
+                    "precision": (p.get("precision") or "")[:64],
+                    "source": (p.get("source") or "")[:255],
+                    "licence": (p.get("license") or "")[:128],
+                },
+            )
+
+        for name, code in FORWARD_BASES.items():
             settlement = Settlement.objects.get(name=name)
             written += _upsert(
                 ForwardBase,
                 {"name": name},
                 {
+                    "code": code,
                     "settlement": settlement,
                     "province": settlement.province,
                     "location": settlement.location,

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.gis.geos import LineString, Point
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -40,6 +41,7 @@ from patrols.services import patrol_plan_create
 from patrols.services.history import itinerary_history_record
 from reports.models import IncidentReport
 from reports.services.filing import incident_report_receive
+from reports.services.placement import incident_placement
 
 YEREVAN = ZoneInfo("Asia/Yerevan")
 DEFAULT_SEED = 20230220  # the day the EU Mission in Armenia was launched
@@ -383,6 +385,8 @@ class PlannedIncident:
     description: str
     status: str
     patrol_key: tuple[str, date] | None = None  # (forward base, day) of the patrol
+    # Where the monitors stood, for what they saw from a distance (None: seen in the village).
+    observer_position: Point | None = None
 
 
 def offset(origin: Point, bearing: float, km: float) -> Point:
@@ -435,7 +439,22 @@ def draw_incident(
         severity=severity,
         description=describe(rng, template, origin, bearing, km, observed_at),
         status=status,
+        observer_position=origin.point if where == AWAY else None,
     )
+
+
+def placeable_from(observer: Point):
+    """Whether an incident may be placed at a point seen from `observer`: the observer's rule
+    (reports.services.placement), so posts by the line report fire across it as monitors do."""
+
+    def accept(point):
+        try:
+            incident_placement(location=point, observer_position=observer)
+        except ValidationError:
+            return False
+        return True
+
+    return accept
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -745,8 +764,9 @@ class Command(BaseCommand):
                     origin=post,
                     village=self.villages[post.near],
                     status=self._report_status(rng, today, day),
-                    accept=in_mission_area,
-                    radius_km=(0.5, 4.0),
+                    # What a post sees may lie across the line (up to 8 km off, here).
+                    accept=placeable_from(post.point),
+                    radius_km=(0.5, 8.0),
                 )
             )
         return planned
@@ -782,6 +802,7 @@ class Command(BaseCommand):
                         "description": p.description,
                         "patrol": plans[p.patrol_key][0] if p.patrol_key else None,
                         "status": p.status,
+                        "observer_position": p.observer_position,
                     },
                     flash_alert=False,
                 )

@@ -11,5 +11,5 @@ def local_iso(value: datetime | None) -> str | None:
 
 
 def report_ref(report) -> str:
-    """The reference a summary gives a report: the first 8 characters of its UUID."""
-    return str(report.uuid)[:8]
+    """The reference a summary gives a report: the one people use (KAP-2026-0142)."""
+    return report.reference

@@ -75,6 +75,10 @@ def _annex_row(report, unit_lead) -> dict:
         "time_precision": report.time_precision,
         "sector": report.sector.name,
         "location_phrase": report.location_phrase,
+        "across_line": report.across_line,
+        # Where the observer stood, in effect: internal only (SOURCE_FIELDS).
+        "observer_bearing_degrees": report.direction_degrees,
+        "observer_distance_m": report.estimated_distance_m,
         "latitude": round(report.location.y, 5),
         "longitude": round(report.location.x, 5),
         "location_precision": report.location_precision,

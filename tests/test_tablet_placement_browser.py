@@ -1,0 +1,71 @@
+"""One rule, both ends: the tablet's offline check (static/tablet/placement.js) gives the
+server's verdicts (reports.services.placement) on the shared cases, in the same words, with
+the geography the tablet caches; and a monitor sees why next to the map as the pins move."""
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from reports.tests.test_placement_rule import CASES
+from tests.browser import shot
+from tests.test_tablet_offline_browser import PORTRAIT, open_tablet_logged_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CASES_FILE = Path(__file__).parents[1] / "reports" / "tests" / "placement_cases.json"
+
+
+def test_the_tablet_gives_the_servers_verdict_on_every_shared_case(page, live_server, users):
+    page.set_viewport_size(PORTRAIT)
+    open_tablet_logged_in(page, live_server, users["monitor"])
+    limit = json.loads(CASES_FILE.read_text())["max_beyond_border_km"]
+    verdicts = page.evaluate(
+        """async ([cases, limit]) => {
+            const get = (url) => fetch(url, {credentials: "same-origin"}).then(r => r.json());
+            const config = JSON.parse(document.getElementById("tablet-config").textContent);
+            const [provinces, border] = await Promise.all(
+                [get(config.api.provinces), get(config.api.border)]);
+            return cases.map(c => TabletPlacement.verdict({
+                location: c.location, observer: c.observer, provinces, border,
+                maxBeyondKm: limit, toleranceKm: config.placement.toleranceKm}));
+        }""",
+        [CASES, limit],
+    )
+    seen = {}
+    for case, verdict in zip(CASES, verdicts, strict=True):
+        if "errors" in verdict:
+            seen[case["name"]] = {"errors": verdict["errors"]}
+        else:
+            seen[case["name"]] = {"sector": verdict["sector"], "across_line": verdict["acrossLine"]}
+    assert seen == {case["name"]: case["expect"] for case in CASES}
+
+
+def test_placing_the_pins_says_across_the_line_or_why_not_and_refuses_before_saving(
+    page, live_server, users
+):
+    page.set_viewport_size(PORTRAIT)
+    open_tablet_logged_in(page, live_server, users["monitor"])
+    page.get_by_role("button", name="+ New report").click()
+    note = page.get_by_test_id("placement-note")
+    page.get_by_label("Observer latitude").fill("39.215")
+    page.get_by_label("Observer longitude").fill("46.58")
+    page.get_by_label("Incident latitude").fill("39.21")
+    page.get_by_label("Incident longitude").fill("46.68")
+    expect(note).to_have_attribute("data-across-line", "true")
+    expect(note).to_contain_text("Across the line")
+    expect(note).to_contain_text("in your sector Syunik")
+    expect(note).to_contain_text("km E")
+    page.locator("#map").scroll_into_view_if_needed()
+    shot(page, "tablet-across-the-line-800x1280")
+    # No observer: the rule needs one for an incident across the line, and says so.
+    page.get_by_label("Observer latitude").fill("")
+    page.get_by_label("Observer longitude").fill("")
+    expect(note).to_contain_text("is across the line, outside the mission area: give your position")
+    page.get_by_label("Category").select_option("shelling")
+    page.locator('input[name="severity"][value="3"]').check()
+    page.get_by_label("Description").fill("Shelling seen across the line.")
+    page.get_by_role("button", name="Submit report").click()
+    expect(page.locator("#err-location")).to_contain_text("give your position")
+    expect(page.get_by_test_id("report-state")).to_have_text("Draft")
