@@ -22,10 +22,15 @@ TILES = """sel => Array.from(document.querySelectorAll(sel + " .mission-basemap 
 @pytest.mark.parametrize("path, selector", [
     ("/", "#mission-map"),
     ("/incidents/map/", "#incident-map"),
+    ("/incidents/{uuid}/", "#incident-report-map"),
 ])  # fmt: skip
 def test_a_desk_map_draws_the_base_layer_under_the_mission_layers(
-    path, selector, logged_in_page, live_server, basemap
+    path, selector, logged_in_page, live_server, basemap, users
 ):
+    from reports.tests.factories import IncidentReportFactory
+
+    report = IncidentReportFactory(author=users["team_leader"], submitted=True)
+    path = path.format(uuid=report.uuid)
     page = logged_in_page("team_leader")
     page.context.add_init_script(WATCH)
     page.goto(f"{live_server.url}{path}")
@@ -48,4 +53,4 @@ def test_a_desk_map_draws_the_base_layer_under_the_mission_layers(
     }}""")
     assert int(z[0]) < int(z[1]) and float(z[2]) == pytest.approx(0.15), z
     assert page.evaluate("window.__violations") == []
-    shot(page, f"basemap-desk{path.replace('/', '-')}1024x768")
+    shot(page, f"basemap-desk-{selector.strip('#')}-1024x768")
