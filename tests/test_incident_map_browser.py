@@ -110,3 +110,28 @@ def test_from_the_queue_a_report_is_returned_with_questions(logged_in_page, live
     shot(page, "incident-detail-800", full_page=True)
     report.refresh_from_db()
     assert report.status == IncidentReport.Status.RETURNED
+
+
+def test_new_incidents_appear_without_a_reload_and_no_group_hides_a_base(
+    logged_in_page, live_server, users, incidents, settings
+):
+    settings.INCIDENT_MAP_REFRESH_SECONDS = 2
+    page = logged_in_page("duty_officer")
+    page.goto(f"{live_server.url}/incidents/map/")
+    map_ = loaded(page)
+    expect(map_).to_have_attribute("data-layers-state", "loaded", timeout=TIMEOUT)
+    expect(map_).to_have_attribute("data-incidents-total", "200")
+    page.evaluate("window.__notReloaded = true")
+    # Every forward base is on top wherever a group of incidents is drawn over it.
+    covered = page.evaluate("""() => Array.from(document.querySelectorAll('.mission-base-icon'))
+        .map(icon => { const r = icon.getBoundingClientRect();
+                       const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                       return hit && !hit.closest('.mission-base-icon') ? hit.className : null; })
+        .filter(Boolean)""")
+    assert covered == []
+    labels = page.locator(".mission-base-label")
+    assert labels.count() == 6
+    file_near(users["monitor"], KORNIDZOR, 1, severity=5)
+    expect(map_).to_have_attribute("data-incidents-total", "201", timeout=TIMEOUT)
+    assert page.evaluate("window.__notReloaded") is True
+    expect(page.get_by_test_id("incident-map-status")).to_contain_text("every 2 s")

@@ -69,3 +69,32 @@ def test_placing_the_pins_says_across_the_line_or_why_not_and_refuses_before_sav
     page.get_by_role("button", name="Submit report").click()
     expect(page.locator("#err-location")).to_contain_text("give your position")
     expect(page.get_by_test_id("report-state")).to_have_text("Draft")
+
+
+def test_a_tap_after_zooming_lands_where_the_finger_is(browser, live_server, users):
+    """On a touch screen, after zooming in and turning the tablet: a tap on the forward base
+    places the incident at the base (it once landed 150 km away)."""
+    context = browser.new_context(viewport=PORTRAIT, has_touch=True, is_mobile=True, locale="en-GB")
+    try:
+        page = context.new_page()
+        open_tablet_logged_in(page, live_server, users["monitor"])
+        page.get_by_role("button", name="+ New report").click()
+        expect(page.locator("#map")).to_have_attribute("data-layers-state", "loaded")
+        page.locator("#map").scroll_into_view_if_needed()
+        for _ in range(2):
+            page.locator(".leaflet-control-zoom-in").tap()
+            page.wait_for_timeout(400)
+        page.set_viewport_size({"width": 1280, "height": 800})  # turned to landscape
+        page.wait_for_timeout(300)
+        page.locator("#map").scroll_into_view_if_needed()
+        base = page.locator(".base-icon").first
+        box = base.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        expect(page.get_by_label("Incident latitude")).not_to_have_value("")
+        lat = float(page.get_by_label("Incident latitude").input_value())
+        lon = float(page.get_by_label("Incident longitude").input_value())
+        home = users["monitor"].forward_base.location
+        # Within a couple of hundred metres at this zoom (the icon is 18 px wide).
+        assert abs(lat - home.y) < 0.003 and abs(lon - home.x) < 0.003, (lat, lon, home.coords)
+    finally:
+        context.close()

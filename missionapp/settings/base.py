@@ -488,6 +488,8 @@ ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_MEGAPIXELS", default=40) * 1_000
 ATTACHMENT_THUMBNAIL_PX = 320
 ATTACHMENT_DISPLAY_PX = 2048
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# How often the duty officers' incident map asks for what is new (seconds; 0: never).
+INCIDENT_MAP_REFRESH_SECONDS = env.int("INCIDENT_MAP_REFRESH_SECONDS", default=30)
 # Reports with casualties or at least this severity alert duty officers and HQ at once.
 FLASH_ALERT_SEVERITY = env.int("FLASH_ALERT_SEVERITY", default=4)
 # Flash alerts that fall due within this many seconds go out together, this long after the

@@ -145,6 +145,7 @@ def incident_map(request):
         "filterset": filterset,
         "query": _query_without(request, "bbox", "zoom", "page"),
         "time_zone": settings.TIME_ZONE,
+        "refresh_seconds": settings.INCIDENT_MAP_REFRESH_SECONDS,
     }, status=200 if valid else 400)  # fmt: skip
 
 

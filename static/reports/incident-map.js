@@ -9,15 +9,17 @@
  *
  * It refreshes itself every data-refresh-seconds (30) while the page is visible, so a new
  * incident appears without a reload. Incidents are drawn in a pane under the forward bases
- * and settlement names (static/core/mission-layers.js), so a group never hides a base.
+ * (static/core/mission-layers.js), and names are above every pane, so a group never hides a
+ * base or a name.
  */
 (function () {
   "use strict";
 
   var SEVERITY_COLOURS = { 1: "#4d7c0f", 2: "#a16207", 3: "#c2410c", 4: "#b91c1c", 5: "#7f1d1d" };
   var DEBOUNCE_MS = 200;
-  // Above the border (270), under the settlements (280) and forward bases (290).
-  var INCIDENT_PANE_Z = 275;
+  // Above the settlements' dots (280: their names are in Leaflet's tooltip pane, above
+  // everything), under the forward bases (290): a group never hides a base or a name.
+  var INCIDENT_PANE_Z = 285;
 
   // Report fields are text typed in the field: built into nodes (static/core/dom.js).
   var el = window.MissionDom.el;
