@@ -53,6 +53,8 @@ class Command(BaseCommand):
             )  # fmt: skip
         except (BasemapTooLarge, FileNotFoundError) as refused:
             raise CommandError(str(refused)) from None
+        if options["verbosity"] < 1:
+            return
         self.stdout.write(self.style.SUCCESS(
             f"Base layer written to {out}: {made['tiles']:,} tiles, zooms {minzoom}–{maxzoom}, "
             f"{made['file_bytes'] / 1e6:.1f} MB, in {time.monotonic() - started:.1f} s."
