@@ -2,8 +2,8 @@
  * The mission's own geography, drawn on every django-leaflet map (the home page and the
  * admin's geometry widgets). There is no tile server in the field, so these layers are the
  * map, over the base layer the mission supplies when one is loaded (static/core/basemap.js,
- * loaded before this file where there is one): provinces (sectors highlighted), the border line, settlements, forward bases and
- * the restricted zones in force now.
+ * loaded before this file where there is one): provinces (sectors highlighted), the border
+ * line, settlements, forward bases and the restricted zones in force now.
  *
  * Leaflet is loaded after this file in the admin (ModelAdmin media comes before the
  * widget's), so nothing here touches `L` until django-leaflet fires `map:init`. It needs
