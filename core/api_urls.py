@@ -3,6 +3,7 @@
 from django.urls import path
 
 from core import apis
+from core.basemap.views import BasemapApi
 
 urlpatterns = [
     path("auth/login/", apis.DeviceLoginApi.as_view(), name="api-device-login"),
@@ -22,5 +23,6 @@ urlpatterns = [
         apis.RestrictedZoneLayerApi.as_view(),
         name="api-restricted-zones",
     ),
+    path("geography/basemap/", BasemapApi.as_view(), name="api-basemap"),
     path("geography/locate/", apis.LocateApi.as_view(), name="api-locate"),
 ]

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from core import views as core_views
 from core.api.docs import ApiDocsView, SchemaView
+from core.basemap.views import basemap_tile
 from patrols import urls as patrol_urls
 from reports import urls as report_urls
 
@@ -32,6 +33,8 @@ urlpatterns = [
     path("summaries/", include("reports.summaries.urls")),
     path("tablet/", include(report_urls.tablet_urlpatterns)),
     path("api/", include("core.api_urls")),
+    # The base layer's tiles (core/basemap/): XYZ, with the layer's version as ?v=.
+    path("tiles/<int:z>/<int:x>/<int:y>.<slug:fmt>", basemap_tile, name="basemap-tile"),
     path("api/summaries/", include("reports.summaries.api_urls")),
     path("api/", include("patrols.api_urls")),
     path("api/liaison/", include("liaison.api_urls")),

@@ -235,6 +235,7 @@ API = [
         why="one's own devices only; another's device does not exist for the caller",
     ),
     *rules_for("GET /api/me/", outcomes=EVERYONE),
+    *rules_for("GET /api/geography/basemap/", outcomes=EVERYONE),
     *rules_for("GET /api/geography/border/", outcomes=EVERYONE),
     *rules_for("GET /api/geography/forward-bases/", outcomes=EVERYONE),
     *rules_for("GET /api/geography/locate/", outcomes=EVERYONE),
@@ -440,6 +441,8 @@ PAGES = [
         "POST page:itinerary-ack",
         {"notification": roles(*SIGNED_IN, outcome=rel(rest=OK), anonymous=rel(rest=OK))},
     ),
+    # The base layer's tiles: like the geography layers, for everyone signed in.
+    *rules_for("GET page:basemap-tile", {"tile": roles(*SIGNED_IN, outcome=rel(rest=OK))}),
     # The tablet app: monitors and team leaders; the worker and the manifest hold no data.
     *rules_for("GET page:tablet", outcomes=roles(*FIELD)),
     *rules_for("GET page:tablet-sw", outcomes=PUBLIC),

@@ -195,7 +195,7 @@ class World:
 
 
 @pytest.fixture
-def world(geography, settings, tmp_path):
+def world(geography, settings, tmp_path, basemap):
     from conftest import restore_role_groups
     from core.models import DeviceToken, ForwardBase, User
     from core.tests.factories import UserFactory
@@ -321,6 +321,12 @@ def world(geography, settings, tmp_path):
     summary = revision.summary
     world.add("summary", summary, year=summary.year, number=summary.number,
               revision=revision.number, level="releasable", fmt="pdf")  # fmt: skip
+    # A tile of the base layer (tests/basemap.py): the one holding Kapan at zoom 8.
+    from core.basemap.tiles import tile_range
+
+    kapan = ForwardBase.objects.get(name="Kapan").location
+    x, y = tile_range((kapan.x, kapan.y, kapan.x, kapan.y), 8)[:2]
+    world.add("tile", None, z=8, x=x, y=y, fmt="png")
     world.users = {role: users[name] for role, name in USERNAMES.items()}
     return world
 

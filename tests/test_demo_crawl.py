@@ -138,6 +138,12 @@ def _follow_ups(user=None):
     return [{"pk": pk} for pk in FollowUp.objects.values_list("pk", flat=True)]
 
 
+def _tiles(user=None):
+    # The demo's base layer, when one is loaded (bin/demo), around Kapan; 404s otherwise.
+    return [{"z": z, "x": x, "y": y, "fmt": "png"}
+            for z, x, y in ((6, 40, 24), (8, 161, 97), (10, 644, 390))]  # fmt: skip
+
+
 def _device_tokens(user=None):
     return [{"token_key": "current"}] + [
         {"token_key": key} for key in DeviceToken.objects.values_list("token_key", flat=True)
@@ -173,6 +179,7 @@ KINDS = {
     "api-summary-content": (_summaries, SAMPLED),
     "api-summary-file": (_summary_files, SAMPLED),
     "api-device-revoke": (_device_tokens, SAMPLED),
+    "basemap-tile": (_tiles, SAMPLED),
     # POST-only actions: a GET must be refused (405, or 403/404 first), never a crash.
     **{name: (_plans, SAMPLED) for name in (
         "patrol-submit", "patrol-cancel", "patrol-start", "patrol-complete", "patrol-abort",

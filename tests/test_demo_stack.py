@@ -44,9 +44,11 @@ def demo_env(var_dir, port):
         and not k.startswith("PYTEST")
     }
     # Beat fires the audit verification and the anchor every 2 s instead of hourly and every
-    # minute, so the test sees them.
+    # minute, so the test sees them; the demo's base layer is drawn to zoom 8 only (seconds,
+    # not a minute).
     return {**env, "MISSIONAPP_VAR_DIR": str(var_dir), "PORT": str(port),
-            "AUDIT_VERIFY_INTERVAL_SECONDS": "2", "AUDIT_ANCHOR_INTERVAL_SECONDS": "2"}  # fmt: skip
+            "AUDIT_VERIFY_INTERVAL_SECONDS": "2", "AUDIT_ANCHOR_INTERVAL_SECONDS": "2",
+            "DEMO_BASEMAP_MAXZOOM": "8"}  # fmt: skip
 
 
 class Demo:

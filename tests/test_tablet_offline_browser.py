@@ -264,7 +264,8 @@ def test_twenty_reports_filed_offline_arrive_once_each_after_reloads_and_a_resta
     assert sorted(str(u) for u in reports.values_list("uuid", flat=True)) == sorted(filed)
     attachments = Attachment.objects.filter(report__author=monitor)
     assert sorted((str(a.report.uuid), a.sha256) for a in attachments) == sorted(filed.items())
-    # The service worker kept no API answer but the map layers and "who am I".
+    # The service worker kept no API answer but the map layers, the base layer's description
+    # and "who am I".
     cached = page.evaluate("""async () => {
         const urls = [];
         for (const name of await caches.keys()) {
@@ -279,6 +280,7 @@ def test_twenty_reports_filed_offline_arrive_once_each_after_reloads_and_a_resta
         "/api/geography/border/",
         "/api/geography/settlements/",
         "/api/geography/forward-bases/",
+        "/api/geography/basemap/",  # what the base layer is (its tiles: basemap-cache.js)
     }
     # The photos left the tablet once the server confirmed them.
     assert (

@@ -37,7 +37,7 @@ class MissionMapAdmin(LeafletGeoAdmin):
 
     class Media:
         # dom.js first: the layers' names reach the map as text nodes built with it.
-        js = ["core/dom.js", "core/mission-layers.js"]
+        js = ["core/dom.js", "core/basemap.js", "core/mission-layers.js"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, GeometryField):

@@ -435,6 +435,17 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
 }
 
+# The base layer the mission supplies (core/basemap/): a raster MBTiles file the app serves
+# at /tiles/<z>/<x>/<y>.<format>, drawn under the mission's own layers when present.
+# `manage.py load_basemap FILE` checks a file and puts it here in one rename.
+BASEMAP_MBTILES = Path(
+    env.str("BASEMAP_MBTILES", default=str(VAR_DIR / "basemap" / "basemap.mbtiles"))
+)
+# Most a tablet stores of its sector's tiles for offline use: whole zoom levels, lowest first.
+BASEMAP_PRECACHE_MAX_MB = env.float("BASEMAP_PRECACHE_MAX_MB", default=40)
+# Most tiles a tablet of a role without a forward base (all sectors) is asked to store.
+BASEMAP_PRECACHE_MAX_TILES = env.int("BASEMAP_PRECACHE_MAX_TILES", default=6000)
+
 # --- Input bounds (core/geometry.py: every geometry enters through geometry_checked) ----------
 # A patrol route drawn or taken from a GPS track at one point per 100 m over the whole 700 km
 # border stays under this; more is a mistake or an attack on the spatial functions' time.

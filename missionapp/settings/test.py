@@ -20,6 +20,9 @@ if not os.environ.get("EMAIL_URL"):
 if DATABASES["default"]["ENGINE"].endswith("spatialite"):
     # One file per test run, so that two runs on one machine never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_missionapp_{os.getpid()}.sqlite3")}
+# No base layer unless a test loads one (core/tests/conftest.py `basemap`): a developer's
+# own var/basemap/ must not change what the tests see.
+BASEMAP_MBTILES = VAR_DIR / f"test-basemap-{os.getpid()}" / "none.mbtiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -61,8 +61,8 @@ def test_the_service_worker_is_served_as_javascript_for_the_app_scope(client, ge
     assert "/static/tablet/app.js" in config["precache"]
     # Only the map layers and "who am I" may be kept from the API: no reports, no liaison.
     assert sorted(config["cachedApi"]) == [
-        "/api/geography/border/", "/api/geography/forward-bases/", "/api/geography/provinces/",
-        "/api/geography/settlements/", "/api/me/",
+        "/api/geography/basemap/", "/api/geography/border/", "/api/geography/forward-bases/",
+        "/api/geography/provinces/", "/api/geography/settlements/", "/api/me/",
     ]  # fmt: skip
     assert 'addEventListener("fetch"' in body
 

@@ -37,15 +37,20 @@ SHELL_STATIC = [
     "tablet/placement.js",
     "tablet/photos.js",
     "tablet/app.js",
+    "tablet/basemap-cache.js",
+    "core/basemap.js",
     "tablet/icon.svg",
     "tablet/icon-192.png",
     "tablet/icon-512.png",
     "leaflet/leaflet.js",
     "leaflet/leaflet.css",
 ]
-# The only API answers the service worker keeps: the map layers drawn instead of tiles, and
-# who is logged in. Never reports of others, never liaison data.
-CACHED_API = ["api-provinces", "api-border", "api-settlements", "api-bases", "api-me"]
+# The only API answers the service worker keeps: the map layers drawn instead of tiles, what
+# the base layer is (its tiles are stored by basemap-cache.js), and who is logged in. Never
+# reports of others, never liaison data.
+CACHED_API = [
+    "api-provinces", "api-border", "api-settlements", "api-bases", "api-basemap", "api-me",
+]  # fmt: skip
 TIME_ZONE = "Asia/Yerevan"
 
 
@@ -163,6 +168,9 @@ def tablet_service_worker(request):
         "precache": _precache_urls(),
         "cachedApi": [reverse(name) for name in CACHED_API],
         "staticPrefix": settings.STATIC_URL,
+        "tilePrefix": reverse("basemap-tile", kwargs={"z": 0, "x": 0, "y": 0, "fmt": "png"})[
+            : -len("0/0/0.png")
+        ],
     }
     body = f"self.TABLET_SW_CONFIG = {json.dumps(config)};\n" + _static_bytes(
         "tablet/sw.js"

@@ -1,8 +1,9 @@
 /*
  * The mission's own geography, drawn on every django-leaflet map (the home page and the
  * admin's geometry widgets). There is no tile server in the field, so these layers are the
- * map: provinces (sectors highlighted), the border line, settlements, forward bases and
- * the restricted zones in force now.
+ * map, over the base layer the mission supplies when one is loaded (static/core/basemap.js,
+ * loaded before this file where there is one): provinces (sectors highlighted), the border
+ * line, settlements, forward bases and the restricted zones in force now.
  *
  * Leaflet is loaded after this file in the admin (ModelAdmin media comes before the
  * widget's), so nothing here touches `L` until django-leaflet fires `map:init`. It needs
@@ -403,6 +404,12 @@
     control.addTo(map);
   }
 
+  // Over a base layer (static/core/basemap.js) the provinces' fills would hide it: only
+  // their outlines and a tint stay.
+  function lightenUnderBasemap(ctx) {
+    if (ctx.basemap && ctx.provincesLayer) ctx.provincesLayer.setStyle({ fillOpacity: 0.15 });
+  }
+
   function drawMissionLayers(map) {
     if (map._missionLayers) return;
     var container = map.getContainer();
@@ -419,6 +426,10 @@
       errorControl: null
     };
     map._missionLayers = ctx;
+    map.on("basemap:added", function () {
+      ctx.basemap = true;
+      lightenUnderBasemap(ctx);
+    });
     container.classList.add("mission-layers-map");
     container.setAttribute("data-layers-total", String(LAYERS.length));
     container.setAttribute("data-layers-state", "loading");
@@ -450,6 +461,10 @@
       fetchLayer(url).then(function (data) {
         var layer = L.geoJSON(data, layerOptions(spec.key, ctx)).addTo(map);
         layersControl.addOverlay(layer, spec.name);
+        if (spec.key === "provinces") {
+          ctx.provincesLayer = layer;
+          lightenUnderBasemap(ctx);
+        }
         if (spec.key === "provinces" && !hasDrawnGeometry(container) && layer.getLayers().length) {
           // Quarter zoom steps let Armenia fill the map; room on the right for base labels.
           map.options.zoomSnap = 0.25;
@@ -484,5 +499,7 @@
   window.addEventListener("map:init", function (event) {
     keepPointsInContext(event.detail.map);
     drawMissionLayers(event.detail.map);
+    // The mission's base layer under them, when one is loaded (static/core/basemap.js).
+    if (window.MissionBasemap) window.MissionBasemap.addTo(event.detail.map);
   });
 })();

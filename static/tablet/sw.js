@@ -8,6 +8,7 @@
  *   expired session cannot replace the app (and the monitor's queued reports) with the login
  *   page.
  * - Static files: cache first.
+ * - The base layer's tiles (/tiles/): from the tablet's offline copy first (basemap-cache.js).
  * - /api/: network first; only the geography layers and /api/me/ are ever kept (a copy served
  *   from the cache says so in an `X-Tablet-Cache: hit` header, which the app reads as
  *   "offline"). Reports, attachments and everything else pass straight to the network and are
@@ -114,6 +115,17 @@ async function staticCacheFirst(request) {
   return response;
 }
 
+// The base layer's tiles: from the copy basemap-cache.js stored ("tablet-basemap-<version>";
+// a tile's URL carries the version), else the network, not stored here.
+async function tileCacheFirst(request) {
+  var names = (await caches.keys()).filter(function (name) { return name.indexOf("tablet-basemap-") === 0; });
+  for (var i = 0; i < names.length; i++) {
+    var cached = await (await caches.open(names[i])).match(request.url, { ignoreVary: true });
+    if (cached) return cached;
+  }
+  return fetch(request);
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;
@@ -126,6 +138,8 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(staticCacheFirst(request));
   } else if (isCachedApi(url) && !url.search) {
     event.respondWith(networkFirstApi(request));
+  } else if (CONFIG.tilePrefix && url.pathname.indexOf(CONFIG.tilePrefix) === 0) {
+    event.respondWith(tileCacheFirst(request));
   }
   // Anything else (reports, attachments, other API answers) is not touched.
 });
