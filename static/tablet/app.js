@@ -830,7 +830,7 @@
     $("map").dataset.layersState = layersState;
     try {
       var layers = await Promise.all([loadGeography(), fetchLayer(CONFIG.api.settlements), fetchLayer(CONFIG.api.bases)]);
-      L.geoJSON(layers[0].provinces, {
+      var provincesLayer = L.geoJSON(layers[0].provinces, {
         interactive: false,
         style: function (feature) {
           var sector = feature.properties && feature.properties.is_sector;
@@ -842,6 +842,10 @@
           }
         }
       }).addTo(map);
+      // Over the mission's base layer (core/basemap.js) the fills would hide it: lighter.
+      var lighten = function () { provincesLayer.setStyle({ fillOpacity: 0.12 }); };
+      if ($("map").getAttribute("data-basemap") === "loaded") lighten();
+      map.on("basemap:added", lighten);
       L.geoJSON(layers[0].border, {
         interactive: false,
         style: function (feature) {
