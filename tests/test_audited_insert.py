@@ -75,7 +75,7 @@ def test_an_object_whose_name_shows_its_key_gets_its_name_after_the_insert(users
 
 
 @pytest.mark.django_db(transaction=True)
-def test_filing_with_a_token_outside_a_transaction_takes_three_statements_on_postgresql(users):
+def test_filing_with_a_token_outside_a_transaction_takes_one_transaction_on_postgresql(users):
     client = with_token(login(APIClient(), "t-monitor").json()["token"])
     # A point well inside Syunik: no province fallback query.
     body = report_body(location={"type": "Point", "coordinates": [46.40, 39.20]})
@@ -85,12 +85,13 @@ def test_filing_with_a_token_outside_a_transaction_takes_three_statements_on_pos
     assert response.status_code == 201, response.json()
     statements = [q["sql"] for q in queries.captured_queries]
     if connection.vendor == "postgresql":
-        # The token with its user, roles and permissions; the reference's number and the
-        # report with its audit entry, in one transaction (reports.services.references).
-        assert len(statements) == 3, "\n".join(statements)
+        # The token with its user, roles and permissions; then, in one transaction, the
+        # reference's number and the report with its audit entry (reports.services.references).
+        assert len(statements) == 5, "\n".join(statements)
         assert "json_agg" in statements[0]
-        assert statements[1].startswith('INSERT INTO "reports_referencesequence"')
-        assert statements[2].startswith("WITH new_row AS (")
+        assert statements[1] == "BEGIN" and statements[4] == "COMMIT"
+        assert statements[2].startswith('INSERT INTO "reports_referencesequence"')
+        assert statements[3].startswith("WITH new_row AS (")
     else:
         assert "json_group_array" in statements[0]
         # The number, the report and its entry.
