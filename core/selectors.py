@@ -151,6 +151,33 @@ def distance_to_border_km(point: Point) -> float:
     return nearest.km
 
 
+def distance_to_armenia_km(point: Point) -> float:
+    """Geodesic distance to the nearest province (0 inside one)."""
+    nearest = (
+        Province.objects.annotate(distance=Distance("geom", point))
+        .order_by("distance")
+        .values_list("distance", flat=True)
+        .first()
+    )
+    if nearest is None:
+        raise LookupError("No provinces are loaded: run `manage.py load_geography`.")
+    return nearest.km
+
+
+def distance_to_any_border_segment_km(point: Point) -> float:
+    """Geodesic distance to the nearest stretch of the Armenia–Azerbaijan boundary, the
+    exclave and enclave edges included."""
+    nearest = (
+        BorderSegment.objects.annotate(distance=Distance("geom", point))
+        .order_by("distance")
+        .values_list("distance", flat=True)
+        .first()
+    )
+    if nearest is None:
+        raise LookupError("No border is loaded: run `manage.py load_geography`.")
+    return nearest.km
+
+
 def bearing_degrees(origin: Point, target: Point) -> float:
     """Initial great-circle bearing from origin to target, 0° = north, clockwise."""
     return _bearing_degrees(origin.x, origin.y, target.x, target.y)

@@ -29,7 +29,8 @@ def test_the_tablet_gives_the_servers_verdict_on_every_shared_case(page, live_se
                 [get(config.api.provinces), get(config.api.border)]);
             return cases.map(c => TabletPlacement.verdict({
                 location: c.location, observer: c.observer, provinces, border,
-                maxBeyondKm: limit, toleranceKm: config.placement.toleranceKm}));
+                maxBeyondKm: limit, toleranceKm: config.placement.toleranceKm,
+                farthestKm: config.placement.farthestKm}));
         }""",
         [CASES, limit],
     )

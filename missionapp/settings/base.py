@@ -504,6 +504,10 @@ PHOTO_UPLOAD_CHUNK_KB = env.int("PHOTO_UPLOAD_CHUNK_KB", default=256)
 # An upload not completed and not touched for this long is deleted with its partial file (a
 # tablet coming back later starts that photo again from its first byte).
 PHOTO_UPLOAD_EXPIRY_HOURS = env.float("PHOTO_UPLOAD_EXPIRY_HOURS", default=168)
+# At most this many uploads (and bytes) begun and not finished per member: each holds a
+# partial file on disk until it completes or expires (a tablet sends one photo at a time).
+PHOTO_UPLOADS_OPEN_MAX = env.int("PHOTO_UPLOADS_OPEN_MAX", default=30)
+PHOTO_UPLOADS_OPEN_MAX_MB = env.int("PHOTO_UPLOADS_OPEN_MAX_MB", default=300)
 # The bytes received so far: on the same volume as the media (every web process sees it).
 PHOTO_UPLOAD_PARTIAL_DIR = Path(
     env.str("PHOTO_UPLOAD_PARTIAL_DIR", default=str(MEDIA_ROOT / "partial-uploads"))

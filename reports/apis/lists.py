@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core.api.pagination import GeoJsonPagination
+from core.csv import spreadsheet_safe
 from reports import maps
 from reports.apis.incidents import IncidentReportListApi
 from reports.models import IncidentReport
@@ -68,7 +69,7 @@ class IncidentReportCsvApi(IncidentReportListApi):
             writer = csv.writer(buffer)
             writer.writerow([name for name, _ in CSV_COLUMNS])
             for report in queryset.iterator(chunk_size=2000):
-                writer.writerow([value(report) for _, value in CSV_COLUMNS])
+                writer.writerow([spreadsheet_safe(value(report)) for _, value in CSV_COLUMNS])
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()

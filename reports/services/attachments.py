@@ -176,15 +176,25 @@ def jpeg_without_location(data: bytes) -> bytes:
 
 
 def without_location(data: bytes, content_type: str) -> bytes:
-    """An original as stored: without the camera's position (the policy above)."""
+    """An original as stored: without the camera's position (the policy above).
+
+    A file the in-place blanking cannot vouch for is re-encoded without any metadata: a
+    JPEG with pictures appended after its end (a second image's EXIF, as multi-picture files
+    carry), or one where a position is still read after the blanking (fill bytes before its
+    segments); a PNG or WebP with any EXIF, XMP or text chunk (a "Raw profile type exif"
+    holds a position too).
+    """
     if content_type == "image/jpeg":
-        return jpeg_without_location(data)
+        out = _first_picture(jpeg_without_location(data))
+        return _without_metadata(out) if _position_left(out) else out
     if content_type not in ("image/png", "image/webp"):
         return data
     with Image.open(io.BytesIO(data)) as image:
+        text = getattr(image, "text", None) or {}
         if not (
             image.info.get("exif") or image.info.get("xmp") or "XML:com.adobe.xmp" in image.info
-        ):
+            or text or len(image.getexif())
+        ):  # fmt: skip
             return data
         image.load()
         out = io.BytesIO()
@@ -192,6 +202,31 @@ def without_location(data: bytes, content_type: str) -> bytes:
             image.save(out, "PNG")  # no exif=, no pnginfo=: no metadata
         else:
             image.save(out, "WEBP", lossless=True, exact=True)
+        return out.getvalue()
+
+
+def _first_picture(data: bytes) -> bytes:
+    """The JPEG up to the end of its first picture: what follows its end-of-image marker
+    (more pictures, their EXIF among them) is dropped. In the entropy-coded data every 0xFF
+    is escaped, so the first FF D9 after the first start-of-scan ends the picture."""
+    scan = data.find(b"\xff\xda")
+    end = data.find(b"\xff\xd9", scan) if scan != -1 else -1
+    return data[: end + 2] if end != -1 else data
+
+
+def _position_left(data: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return bool(image.getexif().get_ifd(0x8825))
+    except Exception:  # noqa: BLE001 (unreadable here: the decoding checks decide later)
+        return False
+
+
+def _without_metadata(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=95)  # no exif=: no metadata at all
         return out.getvalue()
 
 

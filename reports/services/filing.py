@@ -304,7 +304,11 @@ def _amend(report, *, by, fields, reason, keep_revision):
             {"observed_until": ["The end of the observation must come after its start."]}
         )
     if "location" in fields or "observer_position" in fields:
-        _place(report)
+        placement = _place(report)
+        # The line of sight follows the points moved, unless the edit gives it itself.
+        if not SIGHT_LINE_FIELDS & set(fields):
+            report.direction_degrees = placement.bearing_degrees
+            report.estimated_distance_m = placement.distance_m
     report.version += 1
     report.full_clean()
     flash_alert_mark_due(report)  # in the same write
@@ -325,6 +329,7 @@ def _place(report):
     report.sector = placement.sector
     report.across_line = placement.across_line
     report.location_phrase = placement.location_phrase
+    return placement
 
 
 CORRECTABLE = {"observed_at", "category", "severity", "description", "location", "patrol"}

@@ -22,6 +22,8 @@ from core.selectors import (
     as_wgs84,
     bearing_degrees,
     describe_location,
+    distance_to_any_border_segment_km,
+    distance_to_armenia_km,
     distance_to_border_km,
     geodesic_km,
     nearest_settlement,
@@ -29,6 +31,11 @@ from core.selectors import (
 )
 
 ACROSS_THE_LINE = "across the line"
+# Outside Armenia, a point is across *the line* when Armenia's nearest edge is a stretch of
+# the Armenia–Azerbaijan boundary (the data's border is the provinces' own edge): further
+# from the line than from Armenia by more than this, it lies beyond a border with Georgia,
+# Turkey or Iran. Near a meeting point of three countries both are close: there it passes.
+SIDE_TOLERANCE_KM, SIDE_TOLERANCE_SHARE = 0.25, 0.02
 
 
 @dataclass(frozen=True)
@@ -83,10 +90,25 @@ def incident_placement(*, location: Point, observer_position: Point | None) -> P
                 f"{_at(location)} is outside the mission area and more than {limit:g} km beyond "
                 f"the border: an incident across the line must lie within {limit:g} km of it."
             ]
+        elif distance_to_any_border_segment_km(location) > (
+            distance_to_armenia_km(location) * (1 + SIDE_TOLERANCE_SHARE) + SIDE_TOLERANCE_KM
+        ):
+            errors["location"] = [
+                f"{_at(location)} is outside the mission area, beyond Armenia's border with "
+                "another country: an incident across the line must lie on the Azerbaijani "
+                "side of it."
+            ]
         elif observer is None:
             errors["location"] = [
                 f"{_at(location)} is across the line, outside the mission area: give your "
                 "position (where you stood, in the mission area) to report what you saw there."
+            ]
+    if observer is not None and "location" not in errors and "observer_position" not in errors:
+        farthest_km = settings.REPORT_MAX_DISTANCE_M / 1000
+        if geodesic_km(observer, location) > farthest_km:
+            errors["location"] = [
+                f"{_at(location)} is more than {farthest_km:g} km from your position: too far "
+                "to have been seen from there."
             ]
     if errors:
         raise ValidationError(errors)

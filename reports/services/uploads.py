@@ -25,9 +25,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from core.models import User
+from core.pages import security_log
 from reports.models import Attachment, IncidentReport, PhotoUpload
 from reports.selectors import incident_report_require_author
 from reports.services.attachments import attachment_store
@@ -80,6 +82,7 @@ def photo_upload_start(
         )
     upload = PhotoUpload.objects.filter(report=report, sha256=sha256).first()
     if upload is None:
+        _check_open_uploads(by=by, size=size)
         upload = PhotoUpload(
             report=report, sha256=sha256, size=size, content_type=content_type[:64],
             name=(name or "")[:255], original=original, uploaded_by=by,
@@ -105,6 +108,26 @@ def photo_upload_start(
         )  # fmt: skip
     _touch(upload)
     return upload, False
+
+
+def _check_open_uploads(*, by: User, size: int) -> None:
+    """A member's uploads begun and not finished are bounded, in number and in bytes: each
+    holds a partial file on the server's disk for up to PHOTO_UPLOAD_EXPIRY_HOURS, and an
+    author could otherwise start thousands (a tablet sends its photos one after another)."""
+    open_uploads = PhotoUpload.objects.filter(uploaded_by=by, attachment__isnull=True)
+    count, held = open_uploads.aggregate(n=Count("pk"), bytes=Sum("size")).values()
+    most, most_mb = settings.PHOTO_UPLOADS_OPEN_MAX, settings.PHOTO_UPLOADS_OPEN_MAX_MB
+    if count >= most or (held or 0) + size > most_mb * 1024 * 1024:
+        security_log.warning(
+            "refused upload start for %s: %s open uploads, %s bytes", by.get_username(),
+            count, held,
+        )  # fmt: skip
+        raise ValidationError(
+            {"size": [f"{count} photos of yours are half sent ({(held or 0) // 1048576} MB): "
+                      f"at most {most} and {most_mb} MB at a time. Let them finish (or wait "
+                      f"{settings.PHOTO_UPLOAD_EXPIRY_HOURS:g} hours for abandoned ones to be "
+                      "dropped), then send this one."]}
+        )  # fmt: skip
 
 
 def _touch(upload: PhotoUpload):

@@ -20,6 +20,7 @@ from django.core.mail import EmailMessage
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
+from core.csv import spreadsheet_safe
 from core.maps import MapPoint, render_map_svg
 from reports.models import SummaryArtefact, SummaryDelivery
 
@@ -82,6 +83,9 @@ def releasable(content: dict) -> dict:
     for row in out["incidents"]["annex"]:
         for name in SOURCE_FIELDS:
             row.pop(name, None)
+        # A monitor's own words say where they stood ("8 km east of the observation point
+        # at Davit Bek"): the releasable row says what and where, in the mission's words.
+        row["description"] = f"{row['category_label']}, {row['location_phrase']}."
         row["latitude"] = round(row["latitude"], RELEASABLE_DECIMALS)
         row["longitude"] = round(row["longitude"], RELEASABLE_DECIMALS)
     for item in out["incidents"]["notable"]:
@@ -114,7 +118,7 @@ def as_csv(content: dict) -> bytes:
     writer.writerow([tag for _, tag, _ in columns])
     for row in content["incidents"]["annex"]:
         row = {**row, "source": _source(row, level)}
-        writer.writerow([value(row) for _, _, value in columns])
+        writer.writerow([spreadsheet_safe(value(row)) for _, _, value in columns])
     return buffer.getvalue().encode()
 
 

@@ -100,3 +100,35 @@ def test_moving_the_observer_out_of_the_mission_area_is_refused_on_an_edit(users
     assert moved.status_code == 400, moved.json()
     assert "observer must stand" in moved.json()["errors"]["observer_position"][0]
     assert IncidentReport.objects.get(uuid=body["uuid"]).observer_position.x == 46.58
+
+
+@pytest.mark.django_db
+def test_moving_a_point_measures_the_line_of_sight_again(users):
+    body = report_body(
+        location={"type": "Point", "coordinates": [46.68, 39.21]},
+        observer_position={"type": "Point", "coordinates": [46.58, 39.215]},
+        direction_degrees=None,
+        estimated_distance_m=None,
+    )
+    client = as_user(users["monitor"])
+    created = client.post(reverse("api-incident-reports"), body, format="json").json()
+    url = reverse("api-incident-report", kwargs={"uuid": body["uuid"]})
+    moved = client.patch(
+        url,
+        {"observer_position": {"type": "Point", "coordinates": [46.55, 39.25]}},
+        format="json",
+        HTTP_IF_MATCH=f'"{created["version"]}"',
+    )
+    assert moved.status_code == 200, moved.json()
+    report = IncidentReport.objects.get(uuid=body["uuid"])
+    # From the new position the incident lies east-south-east, about 12 km away.
+    assert 100 <= report.direction_degrees <= 125
+    assert 10_500 <= report.estimated_distance_m <= 13_500
+    inside = {"type": "Point", "coordinates": [46.46, 39.21]}
+    gone = client.patch(
+        url, {"observer_position": None, "location": inside},
+        format="json", HTTP_IF_MATCH=f'"{report.version}"',
+    )  # fmt: skip
+    assert gone.status_code == 200, gone.json()
+    report.refresh_from_db()
+    assert (report.direction_degrees, report.estimated_distance_m) == (None, None)

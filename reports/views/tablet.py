@@ -101,6 +101,7 @@ def tablet_shell(request):
         "placement": {
             "maxBeyondKm": settings.INCIDENT_MAX_BEYOND_BORDER_KM,
             "toleranceKm": settings.PROVINCE_TOLERANCE_KM,
+            "farthestKm": settings.REPORT_MAX_DISTANCE_M / 1000,
         },
         # Where the map opens: the monitor's forward base (else the whole mission area).
         "homeBase": (

@@ -998,7 +998,8 @@
     var observerPoint = ola === null || olo === null || isNaN(ola) || isNaN(olo) || Math.abs(ola) > 90 || Math.abs(olo) > 180 ? null : [olo, ola];
     return window.TabletPlacement.verdict({
       location: [lo, la], observer: observerPoint, provinces: geography.provinces, border: geography.border,
-      maxBeyondKm: CONFIG.placement.maxBeyondKm, toleranceKm: CONFIG.placement.toleranceKm
+      maxBeyondKm: CONFIG.placement.maxBeyondKm, toleranceKm: CONFIG.placement.toleranceKm,
+      farthestKm: CONFIG.placement.farthestKm
     });
   }
 

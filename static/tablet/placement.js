@@ -5,7 +5,7 @@
  *
  *   TabletPlacement.verdict({location: [lon, lat], observer: [lon, lat] | null,
  *                            provinces: GeoJSON, border: GeoJSON,
- *                            maxBeyondKm: 25, toleranceKm: 2})
+ *                            maxBeyondKm: 25, toleranceKm: 2, farthestKm: 100})
  *   -> {errors: {location: "...", observer_position: "..."}}
  *      or {sector: "Syunik", acrossLine: true, bearing: 94, distanceM: 8612}
  *
@@ -96,14 +96,30 @@
     return nearestKm <= toleranceKm ? nearest : null;
   }
 
-  function borderKm(point, border) {
+  // The international line alone, or every stretch of the boundary (`anyStretch`: the
+  // exclave and enclave edges too).
+  function borderKm(point, border, anyStretch) {
     var best = Infinity;
     ((border && border.features) || []).forEach(function (feature) {
-      if (feature.properties && feature.properties.is_international === false) return;
+      if (!anyStretch && feature.properties && feature.properties.is_international === false) return;
       linesOf(feature.geometry).forEach(function (line) { best = Math.min(best, pathKm(point, line)); });
     });
     return best;
   }
+
+  // To the nearest province's edge, for a point outside them all.
+  function armeniaKm(point, provinces) {
+    var best = Infinity;
+    ((provinces && provinces.features) || []).forEach(function (feature) {
+      polygonsOf(feature.geometry).forEach(function (rings) {
+        rings.forEach(function (ring) { best = Math.min(best, pathKm(point, ring)); });
+      });
+    });
+    return best;
+  }
+
+  // As the server (reports/services/placement.py SIDE_TOLERANCE_*).
+  var SIDE_TOLERANCE_KM = 0.25, SIDE_TOLERANCE_SHARE = 0.02;
 
   function bearing(from, to) {
     var f1 = from[1] * RAD, f2 = to[1] * RAD, dl = (to[0] - from[0]) * RAD;
@@ -140,9 +156,15 @@
     } else if (across) {
       if (borderKm(location, input.border) > limit) {
         errors.location = at(location) + " is outside the mission area and more than " + formatKm(limit) + " km beyond the border: an incident across the line must lie within " + formatKm(limit) + " km of it.";
+      } else if (borderKm(location, input.border, true) > armeniaKm(location, input.provinces) * (1 + SIDE_TOLERANCE_SHARE) + SIDE_TOLERANCE_KM) {
+        errors.location = at(location) + " is outside the mission area, beyond Armenia's border with another country: an incident across the line must lie on the Azerbaijani side of it.";
       } else if (!observer) {
         errors.location = at(location) + " is across the line, outside the mission area: give your position (where you stood, in the mission area) to report what you saw there.";
       }
+    }
+    if (observer && !errors.location && !errors.observer_position && input.farthestKm &&
+        distanceM(observer, location) / 1000 > input.farthestKm) {
+      errors.location = at(location) + " is more than " + formatKm(input.farthestKm) + " km from your position: too far to have been seen from there.";
     }
     if (Object.keys(errors).length) return { errors: errors };
     return {
