@@ -1,8 +1,11 @@
 """Where things are: the selectors every app uses to place a point in the mission's world.
 
-Distances are geodesic (metres on the WGS84 spheroid) on both SpatiaLite and PostGIS:
-`distance_lte` with `D(km=...)` and the `Distance` function mean the same on both, whereas a
-bare number in `dwithin` would be metres on one and degrees on the other.
+Distances between two points are geodesic (Karney, as PostGIS). Distances from a point to
+the border or to a province's edge are measured here, in a flat projection centred on the
+point (`_segment_km`), the computation the tablet uses offline: the two ends judge a point
+alike, on either database (SpatiaLite's `Distance` to a line was up to 15 % off). Queries
+that filter by distance use `distance_lte` with `D(km=...)`, which means the same on both,
+whereas a bare number in `dwithin` would be metres on one and degrees on the other.
 """
 
 import math
@@ -11,9 +14,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
-from django.contrib.gis.measure import D
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -49,7 +50,8 @@ class _GeographyInMemory:
     """
 
     def __init__(self):
-        # (when, [(province, prepared outline, extent)], [settlement], {base pk: code})
+        # (when, [(province, prepared outline, extent)], [settlement], {base pk: code},
+        #  {"provinces": [(province, rings)], "lines": [(is international, lines)]})
         self._loaded = None
         self._lock = threading.Lock()
 
@@ -79,12 +81,26 @@ class _GeographyInMemory:
                     settlement.lon_lat_radians = tuple(map(math.radians, settlement.lon_lat))
                 # The forward bases' codes, which begin every report's reference.
                 base_codes = dict(ForwardBase.objects.values_list("pk", "code"))
-                loaded = self._loaded = (time.monotonic(), provinces, settlements, base_codes)
+                # The provinces' rings and the border's lines as coordinates, for distances
+                # measured here (edge_distance_km), as the tablet measures them.
+                edges = {
+                    "provinces": [
+                        (p, [ring for polygon in p.geom.coords for ring in polygon])
+                        for p, _, _ in provinces
+                    ],
+                    "lines": [
+                        (b.is_international, list(b.geom.coords))
+                        for b in BorderSegment.objects.only("is_international", "geom")
+                    ],
+                }
+                loaded = self._loaded = (
+                    time.monotonic(), provinces, settlements, base_codes, edges,
+                )  # fmt: skip
         return loaded
 
 
 geography_in_memory = _GeographyInMemory()
-for _model in (Province, Settlement, ForwardBase):
+for _model in (Province, Settlement, ForwardBase, BorderSegment):
     post_save.connect(geography_in_memory.clear, sender=_model, dispatch_uid=f"geo-{_model}")
     post_delete.connect(geography_in_memory.clear, sender=_model, dispatch_uid=f"geo-d-{_model}")
 
@@ -116,15 +132,39 @@ def province_at(point: Point) -> Province | None:
     for province, outline, (xmin, ymin, xmax, ymax) in geography_in_memory.get()[1]:
         if xmin <= x <= xmax and ymin <= y <= ymax and outline.intersects(point):
             return province
-    # Outside every outline: the database measures the geodesic distance to each one.
-    provinces = Province.objects.defer("geom")
-    tolerance = D(km=settings.PROVINCE_TOLERANCE_KM)
-    return (
-        provinces.filter(geom__distance_lte=(point, tolerance))
-        .annotate(distance=Distance("geom", point))
-        .order_by("distance")
-        .first()
-    )
+    # Outside every outline: the nearest within the tolerance, measured as the tablet does
+    # (edge_distance_km), with no query.
+    best, best_km = None, math.inf
+    for province, rings in geography_in_memory.get()[4]["provinces"]:
+        km = _paths_km(x, y, rings)
+        if km < best_km:
+            best, best_km = province, km
+    return best if best_km <= settings.PROVINCE_TOLERANCE_KM else None
+
+
+def _segment_km(x, y, a, b) -> float:
+    """Kilometres from (x, y) to the segment a-b, in a flat projection centred on the point:
+    within well under 1 % of the geodesic distance over the tens of kilometres asked here,
+    and the very computation of static/tablet/placement.js (segmentKm), so the server and
+    the tablet judge a point alike. (SpatiaLite's Distance to a line finds the nearest point
+    in flat degrees and measures to it: up to 15 % too far near the border.)"""
+    k = math.cos(math.radians(y)) * math.radians(1) * EARTH_MEAN_RADIUS_KM
+    m = math.radians(1) * EARTH_MEAN_RADIUS_KM
+    ax, ay = (a[0] - x) * k, (a[1] - y) * m
+    bx, by = (b[0] - x) * k, (b[1] - y) * m
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = max(0.0, min(1.0, -(ax * dx + ay * dy) / length2)) if length2 else 0.0
+    px, py = ax + t * dx, ay + t * dy
+    return math.sqrt(px * px + py * py)
+
+
+def _paths_km(x, y, paths) -> float:
+    best = math.inf
+    for path in paths:
+        for i in range(1, len(path)):
+            best = min(best, _segment_km(x, y, path[i - 1], path[i]))
+    return best
 
 
 def sector_at(point: Point) -> Province | None:
@@ -137,45 +177,38 @@ def in_mission_area(point: Point) -> bool:
     return sector_at(point) is not None
 
 
-def distance_to_border_km(point: Point) -> float:
-    """Geodesic distance to the nearest stretch of the Armenia–Azerbaijan line proper."""
-    nearest = (
-        BorderSegment.objects.filter(is_international=True)
-        .annotate(distance=Distance("geom", point))
-        .order_by("distance")
-        .values_list("distance", flat=True)
-        .first()
-    )
-    if nearest is None:
+def _lines(international_only: bool):
+    lines = [
+        line
+        for international, paths in geography_in_memory.get()[4]["lines"]
+        if international or not international_only
+        for line in paths
+    ]
+    if not lines:
         raise LookupError("No border is loaded: run `manage.py load_geography`.")
-    return nearest.km
+    return lines
+
+
+def distance_to_border_km(point: Point) -> float:
+    """Distance to the nearest stretch of the Armenia–Azerbaijan line proper (_segment_km)."""
+    x, y = _in_wgs84(point).coords[:2]
+    return _paths_km(x, y, _lines(international_only=True))
 
 
 def distance_to_armenia_km(point: Point) -> float:
-    """Geodesic distance to the nearest province (0 inside one)."""
-    nearest = (
-        Province.objects.annotate(distance=Distance("geom", point))
-        .order_by("distance")
-        .values_list("distance", flat=True)
-        .first()
-    )
-    if nearest is None:
+    """Distance to the nearest province's edge, for a point outside them all (_segment_km)."""
+    x, y = _in_wgs84(point).coords[:2]
+    provinces = geography_in_memory.get()[4]["provinces"]
+    if not provinces:
         raise LookupError("No provinces are loaded: run `manage.py load_geography`.")
-    return nearest.km
+    return min(_paths_km(x, y, rings) for _, rings in provinces)
 
 
 def distance_to_any_border_segment_km(point: Point) -> float:
-    """Geodesic distance to the nearest stretch of the Armenia–Azerbaijan boundary, the
-    exclave and enclave edges included."""
-    nearest = (
-        BorderSegment.objects.annotate(distance=Distance("geom", point))
-        .order_by("distance")
-        .values_list("distance", flat=True)
-        .first()
-    )
-    if nearest is None:
-        raise LookupError("No border is loaded: run `manage.py load_geography`.")
-    return nearest.km
+    """Distance to the nearest stretch of the Armenia–Azerbaijan boundary, the exclave and
+    enclave edges included (_segment_km)."""
+    x, y = _in_wgs84(point).coords[:2]
+    return _paths_km(x, y, _lines(international_only=False))
 
 
 def bearing_degrees(origin: Point, target: Point) -> float:

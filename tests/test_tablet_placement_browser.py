@@ -3,12 +3,13 @@ server's verdicts (reports.services.placement) on the shared cases, in the same 
 the geography the tablet caches; and a monitor sees why next to the map as the pins move."""
 
 import json
+import random
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from reports.tests.test_placement_rule import CASES
+from reports.tests.test_placement_rule import CASES, server_verdict
 from tests.browser import shot
 from tests.test_tablet_offline_browser import PORTRAIT, open_tablet_logged_in
 
@@ -99,3 +100,46 @@ def test_a_tap_after_zooming_lands_where_the_finger_is(browser, live_server, use
         assert abs(lat - home.y) < 0.003 and abs(lon - home.x) < 0.003, (lat, lon, home.coords)
     finally:
         context.close()
+
+
+def test_the_tablet_and_the_server_agree_on_four_hundred_random_places(page, live_server, users):
+    """Beyond the chosen cases: random observers and incidents over the mission area and
+    its neighbours (seeded), near every limit by chance, decided alike by both ends."""
+    rng = random.Random(14)
+    cases = []
+    for _ in range(400):
+        observer = [round(rng.uniform(45.0, 46.7), 5), round(rng.uniform(38.9, 41.2), 5)]
+        if rng.random() < 0.15:
+            observer = None
+        around = observer or [rng.uniform(44.5, 47.0), rng.uniform(38.7, 41.4)]
+        location = [round(around[0] + rng.uniform(-0.4, 0.4), 5),
+                    round(around[1] + rng.uniform(-0.4, 0.4), 5)]  # fmt: skip
+        cases.append({"observer": observer, "location": location})
+    expected = [server_verdict(case) for case in cases]
+    page.set_viewport_size(PORTRAIT)
+    open_tablet_logged_in(page, live_server, users["monitor"])
+    verdicts = page.evaluate(
+        """async (cases) => {
+            const get = (url) => fetch(url, {credentials: "same-origin"}).then(r => r.json());
+            const config = JSON.parse(document.getElementById("tablet-config").textContent);
+            const [provinces, border] = await Promise.all(
+                [get(config.api.provinces), get(config.api.border)]);
+            return cases.map(c => TabletPlacement.verdict({
+                location: c.location, observer: c.observer, provinces, border,
+                maxBeyondKm: config.placement.maxBeyondKm,
+                toleranceKm: config.placement.toleranceKm,
+                farthestKm: config.placement.farthestKm}));
+        }""",
+        cases,
+    )
+    seen = [
+        {"errors": v["errors"]}
+        if "errors" in v
+        else {"sector": v["sector"], "across_line": v["acrossLine"]}
+        for v in verdicts
+    ]
+    differing = [(c, e, s) for c, e, s in zip(cases, expected, seen, strict=True) if e != s]
+    assert differing == []
+    # The sample reaches every verdict: accepted, across the line and each refusal.
+    kinds = {json.dumps(sorted(e.get("errors", {"ok": e.get("across_line")}))) for e in expected}
+    assert len(kinds) >= 4, kinds

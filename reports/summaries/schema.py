@@ -98,6 +98,7 @@ class AnnexRowSchema(serializers.Serializer):
     event_type = serializers.CharField(help_text="ACLED event type.")
     sub_event_type = serializers.CharField(help_text="ACLED sub-event type.")
     severity = serializers.IntegerField(min_value=1, max_value=5)
+    severity_label = serializers.CharField(required=False, help_text="e.g. 3 – Significant.")
     civilians_killed = serializers.IntegerField()
     civilians_injured = serializers.IntegerField()
     military_killed = serializers.IntegerField()

@@ -410,6 +410,16 @@
     if (ctx.basemap && ctx.provincesLayer) ctx.provincesLayer.setStyle({ fillOpacity: 0.15 });
   }
 
+  // A forward base is named by its own label: its settlement's name is not written again.
+  function oneNamePerPlace(ctx) {
+    if (!ctx.settlementsLayer || !ctx.basesLayer) return;
+    var bases = {};
+    ctx.basesLayer.eachLayer(function (layer) { bases[layer.feature.properties.name] = true; });
+    ctx.settlementsLayer.eachLayer(function (layer) {
+      if (bases[layer.feature.properties.name]) layer.unbindTooltip();
+    });
+  }
+
   function drawMissionLayers(map) {
     if (map._missionLayers) return;
     var container = map.getContainer();
@@ -465,6 +475,9 @@
           ctx.provincesLayer = layer;
           lightenUnderBasemap(ctx);
         }
+        if (spec.key === "settlements") ctx.settlementsLayer = layer;
+        if (spec.key === "forward-bases") ctx.basesLayer = layer;
+        oneNamePerPlace(ctx);
         if (spec.key === "provinces" && !hasDrawnGeometry(container) && layer.getLayers().length) {
           // Quarter zoom steps let Armenia fill the map; room on the right for base labels.
           map.options.zoomSnap = 0.25;

@@ -805,6 +805,10 @@
       setPoint(mode, event.latlng);
     });
     addMyPositionControl();
+    // Settlement names from zoom 9: below it they overlap (the bases' names stay).
+    var showNames = function () { map.getContainer().dataset.names = map.getZoom() >= 9 ? "shown" : "hidden"; };
+    map.on("zoomend", showNames);
+    showNames();
     loadLayers();
   }
 

@@ -87,6 +87,7 @@ def _annex_row(report, unit_lead) -> dict:
         "event_type": report.acled_event_type,
         "sub_event_type": report.acled_sub_event_type,
         "severity": report.severity,
+        "severity_label": report.get_severity_display(),
         "civilians_killed": report.civilians_killed,
         "civilians_injured": report.civilians_injured,
         "military_killed": report.military_killed,
