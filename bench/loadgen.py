@@ -47,7 +47,12 @@ PHOTO_BYTES = 2 * 1024 * 1024
 
 def report_payload(rnd: random.Random, bases: list, now: datetime, max_age_minutes: int) -> dict:
     """What the tablet's buildPayload() sends for a submitted report (static/tablet/app.js)."""
-    lon, lat = rnd.choice(rnd.choice(bases))  # a point in the mission area near a base
+    base = rnd.choice(bases)
+    lon, lat = rnd.choice(base)  # a point in the mission area near a base
+    # Where the monitors stood: another of the base's points, in the mission area as the
+    # observer's rule requires (reports.services.placement); a point jittered around the
+    # incident could fall across the generalised line, which is 1 km from Kapan.
+    observer_lon, observer_lat = rnd.choice(base)
     category, _, description = rnd.choices(CATEGORIES, weights=[c[1] for c in CATEGORIES])[0]
     serious = rnd.random() < 0.10  # severity 4-5 or casualties: a flash alert for the worker
     casualties = serious and rnd.random() < 0.4
@@ -61,13 +66,7 @@ def report_payload(rnd: random.Random, bases: list, now: datetime, max_age_minut
         "observed_until": None,
         "location": {"type": "Point", "coordinates": [lon, lat]},
         "location_precision": rnd.choice(["exact", "approximate", "approximate", "area"]),
-        "observer_position": {
-            "type": "Point",
-            "coordinates": [
-                round(lon + rnd.uniform(-0.01, 0.01), 6),
-                round(lat + rnd.uniform(-0.01, 0.01), 6),
-            ],
-        },
+        "observer_position": {"type": "Point", "coordinates": [observer_lon, observer_lat]},
         "observation_means": rnd.choice(MEANS),
         "category": category,
         "severity": rnd.randint(4, 5) if serious and not casualties else rnd.randint(1, 3),
