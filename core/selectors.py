@@ -189,10 +189,12 @@ def _lines(international_only: bool):
     return lines
 
 
-def distance_to_border_km(point: Point) -> float:
-    """Distance to the nearest stretch of the Armenia–Azerbaijan line proper (_segment_km)."""
+def distance_to_border_km(point: Point, *, international_only: bool = True) -> float:
+    """Distance to the nearest stretch of the Armenia–Azerbaijan line proper, or of the whole
+    boundary, the exclave and enclave edges included (`international_only=False`), measured
+    by _segment_km."""
     x, y = _in_wgs84(point).coords[:2]
-    return _paths_km(x, y, _lines(international_only=True))
+    return _paths_km(x, y, _lines(international_only=international_only))
 
 
 def distance_to_armenia_km(point: Point) -> float:
@@ -202,13 +204,6 @@ def distance_to_armenia_km(point: Point) -> float:
     if not provinces:
         raise LookupError("No provinces are loaded: run `manage.py load_geography`.")
     return min(_paths_km(x, y, rings) for _, rings in provinces)
-
-
-def distance_to_any_border_segment_km(point: Point) -> float:
-    """Distance to the nearest stretch of the Armenia–Azerbaijan boundary, the exclave and
-    enclave edges included (_segment_km)."""
-    x, y = _in_wgs84(point).coords[:2]
-    return _paths_km(x, y, _lines(international_only=False))
 
 
 def bearing_degrees(origin: Point, target: Point) -> float:

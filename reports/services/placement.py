@@ -22,7 +22,6 @@ from core.selectors import (
     as_wgs84,
     bearing_degrees,
     describe_location,
-    distance_to_any_border_segment_km,
     distance_to_armenia_km,
     distance_to_border_km,
     geodesic_km,
@@ -90,7 +89,7 @@ def incident_placement(*, location: Point, observer_position: Point | None) -> P
                 f"{_at(location)} is outside the mission area and more than {limit:g} km beyond "
                 f"the border: an incident across the line must lie within {limit:g} km of it."
             ]
-        elif distance_to_any_border_segment_km(location) > (
+        elif distance_to_border_km(location, international_only=False) > (
             distance_to_armenia_km(location) * (1 + SIDE_TOLERANCE_SHARE) + SIDE_TOLERANCE_KM
         ):
             errors["location"] = [

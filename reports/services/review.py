@@ -185,7 +185,8 @@ def flash_alerts_dispatch() -> None:
 FLASH_ALERT_BATCH = 100
 FLASH_ALERT_READS = (
     # The reference too: the report's name (the audit entry's object_repr) shows it.
-    "uuid", "reference", "status", "severity", "category", "location_phrase", "observed_at", "description",
+    "uuid", "reference", "status", "severity", "category", "location_phrase", "observed_at",
+    "description",
     "observation_means", "verification", "flash_alerted_at", "flash_alert_due_at",
     "civilians_killed", "civilians_injured", "military_killed", "military_injured", "author",
 )  # fmt: skip
