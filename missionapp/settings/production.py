@@ -6,7 +6,7 @@ from core.audit.keys import parse_keys
 from core.crypto import decode_key
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, env
+from .base import MEDIA_STORAGE, MIDDLEWARE, env
 
 DEBUG = False
 
@@ -47,7 +47,7 @@ if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCach
 # gunicorn serves the collected static files itself (no separate web server in the image).
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,  # the filesystem, or the bucket of MEDIA_S3_BUCKET
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 

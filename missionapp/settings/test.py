@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .dev import *  # noqa: F403
-from .dev import DATABASES, VAR_DIR
+from .dev import DATABASES, MEDIA_STORAGE, VAR_DIR
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -24,7 +24,8 @@ if DATABASES["default"]["ENGINE"].endswith("spatialite"):
 # own var/basemap/ must not change what the tests see.
 BASEMAP_MBTILES = VAR_DIR / f"test-basemap-{os.getpid()}" / "none.mbtiles"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # The filesystem, unless MEDIA_S3_BUCKET is set (the processes a test starts on its bucket).
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
