@@ -4,6 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def forget_partial_files(apps, schema_editor):
+    # The bytes of uploads begun before this migration were in partial files, which are no
+    # longer read: their tablets are told to send them again from byte 0.
+    PhotoUpload = apps.get_model("reports", "PhotoUpload")
+    PhotoUpload.objects.filter(attachment__isnull=True).update(received=0)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -24,4 +31,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('upload', 'offset'), name='photo_upload_part_once')],
             },
         ),
+        migrations.RunPython(forget_partial_files, migrations.RunPython.noop),
     ]
