@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from missionapp.settings.base import media_s3_storage
+
 # moto accepts any keys; these only make boto3 sign its requests.
 ACCESS_KEY, SECRET_KEY, REGION = "missionapp-test", "missionapp-test-secret", "us-east-1"
 
@@ -102,13 +104,7 @@ def s3_media(s3_server):
     bucket = f"media-{uuid.uuid4().hex[:12]}"
     s3_server.client().create_bucket(Bucket=bucket)
     media = S3Media(server=s3_server, bucket=bucket)
-    storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": s3_server.endpoint, "region_name": REGION,
-            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "default_acl": None,
-            "file_overwrite": False,
-        },
-    }  # fmt: skip
+    storage = media_s3_storage(bucket, endpoint_url=s3_server.endpoint, region=REGION,
+                               access_key=ACCESS_KEY, secret_key=SECRET_KEY)  # fmt: skip
     with override_settings(STORAGES={**settings.STORAGES, "default": storage}):
         yield media

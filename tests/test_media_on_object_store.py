@@ -78,6 +78,7 @@ def test_media_stay_on_the_filesystem_unless_a_bucket_is_named(module):
     assert (options["access_key"], options["secret_key"]) == ("key-id", "key-secret")
     # Private (no ACL sent, no public URL), and a name taken is never written over.
     assert options["default_acl"] is None and options["file_overwrite"] is False
+    assert 0 < options["max_memory_size"] <= 5 * 1024 * 1024  # a 20 MB original: not in memory
     assert (
         _default_storage(f"missionapp.settings.{module}", **env, **S3_ENV)["staticfiles"]
         == (storages["staticfiles"])

@@ -180,29 +180,46 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+
+def media_s3_storage(bucket, *, endpoint_url, region, access_key, secret_key, prefix=""):
+    """The default storage on a bucket (tests/s3.py points a test's storage at one too)."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "default_acl": None,
+            "querystring_auth": True,  # were a URL ever asked for: signed, never public
+            "file_overwrite": False,
+            "location": prefix,
+            # A file read (to be served) is held in memory up to this, then in a temporary file.
+            "max_memory_size": 2_621_440,
+        },
+    }
+
+
 # Attachments: on the filesystem (MEDIA_ROOT) by default; in a bucket of an S3-compatible object
 # store when MEDIA_S3_BUCKET is set, so that every web node serves every file. Objects are
 # private (no ACL is sent: the bucket's owner only) and served only through the attachment
 # view, never by a URL of the store; a name taken is never overwritten. The keys: from the
 # environment only (or, unset, boto3's own chain: an instance role, ~/.aws).
 MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
-if MEDIA_S3_BUCKET:
-    MEDIA_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": MEDIA_S3_BUCKET,
-            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
-            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
-            "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
-            "default_acl": None,
-            "querystring_auth": True,  # were a URL ever asked for: signed, never public
-            "file_overwrite": False,
-            "location": env.str("MEDIA_S3_PREFIX", default=""),
-        },
-    }
-else:
-    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+MEDIA_STORAGE = (
+    media_s3_storage(
+        MEDIA_S3_BUCKET,
+        endpoint_url=env.str("MEDIA_S3_ENDPOINT_URL", default=""),
+        region=env.str("MEDIA_S3_REGION", default=""),
+        access_key=env.str("MEDIA_S3_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("MEDIA_S3_SECRET_ACCESS_KEY", default=""),
+        prefix=env.str("MEDIA_S3_PREFIX", default=""),
+    )
+    if MEDIA_S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
     "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
