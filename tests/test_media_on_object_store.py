@@ -26,6 +26,9 @@ from reports.tests.test_report_attachments import jpeg_with_gps, upload
 from reports.tests.test_report_filing_api import as_user, report_body
 from tests.test_production_stack import _production_env, _run_python
 
+# Starts a moto server and, three times, two gunicorn processes: ~50 s.
+pytestmark = pytest.mark.long
+
 PASSWORD = "correct horse battery staple"  # core.tests.factories.UserFactory's
 GUNICORN = BASE_DIR / ".venv" / "bin" / "gunicorn"
 
@@ -120,6 +123,33 @@ def test_an_attachment_is_stored_in_the_bucket_and_streamed_from_it(users, s3_me
 
 
 # --- the parts of unfinished uploads ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_part_read_before_another_node_completed_the_file_answers_the_attachment(users):
+    """The request read the upload while it was unfinished; by the time it holds the lock,
+    another node has attached the file and deleted its parts: it answers the attachment,
+    with every byte received, and stores nothing."""
+    from reports.services.uploads import photo_upload_part, photo_upload_start
+    from reports.tests.test_photo_upload_in_parts import put, start
+
+    monitor = users["monitor"]
+    client = as_user(monitor)
+    body = report_body(status="submitted")
+    client.post(reverse("api-incident-reports"), body, format="json")
+    uuid, data = body["uuid"], noisy_jpeg(300, seed=6)
+    start(client, uuid, data)
+    put(client, uuid, data, 0, 999)
+    report = PhotoUpload.objects.get().report
+    stale, _ = photo_upload_start(report=report, by=monitor, sha256=sha(data), size=len(data))
+    assert put(client, uuid, data, 1000, len(data) - 1).json()["complete"] is True
+    assert stale.attachment_id is None and not PhotoUploadPart.objects.exists()
+
+    answered = photo_upload_part(upload=stale, by=monitor, offset=1000, data=data[1000:],
+                                 total=len(data))  # fmt: skip
+    assert answered.attachment == Attachment.objects.get()
+    assert answered.received == len(data) == PhotoUpload.objects.get().received
+    assert not PhotoUploadPart.objects.exists()
 
 
 def _put(session, base, uuid, data, first, last):

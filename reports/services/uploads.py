@@ -170,10 +170,9 @@ def photo_upload_part(
     # No savepoint (a part costs three queries): nothing in it is expected to fail.
     with transaction.atomic(savepoint=False):
         locked = _locked(upload)
-        if locked is not None:
+        if locked is not None and locked.attachment_id is None:
             held = locked.held
-            upload.attachment_id = locked.attachment_id
-            if upload.attachment_id is None and offset <= held < end:
+            if offset <= held < end:
                 new = data[held - offset :]
                 PhotoUploadPart.objects.create(upload=upload, offset=held, size=len(new),
                                                data=new)  # fmt: skip
@@ -189,8 +188,8 @@ def photo_upload_part(
         raise ValidationError(
             {"sha256": ["This upload expired (PHOTO_UPLOAD_EXPIRY_HOURS): start it again."]}
         )
-    if upload.attachment_id is not None:
-        upload.refresh_from_db(fields=["attachment"])  # completed by a racing request
+    if locked.attachment_id is not None:  # completed by a racing request (its parts gone)
+        upload.refresh_from_db(fields=["received", "attachment"])
         return upload
     if offset > upload.received:
         raise UploadGap(upload)
@@ -202,9 +201,10 @@ def photo_upload_part(
 
 
 def _restart(upload: PhotoUpload, received: int = 0):
+    """Hold only the first `received` bytes (0: start the file again)."""
     with transaction.atomic():
-        if received == 0:
-            PhotoUploadPart.objects.filter(upload=upload).delete()
+        _locked(upload)  # no part lands meanwhile
+        PhotoUploadPart.objects.filter(upload=upload, offset__gte=received).delete()
         PhotoUpload.objects.filter(pk=upload.pk, attachment__isnull=True).update(received=received)
     upload.received = received
 
