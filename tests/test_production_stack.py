@@ -505,15 +505,14 @@ def _run_entrypoint(tmp_path, *args, **env):
 
 
 def test_entrypoint_web_waits_for_db_migrates_collects_static_then_execs_gunicorn(tmp_path):
-    result, calls, stdin = _run_entrypoint(tmp_path, "web", GUNICORN_WORKERS="5")
+    result, calls, stdin = _run_entrypoint(tmp_path, "web")
 
     assert result.returncode == 0, result.stderr
     assert calls == [
         "python -",
         "python manage.py migrate --noinput",
         "python manage.py collectstatic --noinput",
-        "gunicorn missionapp.wsgi:application --bind 0.0.0.0:8000 --workers 5 "
-        "--worker-tmp-dir /dev/shm --access-logfile -",
+        "gunicorn --config missionapp/gunicorn.conf.py missionapp.wsgi:application",
     ]
     assert "connection.ensure_connection()" in stdin.read_text()
 
