@@ -4,6 +4,7 @@ mission-local date, then the retention of BACKUP_KEEP_DAYS days."""
 import fcntl
 import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +48,11 @@ def backups_retain(*, folder: Path, keep_days: int, now: datetime) -> list[str]:
         made = ARCHIVE_NAME.match(stem) and archive_time(Path(stem))
         if made and made < now - PARTIAL_AGE:
             path.unlink(missing_ok=True)
+            deleted.append(path.name)
+    for path in folder.glob(".missionapp-scratch-*"):  # a killed backup's database dump
+        touched = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        if path.is_dir() and touched < now - PARTIAL_AGE:
+            shutil.rmtree(path, ignore_errors=True)
             deleted.append(path.name)
     return deleted
 

@@ -150,7 +150,13 @@ def _restore_database(tar: tarfile.TarFile, vendor: str, scratch: Path):
         connection.close()
         command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
                    f"--dbname={db['NAME']}", *pg_connection_arguments(db), str(dump)]  # fmt: skip
-        run_pg(command, db, "pg_restore")
+        try:
+            run_pg(command, db, "pg_restore")
+        except BackupError as exc:
+            raise BackupError(
+                f"{exc}. The database {database_label()} is now partly restored: drop it, "
+                "create it again (empty) and restore again"
+            ) from exc
         return
     # SQLite's backup API, page by page into the target file (the one DATABASE_URL names).
     connection.close()

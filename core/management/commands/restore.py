@@ -24,7 +24,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, archive, yes, **options):
         if not yes:
-            answer = input(f"Restore {archive} into {database_label()}? [y/N] ")
+            try:
+                answer = input(f"Restore {archive} into {database_label()}? [y/N] ")
+            except EOFError:  # no terminal to answer from
+                answer = ""
             if answer.strip().lower() not in ("y", "yes"):
                 raise CommandError("Not restored (answer y, or pass --yes).")
         try:
