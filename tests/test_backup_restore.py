@@ -41,6 +41,7 @@ from reports.tests.test_report_attachments import jpeg_with_gps
 from tests.restored_system import tables
 
 YEREVAN = timezone.get_default_timezone()
+pytestmark = pytest.mark.long  # about a minute on PostGIS (a database created and restored)
 # Committed rows: `manage.py restore` and the checks run in processes of their own.
 committed = pytest.mark.django_db(transaction=True)
 
