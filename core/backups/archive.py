@@ -168,6 +168,10 @@ def run_pg(command: list[str], db: dict, what: str):
     env = {**os.environ}
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])
+    # TLS settings of DATABASE_URL (?sslmode=require) reach the clients as libpq's variables.
+    for option in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
+        if db.get("OPTIONS", {}).get(option):
+            env[f"PG{option.upper()}"] = str(db["OPTIONS"][option])
     if not shutil.which(command[0]):
         raise BackupError(f"{what} is not installed (the PostgreSQL 15 client: postgresql-client)")
     result = subprocess.run(command, env=env, capture_output=True, text=True)  # noqa: S603

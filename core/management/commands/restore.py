@@ -42,5 +42,7 @@ class Command(BaseCommand):
         if not restored.chain.ok:
             raise CommandError(str(restored.chain))
         self.stdout.write(self.style.SUCCESS(str(restored.chain)))
+        for warning in restored.chain.warnings:
+            self.stderr.write(f"Warning: {warning}")
         self.stdout.write("Next: `manage.py migrate` (if this version has newer migrations), "
                           "then start the services.")  # fmt: skip
