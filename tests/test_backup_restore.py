@@ -227,6 +227,37 @@ def test_restoring_onto_a_database_that_is_not_empty_is_refused_and_changes_noth
 
 
 @committed
+def test_a_media_file_or_anchor_file_of_other_content_is_not_overwritten(
+    users, media, fresh_database, tmp_path
+):
+    photo = AttachmentFactory(report=IncidentReportFactory(author=users["monitor"],
+                                                           submitted=True))  # fmt: skip
+    audit_seal()
+    anchor_file_append()
+    archive = backed_up(tmp_path)
+    restored = tmp_path / "restored"
+    (restored / "media" / photo.original.name).parent.mkdir(parents=True)
+    (restored / "media" / photo.original.name).write_bytes(b"another photo")
+    env = {**_process_env(tmp_path / "mail"), "DATABASE_URL": fresh_database,
+           "MEDIA_ROOT": str(restored / "media"),
+           "AUDIT_ANCHOR_FILE": str(restored / "anchors.jsonl")}  # fmt: skip
+    result = manage("restore", "--yes", str(archive), env=env)
+    assert result.returncode == 1
+    assert f"media files exist already with other content ({photo.original.name})" in (
+        result.stderr
+    )
+    (restored / "media" / photo.original.name).unlink()
+    (restored / "anchors.jsonl").write_text('{"seq": 1, "mac": "another chain"}\n')
+    result = manage("restore", "--yes", str(archive), env=env)
+    assert result.returncode == 1 and "exists and differs from the archive's" in result.stderr
+    # Nothing was written: the database is still empty, so the restore can be run again.
+    assert file_hashes(restored / "media") == {}
+    (restored / "anchors.jsonl").unlink()
+    result = manage("restore", "--yes", str(archive), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@committed
 def test_an_archive_of_another_database_vendor_is_refused(users, media, tmp_path):
     archive = backed_up(tmp_path)
     other = "postgresql" if connection.vendor == "sqlite" else "sqlite"
