@@ -282,8 +282,8 @@ def archive_verify(archive: Path) -> dict:
     problems = []
     sidecar = archive.with_name(f"{archive.name}.sha256")
     if sidecar.is_file():
-        expected = sidecar.read_text().split(maxsplit=1)[0] if sidecar.read_text() else ""
-        if sha256_file(archive) != expected.lower():
+        expected = (sidecar.read_text().split(maxsplit=1) or [""])[0].lower()
+        if sha256_file(archive) != expected:
             problems.append(f"the archive's SHA-256 differs from {sidecar.name}")
     try:
         with tarfile.open(archive, mode="r:") as tar:
