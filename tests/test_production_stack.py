@@ -56,6 +56,7 @@ DEPLOYMENT_VARIABLES = {
     "AUDIT_ANCHOR_FILE",
     "ADMINS",
     "TRUSTED_PROXIES",
+    "BACKUP_DIR",
 }
 
 
@@ -299,16 +300,19 @@ def test_state_lives_in_named_volumes(config, services, stack_env):
         }
 
     assert set(config["volumes"]) == {
-        "db-data", "redis-data", "media", "beat-schedule", "audit-anchors",
+        "db-data", "redis-data", "media", "beat-schedule", "audit-anchors", "backups",
     }  # fmt: skip
     assert mounts("db") == {"/var/lib/postgresql/data": "db-data"}
     assert mounts("redis") == {"/data": "redis-data"}
     # Web and worker share the uploaded and generated files.
     # The worker appends the audit anchors; web reads them for `manage audit_verify`.
+    # The worker writes the nightly backups; `manage backup`/`restore` by hand run in web.
     assert mounts("web") == mounts("worker") == {
         f"{VAR_DIR}/media": "media", f"{VAR_DIR}/anchors": "audit-anchors",
+        f"{VAR_DIR}/backups": "backups",
     }  # fmt: skip
     assert Path(stack_env["AUDIT_ANCHOR_FILE"]).parent == Path(f"{VAR_DIR}/anchors")
+    assert Path(stack_env["BACKUP_DIR"]) == Path(f"{VAR_DIR}/backups")
     assert mounts("sealer") == {}  # it needs the database only
     # The beat schedule file sits at the root of its volume.
     assert mounts("beat") == {str(Path(BEAT_SCHEDULE).parent): "beat-schedule"}
@@ -447,6 +451,7 @@ def test_dockerfile_builds_one_non_root_image_running_production_settings():
         "libpango-1.0-0",
         "libpangoft2-1.0-0",
         "fonts-dejavu-core",
+        "postgresql-client",  # pg_dump, pg_restore: manage backup / restore
     ):
         assert re.search(rf"apt-get install .*\s{re.escape(package)}(\s|$)", arguments["RUN"])
     user = [args for keyword, args in instructions if keyword == "USER"]
