@@ -13,7 +13,8 @@ ENV PYTHONUNBUFFERED=1 \
     STATIC_ROOT=/app/staticfiles
 
 # GeoDjango: GDAL, GEOS, PROJ (and SpatiaLite for the embedded database).
-# WeasyPrint (PDF reports): Pango and a font.
+# WeasyPrint (PDF reports): Pango and a font. pg_dump/pg_restore for `manage backup` and
+# `manage restore` (bookworm's client is PostgreSQL 15, the server's version).
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends \
         gdal-bin \
@@ -24,6 +25,7 @@ RUN apt-get update \
         libpango-1.0-0 \
         libpangoft2-1.0-0 \
         fonts-dejavu-core \
+        postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 # The processes run as an unprivileged user; the code stays owned by root (read-only for it).
@@ -44,8 +46,8 @@ RUN pip install --no-cache-dir . \
 COPY . ./
 
 # Writable for the app user: collected static files (collectstatic runs when web starts),
-# media and the beat schedule (named volumes are initialised with this ownership).
-RUN mkdir -p /app/staticfiles /var/lib/missionapp/media \
+# media, the backups and the beat schedule (named volumes are initialised with this ownership).
+RUN mkdir -p /app/staticfiles /var/lib/missionapp/media /var/lib/missionapp/backups \
     && chown -R app:app /app/staticfiles /var/lib/missionapp \
     && chmod 0755 /app/docker/entrypoint.sh
 

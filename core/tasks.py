@@ -14,6 +14,7 @@ from core.audit import services as audit
 from core.audit.context import acting_as
 from core.audit.models import AuditChainHead, AuditEntry
 from core.audit.verification import audit_chain_verify as verify_chain
+from core.backups import nightly
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,16 @@ def audit_chain_verify():
             # Not silently: a mail server that refuses the alarm fails the task, logged.
             transaction.on_commit(lambda: mail_admins("Audit chain broken", problem))
     return str(report)
+
+
+@shared_task(ignore_result=True)
+def backup_nightly():
+    """Beat, at BACKUP_HOUR mission time: tonight's archive unless one of this mission-local
+    date exists (a second run does nothing), then the retention of BACKUP_KEEP_DAYS."""
+    result = nightly.backup_nightly(keep_days=settings.BACKUP_KEEP_DAYS)
+    if result.skipped:
+        log.info("nightly backup skipped: %s", result.skipped)
+    return str(result.made.path) if result.made else None
 
 
 @shared_task

@@ -51,11 +51,9 @@ case "$role" in
         wait_for_db
         python manage.py migrate --noinput
         python manage.py collectstatic --noinput
-        exec gunicorn missionapp.wsgi:application \
-            --bind 0.0.0.0:8000 \
-            --workers "${GUNICORN_WORKERS:-3}" \
-            --worker-tmp-dir /dev/shm \
-            --access-logfile -
+        # Workers, threads, bind address, listen queue: missionapp/gunicorn.conf.py (the same
+        # file `make demo` serves with), each from the environment.
+        exec gunicorn --config missionapp/gunicorn.conf.py missionapp.wsgi:application
         ;;
     worker)
         exec celery -A missionapp worker --loglevel "${LOG_LEVEL:-INFO}"

@@ -4,13 +4,19 @@ the embedded stack
 admin map work in Chromium, Ctrl-C stops every process, and a second run duplicates nothing.
 """
 
+import http.client
+import json
 import os
+import re
 import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -46,7 +52,10 @@ def demo_env(var_dir, port):
     # Beat fires the audit verification and the anchor every 2 s instead of hourly and every
     # minute, so the test sees them; the demo's base layer is drawn to zoom 8 only (seconds,
     # not a minute).
+    # The static files are collected under the demo's own folder (the checkout's staticfiles/
+    # is a developer's).
     return {**env, "MISSIONAPP_VAR_DIR": str(var_dir), "PORT": str(port),
+            "STATIC_ROOT": str(var_dir / "static"),
             "AUDIT_VERIFY_INTERVAL_SECONDS": "2", "AUDIT_ANCHOR_INTERVAL_SECONDS": "2",
             "DEMO_BASEMAP_MAXZOOM": "8"}  # fmt: skip
 
@@ -79,9 +88,9 @@ class Demo:
             time.sleep(0.5)
         pytest.fail(f"the demo did not serve /login/ within {STARTUP_SECONDS}s:\n{self.log()}")
 
-    def query(self, sql):
+    def query(self, sql, parameters=()):
         with sqlite3.connect(self.var_dir / "missionapp.sqlite3", timeout=30) as db:
-            return db.execute(sql).fetchall()
+            return db.execute(sql, parameters).fetchall()
 
     def ctrl_c(self):
         os.killpg(self.proc.pid, signal.SIGINT)
@@ -114,7 +123,49 @@ def wait_for(predicate, timeout, message):
     pytest.fail(f"timed out waiting for {message}")
 
 
-@pytest.mark.browser
+def post_json(url, path, body, headers=None):
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    try:
+        connection.request("POST", path, json.dumps(body),
+                           {"Content-Type": "application/json", **(headers or {})})  # fmt: skip
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def burst_of_tablets(url, token, clients=50):
+    """`clients` tablets that found a signal at the same instant: each opens its own
+    connection once all are ready and files one report. Returns each one's status, or the
+    name of the error its connection met."""
+    barrier = threading.Barrier(clients)
+    uuids = [str(uuid.uuid4()) for _ in range(clients)]
+    outcomes = [None] * clients
+    observed = (datetime.now(UTC) - timedelta(minutes=20)).replace(microsecond=0).isoformat()
+
+    def tablet(i):
+        body = {
+            "uuid": uuids[i], "observed_at": observed, "category": "small_arms",
+            "location": {"type": "Point", "coordinates": [46.5311 + i * 1e-4, 39.5481]},
+            "severity": 2, "status": "submitted", "description": f"Burst report {i}.",
+        }  # fmt: skip
+        barrier.wait()
+        try:
+            outcomes[i] = post_json(
+                url, "/api/reports/", body, {"Authorization": f"Token {token}"}
+            )[0]
+        except (OSError, http.client.HTTPException) as exc:  # a reset, a refused connection
+            outcomes[i] = type(exc).__name__
+
+    threads = [threading.Thread(target=tablet, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def stack_environments(var_dir) -> dict[str, dict]:
     """The environment of each process run_stack started for this demo (by its var dir)."""
     found = {}
@@ -128,7 +179,7 @@ def stack_environments(var_dir) -> dict[str, dict]:
                    if "=" in item)  # fmt: skip
         if env.get("MISSIONAPP_VAR_DIR") != str(var_dir) or "run_stack" in cmdline:
             continue
-        for role in ("runserver", "worker", "beat", "audit_seal"):
+        for role in ("gunicorn", "worker", "beat", "audit_seal"):
             if f" {role} " in f" {cmdline} ":
                 found.setdefault(role, env)
     return found
@@ -191,6 +242,29 @@ def test_make_demo_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(browser, t
         page.screenshot(path=str(tmp_path / "demo-admin-map.png"))
         context.close()
         assert errors == []
+
+        # The server is gunicorn, as in production: fifty tablets at once are all answered
+        # (the development server reset 16-27 of them: bench/parallel_clients.py).
+        login = {"username": "monitor", "password": logins["monitor"], "device_name": "burst"}
+        status, answer = post_json(demo.url, "/api/auth/login/", login)
+        assert status == 201, answer
+        outcomes = burst_of_tablets(demo.url, json.loads(answer)["token"], clients=50)
+        assert outcomes == [201] * 50
+        assert demo.query(
+            "SELECT count(*), count(DISTINCT uuid) FROM reports_incidentreport"
+            " WHERE description LIKE 'Burst report %'"
+        ) == [(50, 50)]
+        # Static files as production serves them: hashed names cached for ever, compressed.
+        with urllib.request.urlopen(f"{demo.url}/login/", timeout=10) as response:  # noqa: S310
+            page_html = response.read().decode()
+        stylesheet = re.search(r'href="(/static/core/missionapp\.[0-9a-f]{12}\.css)"', page_html)
+        assert stylesheet, "the login page links no hashed stylesheet"
+        connection = http.client.HTTPConnection("127.0.0.1", demo.port, timeout=10)
+        connection.request("GET", stylesheet[1], headers={"Accept-Encoding": "gzip, br"})
+        response = connection.getresponse()
+        assert (response.status, response.headers["Content-Encoding"]) == (200, "br")
+        assert "immutable" in response.headers["Cache-Control"]
+        connection.close()
     finally:
         demo.ctrl_c()
     assert "Stopped web, worker, beat and sealer." in demo.log()

@@ -56,6 +56,7 @@ DEPLOYMENT_VARIABLES = {
     "AUDIT_ANCHOR_FILE",
     "ADMINS",
     "TRUSTED_PROXIES",
+    "BACKUP_DIR",
 }
 
 
@@ -299,16 +300,19 @@ def test_state_lives_in_named_volumes(config, services, stack_env):
         }
 
     assert set(config["volumes"]) == {
-        "db-data", "redis-data", "media", "beat-schedule", "audit-anchors",
+        "db-data", "redis-data", "media", "beat-schedule", "audit-anchors", "backups",
     }  # fmt: skip
     assert mounts("db") == {"/var/lib/postgresql/data": "db-data"}
     assert mounts("redis") == {"/data": "redis-data"}
     # Web and worker share the uploaded and generated files.
     # The worker appends the audit anchors; web reads them for `manage audit_verify`.
+    # The worker writes the nightly backups; `manage backup`/`restore` by hand run in web.
     assert mounts("web") == mounts("worker") == {
         f"{VAR_DIR}/media": "media", f"{VAR_DIR}/anchors": "audit-anchors",
+        f"{VAR_DIR}/backups": "backups",
     }  # fmt: skip
     assert Path(stack_env["AUDIT_ANCHOR_FILE"]).parent == Path(f"{VAR_DIR}/anchors")
+    assert Path(stack_env["BACKUP_DIR"]) == Path(f"{VAR_DIR}/backups")
     assert mounts("sealer") == {}  # it needs the database only
     # The beat schedule file sits at the root of its volume.
     assert mounts("beat") == {str(Path(BEAT_SCHEDULE).parent): "beat-schedule"}
@@ -447,6 +451,7 @@ def test_dockerfile_builds_one_non_root_image_running_production_settings():
         "libpango-1.0-0",
         "libpangoft2-1.0-0",
         "fonts-dejavu-core",
+        "postgresql-client",  # pg_dump, pg_restore: manage backup / restore
     ):
         assert re.search(rf"apt-get install .*\s{re.escape(package)}(\s|$)", arguments["RUN"])
     user = [args for keyword, args in instructions if keyword == "USER"]
@@ -505,15 +510,14 @@ def _run_entrypoint(tmp_path, *args, **env):
 
 
 def test_entrypoint_web_waits_for_db_migrates_collects_static_then_execs_gunicorn(tmp_path):
-    result, calls, stdin = _run_entrypoint(tmp_path, "web", GUNICORN_WORKERS="5")
+    result, calls, stdin = _run_entrypoint(tmp_path, "web")
 
     assert result.returncode == 0, result.stderr
     assert calls == [
         "python -",
         "python manage.py migrate --noinput",
         "python manage.py collectstatic --noinput",
-        "gunicorn missionapp.wsgi:application --bind 0.0.0.0:8000 --workers 5 "
-        "--worker-tmp-dir /dev/shm --access-logfile -",
+        "gunicorn --config missionapp/gunicorn.conf.py missionapp.wsgi:application",
     ]
     assert "connection.ensure_connection()" in stdin.read_text()
 

@@ -9,6 +9,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # gunicorn serves the collected static files itself, on the embedded stack as in
+    # production (no separate web server): hashed names cached for ever, gzip and Brotli.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -222,7 +226,10 @@ MEDIA_STORAGE = (
 )
 STORAGES = {
     "default": MEDIA_STORAGE,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Names carry a hash of the content (a new release is never served from an old cache)
+    # and a .gz and .br copy is made of every text file. With DEBUG the plain names are used,
+    # so `runserver` needs no collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # --- E-mail ---------------------------------------------------------------------------------
@@ -269,7 +276,26 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# --- Backups (core/backups/) ----------------------------------------------------------------
+# Where `manage.py backup` and the nightly job write their archives (a volume of its own in
+# docker-compose.yml; ship it off the machine).
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+# When beat makes the nightly archive, in the mission's time (HH:MM): a quiet hour.
+BACKUP_HOUR = env.str("BACKUP_HOUR", default="02:30")
+# Archives of this many days are kept; older ones are deleted (never the newest).
+BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=14)
+_backup_hour, _, _backup_minute = BACKUP_HOUR.partition(":")
+if not (_backup_hour.isdigit() and _backup_minute.isdigit()
+        and int(_backup_hour) < 24 and int(_backup_minute) < 60):  # fmt: skip
+    raise ValueError(f"BACKUP_HOUR is HH:MM in the mission's time (02:30), not {BACKUP_HOUR!r}")
+
 CELERY_BEAT_SCHEDULE = {
+    # At most one archive per mission-local date, then the retention (core/backups/nightly.py).
+    # crontab follows CELERY_TIMEZONE, the mission's.
+    "backup-nightly": {
+        "task": "core.tasks.backup_nightly",
+        "schedule": crontab(hour=int(_backup_hour), minute=int(_backup_minute)),
+    },
     "flash-alerts-backstop": {
         # Alerts are sent in batches after the filings that made them due; this drain only
         # catches what a lost task would have left (nothing due: nothing sent).

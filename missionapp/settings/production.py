@@ -6,7 +6,7 @@ from core.audit.keys import parse_keys
 from core.crypto import decode_key
 
 from .base import *  # noqa: F403
-from .base import MEDIA_STORAGE, MIDDLEWARE, env
+from .base import env
 
 DEBUG = False
 
@@ -43,13 +43,6 @@ if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCach
         "CACHE_URL must be a cache every process shares (redis://... or dbcache://...), not "
         "one per process: the login lockout counts in it."
     )
-
-# gunicorn serves the collected static files itself (no separate web server in the image).
-MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
-STORAGES = {
-    "default": MEDIA_STORAGE,  # the filesystem, or the bucket of MEDIA_S3_BUCKET
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
 
 # HTTPS is terminated in front of gunicorn (the reverse proxy sets X-Forwarded-Proto).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -265,7 +265,7 @@ def _flash_alerts_claim(reports, limit=None):
             .select_related("author")
             # What the claim and the message read, and no more: the whole row with its sector
             # (the province's outline) made this task ~4x dearer than sending the mail.
-            .only(*FLASH_ALERT_READS, "author__first_name", "author__last_name")
+            .only(*FLASH_ALERT_READS, "author__first_name", "author__last_name", "author__username")
             .filter(flash_alerted_at__isnull=True)
         )
         if limit is not None:
@@ -302,10 +302,11 @@ def _flash_alert_message(report, recipients) -> EmailMessage:
     message = EmailMessage(
         f"FLASH: {report.get_category_display()} {report.location_phrase} "
         f"(severity {report.severity})",
-        f"{report.get_category_display()} {report.location_phrase}, observed "
-        f"{local:%d %b %Y %H:%M} ({settings.TIME_ZONE}).\n"
-        f"Severity {report.severity}. Casualties: {casualties}.\n\n"
-        f"{report.description}\n\nReported by {report.author.get_full_name()} "
+        f"{report.reference}: {report.get_category_display()} {report.location_phrase}, "
+        f"observed {local:%d %b %Y %H:%M} ({settings.TIME_ZONE}).\n"
+        f"Severity {report.get_severity_display()}. Casualties: {casualties}.\n\n"
+        f"{report.description}\n\nReported by "
+        f"{report.author.get_full_name() or report.author.get_username()} "
         f"({report.get_observation_means_display().lower()}). Unreviewed, "
         f"{report.get_verification_display().lower()}.\n"
         f"Review it: {settings.SITE_URL}"

@@ -1,5 +1,9 @@
-"""Run web + Celery worker + Celery beat + the audit sealer together in the foreground (the
-demo).
+"""Run web + Celery worker + Celery beat + the audit sealer together in the foreground: the
+demo, and a forward base's single machine on the embedded stack.
+
+web is gunicorn with production's settings file (missionapp/gunicorn.conf.py), serving the
+collected, hashed and compressed static files through whitenoise; they are collected first
+when the sources changed since the last collection (core.staticfiles).
 
 Ctrl-C (SIGINT) or SIGTERM stops all four; if one of them dies, the others are stopped too
 and the command exits with an error, so a half-running demo never looks healthy.
@@ -14,7 +18,17 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.staticfiles import collect_static_if_changed
+
 GRACE_SECONDS = 15
+WSGI_APPLICATION = "missionapp.wsgi:application"
+
+
+def web_command() -> list[str]:
+    """The web process: gunicorn with the settings file production's web role uses. Its
+    address comes from GUNICORN_BIND, its workers from GUNICORN_WORKERS (the environment)."""
+    config = settings.BASE_DIR / "missionapp" / "gunicorn.conf.py"
+    return [sys.executable, "-m", "gunicorn", "--config", str(config), WSGI_APPLICATION]
 
 
 class Command(BaseCommand):
@@ -23,13 +37,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--workers", type=int, default=None,
+            help="gunicorn worker processes (default: GUNICORN_WORKERS, else 3)",
+        )  # fmt: skip
 
-    def handle(self, *args, host, port, **options):
+    def handle(self, *args, host, port, workers, **options):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        if collect_static_if_changed():
+            self.stdout.write(f"Collected the static files into {settings.STATIC_ROOT}.")
         commands = {
-            "web": [python, manage, "runserver", "--noreload", f"{host}:{port}"],
+            "web": web_command(),
             "worker": [
                 python, "-m", "celery", "-A", "missionapp", "worker",
                 "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
@@ -40,7 +60,9 @@ class Command(BaseCommand):
             ],
             "sealer": [python, manage, "audit_seal", "--loop"],
         }  # fmt: skip
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "GUNICORN_BIND": f"{host}:{port}"}
+        if workers:
+            env["GUNICORN_WORKERS"] = str(workers)
         # Links in e-mails (itinerary acknowledgements, flash alerts) point at this server,
         # on the port it runs on, unless SITE_URL says otherwise.
         env.setdefault("SITE_URL", f"http://{host}:{port}")

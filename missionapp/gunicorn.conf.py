@@ -1,0 +1,41 @@
+"""gunicorn's settings: the same server for a forward base's single machine (`make demo`,
+`manage.py run_stack`) and for production's web role (docker/entrypoint.sh).
+
+gunicorn rather than Django's development server: runserver listens with a queue of 10
+connections and reset 16-27 of 50 tablets syncing at once; gunicorn's listen queue is
+`backlog` (2048) long, so a burst waits its turn instead of being refused
+(bench/parallel_clients.py measures it).
+
+Threaded workers (gthread) rather than one request per process (sync): tablets on a weak
+link send photo parts slowly and keep connections open, and a sync worker is held for as long
+as its client takes; a thread waiting on a slow socket costs little. Each thread keeps its own
+database connection (CONN_MAX_AGE on PostgreSQL): at most workers x threads connections.
+
+Every value can be changed from the environment (.env.example).
+"""
+
+import os
+
+bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
+workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Connections waiting to be accepted: a burst of tablets after the signal returns.
+backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
+# A request running longer is stuck (the daily summary's PDF is built by the worker, not here).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+# A worker is replaced after this many requests (spread out), so that memory grown by a
+# large export or PDF download is given back.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = max_requests // 10
+# The workers' heartbeat files in memory, not on a container's overlay filesystem (gunicorn
+# makes its own unlinked files there, mode 0600).
+if os.path.isdir("/dev/shm"):  # noqa: S108
+    worker_tmp_dir = "/dev/shm"  # noqa: S108
+accesslog = "-"
+errorlog = "-"
+# gunicorn's control socket would be one path per user (~/.gunicorn/gunicorn.ctl) shared by
+# every instance on the machine (two nodes, a demo beside a test run): not used, not made.
+control_socket_disable = True
