@@ -20,6 +20,15 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
+def health_beat():
+    """Beat, every HEALTH_BEAT_INTERVAL_SECONDS: the worker records that it ran what beat
+    sent (core/health.py). Idempotent: it only sets a timestamp."""
+    from core import health
+
+    health.beat_task_ran()
+
+
+@shared_task(ignore_result=True)
 def audit_seal():
     """Beat backstop of the sealer process: seal what waits (nothing twice: the head row)."""
     return audit.audit_seal()
