@@ -22,6 +22,7 @@ unreachable database answers 503 (restarting web cannot fix a dead worker, and a
 is restarted over and over serves nobody); anything else not ok answers 200 "degraded".
 """
 
+import contextlib
 import logging
 import os
 import threading
@@ -134,6 +135,10 @@ def broker_check():
     if url.startswith("filesystem://"):
         options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
         folder = options["data_folder_in"]
+        # Made when the Celery app is configured (missionapp/celery.py), which a web process
+        # does only when it first sends a task: made here too.
+        with contextlib.suppress(OSError):
+            os.makedirs(folder, exist_ok=True)
         if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
             return {"status": OK, "kind": "filesystem"}
         log.error("health: the broker's queue folder %s is missing or not writable", folder)

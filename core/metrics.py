@@ -21,6 +21,9 @@ would add two middlewares, a dozen per-process metric families and database/cach
 /metrics is not public: a client (core.security.client_address) in METRICS_ALLOWED_NETWORKS,
 or with "Authorization: Bearer <METRICS_TOKEN>". Anyone else: 403, logged to
 missionapp.security.
+
+This module imports no models at its top: gunicorn's config imports it for the hooks before
+Django is set up.
 """
 
 import hmac
@@ -39,15 +42,16 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from core import security
-
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("missionapp.security")
+# No `_created` series beside every counter and histogram: nothing here reads them.
+disable_created_metrics()
 
 REQUEST_DURATION = Histogram(
     "missionapp_http_request_duration_seconds",
@@ -86,6 +90,8 @@ def _queue_lengths():
             folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
             # kombu names a message <time>_<uuid>.<queue>.msg; claimed ones live elsewhere.
             suffix = f".{queue}.msg"
+            if not folder.is_dir():
+                return {queue: 0}  # no task sent yet: made with the first
             with os.scandir(folder) as entries:
                 return {queue: sum(1 for e in entries if e.name.endswith(suffix))}
         if url.startswith(("redis://", "rediss://")):
@@ -191,6 +197,8 @@ def _allowed_networks():
 
 
 def may_read_metrics(request) -> bool:
+    from core import security
+
     token = settings.METRICS_TOKEN
     given = request.META.get("HTTP_AUTHORIZATION", "")
     if token and given.startswith("Bearer "):
@@ -211,6 +219,8 @@ def may_read_metrics(request) -> bool:
 @require_GET
 @never_cache
 def metrics(request):
+    from core import security
+
     if not may_read_metrics(request):
         security_log.warning(
             "refused GET %s to %s: not in METRICS_ALLOWED_NETWORKS and no valid METRICS_TOKEN",
