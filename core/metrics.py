@@ -8,9 +8,10 @@ would add two middlewares, a dozen per-process metric families and database/cach
 - `RequestMetricsMiddleware` (first in MIDDLEWARE): `missionapp_http_request_duration_seconds`
   by view name (the URL pattern's name, bounded; "unresolved" for a 404), method and status.
 - `BacklogCollector`, at each scrape: the Celery queue's length (Redis: LLEN; the embedded
-  broker: its queue folder's message files), the outbox (itinerary notifications not yet sent,
-  summary deliveries pending), flash alerts due and not sent, audit entries waiting to be
-  sealed (each a COUNT on a partial or status index, or a small table), and the ages of the
+  broker: its queue folder's message files), the backlogs the apps register
+  (`register_backlog`: the outbox of itinerary notifications not yet sent and of summary
+  deliveries pending, flash alerts due and not sent) and audit entries waiting to be sealed
+  (each one COUNT on a partial or status index, or a small table), and the ages of the
   worker's and beat's heartbeats (one cache read). Bounded: 4 COUNTs and 1 cache read.
 - Several gunicorn workers: each is its own process with its own histogram. With
   PROMETHEUS_MULTIPROC_DIR set in the environment (before gunicorn starts: prometheus-client
@@ -105,24 +106,30 @@ def _queue_lengths():
     return {}
 
 
-def _backlogs():
-    from core.audit.models import AuditEntry
-    from patrols.models import ItineraryNotification
-    from reports.models import IncidentReport, SummaryDelivery
+# What waits, counted by the app that owns it: core does not import the apps (they register
+# in their AppConfig.ready(), as audit anchor sources do).
+_backlogs = {}  # metric name -> (help, [(labels, count function)])
 
-    waiting = [ItineraryNotification.Status.QUEUED, ItineraryNotification.Status.SENDING]
-    return {
-        "itinerary_notifications": ItineraryNotification.objects.filter(status__in=waiting).count(),
-        "summary_deliveries": SummaryDelivery.objects.filter(
-            status__in=[SummaryDelivery.Status.QUEUED, SummaryDelivery.Status.SENDING]
-        ).count(),
-        # The partial index incident_flash_alert_due_idx holds exactly these rows.
-        "flash_alerts": IncidentReport.objects.filter(
-            flash_alert_due_at__isnull=False, flash_alerted_at__isnull=True
-        ).count(),
-        # The partial index audit_waiting_idx holds exactly these rows.
-        "audit_unsealed": AuditEntry.objects.filter(seq__isnull=True).count(),
-    }
+
+def register_backlog(name, documentation, count, **labels):
+    """Report `count()` (a cheap COUNT: one query) as the gauge `name` with these labels at
+    every scrape. Registering the same name and labels again replaces the function."""
+    _, entries = _backlogs.setdefault(name, (documentation, []))
+    entries[:] = [(known, fn) for known, fn in entries if known != labels] + [(labels, count)]
+
+
+def _audit_unsealed():
+    from core.audit.models import AuditEntry
+
+    # The partial index audit_waiting_idx holds exactly these rows.
+    return AuditEntry.objects.filter(seq__isnull=True).count()
+
+
+register_backlog(
+    "missionapp_audit_entries_unsealed",
+    "Audit entries waiting to be sealed into the chain.",
+    _audit_unsealed,
+)
 
 
 class BacklogCollector:
@@ -136,26 +143,12 @@ class BacklogCollector:
             queue.add_metric([name], length)
         yield queue
 
-        counts = _backlogs()
-        outbox = GaugeMetricFamily(
-            "missionapp_outbox_backlog",
-            "Messages not yet sent: itinerary notifications queued or sending, summary "
-            "deliveries queued or sending.",
-            labels=["kind"],
-        )
-        outbox.add_metric(["itinerary_notification"], counts["itinerary_notifications"])
-        outbox.add_metric(["summary_delivery"], counts["summary_deliveries"])
-        yield outbox
-        yield GaugeMetricFamily(
-            "missionapp_flash_alerts_pending",
-            "Serious reports due for their flash alert, not yet alerted.",
-            value=counts["flash_alerts"],
-        )
-        yield GaugeMetricFamily(
-            "missionapp_audit_entries_unsealed",
-            "Audit entries waiting to be sealed into the chain.",
-            value=counts["audit_unsealed"],
-        )
+        for name, (documentation, entries) in sorted(_backlogs.items()):
+            label_names = sorted(entries[0][0]) if entries else []
+            family = GaugeMetricFamily(name, documentation, labels=label_names)
+            for labels, count in entries:
+                family.add_metric([labels[k] for k in label_names], count())
+            yield family
 
         recorded = health._heartbeats() or {}
         now = health._now()

@@ -134,11 +134,14 @@ def test_an_unreachable_redis_broker_is_degraded_and_does_not_tell_its_url(clien
 
 
 @pytest.mark.django_db
-def test_a_missing_filesystem_broker_folder_is_degraded_and_does_not_tell_its_path(
+def test_a_filesystem_broker_folder_that_cannot_be_made_is_degraded_and_not_told(
     client, settings, tmp_path
 ):
+    # Where a file stands, the queue folder cannot be made (even by root, who may write
+    # anywhere).
+    (tmp_path / "broker").write_text("not a folder")
     settings.CELERY_BROKER_URL = "filesystem://"
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "gone")}
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "broker/queue")}
     status, body = health(client)
 
     assert status == 200 and body["status"] == "degraded"
