@@ -52,8 +52,10 @@ def _worker_heartbeat_stop(sender=None, **kwargs):
 
 
 @signals.beat_init.connect
+@signals.beat_embedded_init.connect
 def _beat_sends_recorded(sender=None, **kwargs):
-    # Only in the beat process: the web and the worker send tasks too.
+    # Only in the beat process (`celery beat`, or the one `worker -B` starts): the web and the
+    # worker send tasks too.
     from core import health
 
     signals.before_task_publish.connect(health.beat_publish_recorded, weak=False)
