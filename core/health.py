@@ -121,7 +121,7 @@ def database_check():
 _redis = {}
 
 
-def _redis_client(url):
+def redis_client(url):
     # One client (and its connection pool) per process: a probe every 30 s reuses it.
     if url not in _redis:
         import redis
@@ -146,7 +146,7 @@ def broker_check():
     if url.startswith(("redis://", "rediss://")):
         started = time.perf_counter()
         try:
-            _redis_client(url).ping()
+            redis_client(url).ping()
         except Exception:  # noqa: BLE001 - logged in full, said shortly
             log.exception("health: the broker (Redis) does not answer")
             return {"status": ERROR, "kind": "redis", "error": "unreachable"}
@@ -155,7 +155,7 @@ def broker_check():
     return {"status": "unknown", "kind": "other"}
 
 
-def _heartbeats():
+def heartbeats_recorded():
     """The recorded times, one cache read; None when the cache cannot be read."""
     try:
         found = cache.get_many([WORKER_KEY, BEAT_KEY, BEAT_TASK_KEY])
@@ -184,7 +184,7 @@ def health_report():
     """(the report, its HTTP status)."""
     database = database_check()
     broker = broker_check()
-    recorded = _heartbeats()
+    recorded = heartbeats_recorded()
     now = _now()
     worker = _age(recorded, WORKER_KEY, settings.HEALTH_WORKER_MAX_AGE_SECONDS, now, "last_seen")
     beat = _age(recorded, BEAT_KEY, settings.HEALTH_BEAT_MAX_AGE_SECONDS, now, "last_sent")

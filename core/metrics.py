@@ -32,6 +32,7 @@ import ipaddress
 import logging
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -96,11 +97,11 @@ def _queue_lengths():
             with os.scandir(folder) as entries:
                 return {queue: sum(1 for e in entries if e.name.endswith(suffix))}
         if url.startswith(("redis://", "rediss://")):
-            from core.health import _redis_client
+            from core.health import redis_client
 
             # kombu's Redis transport keeps a queue as a list named after it; messages with a
             # priority go to "<queue>\x06\x16<n>" lists (we send none, so the plain list).
-            return {queue: _redis_client(url).llen(queue)}
+            return {queue: redis_client(url).llen(queue)}
     except Exception:  # noqa: BLE001 - a scrape must still answer the rest
         log.exception("metrics: could not read the broker's queue length")
     return {}
@@ -150,8 +151,8 @@ class BacklogCollector:
                 family.add_metric([labels[k] for k in label_names], count())
             yield family
 
-        recorded = health._heartbeats() or {}
-        now = health._now()
+        recorded = health.heartbeats_recorded() or {}
+        now = datetime.now(UTC)
         for key, name, what in (
             (health.WORKER_KEY, "missionapp_worker_heartbeat_age_seconds", "worker's heartbeat"),
             (health.BEAT_KEY, "missionapp_beat_last_sent_age_seconds", "beat's last send"),

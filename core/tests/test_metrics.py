@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from core import health
 from core.audit.models import AuditEntry
 from liaison.tests.factories import PartyFactory
 from patrols.models import ItineraryNotification
@@ -180,3 +181,15 @@ def _purge(queue, settings):
     else:
         with current_app.connection_for_write() as connection:
             connection.default_channel.queue_purge(queue)
+
+
+@pytest.mark.django_db
+def test_the_heartbeat_ages_are_absent_until_recorded_then_counted_in_seconds(client):
+    assert "missionapp_worker_heartbeat_age_seconds" not in scrape(client)
+
+    health._record(health.WORKER_KEY, when=timezone.now() - timedelta(seconds=30))
+    health._record(health.BEAT_KEY, when=timezone.now() - timedelta(seconds=5))
+    text = scrape(client)
+
+    assert 30 <= value(text, "missionapp_worker_heartbeat_age_seconds") < 40
+    assert 5 <= value(text, "missionapp_beat_last_sent_age_seconds") < 15
