@@ -19,6 +19,7 @@ gunicorn's master uses it for its own logs before Django is set up.
 import contextvars
 import json
 import logging
+import os
 import re
 import traceback
 import uuid
@@ -97,9 +98,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def gunicorn_logconfig_dict(level="INFO"):
-    """gunicorn's `logconfig_dict` for JSON lines: its error log and its access log through
-    JsonFormatter on stderr/stdout (see the module docstring for the access fields)."""
+def log_format():
+    """LOG_FORMAT as the settings decide it, for gunicorn's master (which has no settings):
+    the environment's, else json under the production settings and plain otherwise."""
+    module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    return os.environ.get("LOG_FORMAT") or ("json" if module.endswith(".production") else "plain")
+
+
+def gunicorn_logconfig_dict():
+    """gunicorn's `logconfig_dict`: with JSON logs (log_format()), its error log and its
+    access log through JsonFormatter on stderr and stdout (the access fields: see the
+    module's docstring); else empty, which leaves gunicorn's own text lines."""
+    if log_format() != "json":
+        return {}
+    level = os.environ.get("LOG_LEVEL", "INFO")
     return {
         "version": 1,
         "disable_existing_loggers": False,
