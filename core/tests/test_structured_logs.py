@@ -93,17 +93,7 @@ def test_a_request_id_that_is_not_a_plain_token_is_replaced(client):
     assert len(response["X-Request-ID"]) == 32 and response["X-Request-ID"].isalnum()
 
 
-# What missionapp/gunicorn.conf.py must add for metrics and JSON logs (core/metrics.py,
-# core/logs.py); the test runs the real file with these lines appended.
-GUNICORN_ADDITIONS = """
-from core.logs import gunicorn_logconfig_dict
-from core.metrics import gunicorn_child_exit, gunicorn_on_starting
-
-logconfig_dict = gunicorn_logconfig_dict()
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus {x-request-id}o'
-on_starting = gunicorn_on_starting
-child_exit = gunicorn_child_exit
-"""
+GUNICORN_CONFIG = BASE_DIR / "missionapp" / "gunicorn.conf.py"  # the demo's and production's
 
 
 def _get(port, path, **headers):
@@ -131,8 +121,6 @@ def test_gunicorn_workers_metrics_add_up_and_its_access_log_is_json(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "histogram_999999.db").write_bytes(b"left by an earlier run")
-    shared = (BASE_DIR / "missionapp" / "gunicorn.conf.py").read_text()
-    (tmp_path / "gunicorn.conf.py").write_text(shared + GUNICORN_ADDITIONS)
     port = free_port()
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     env = {**_process_env(tmp_path / "mail"), "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json",
@@ -141,7 +129,7 @@ def test_gunicorn_workers_metrics_add_up_and_its_access_log_is_json(tmp_path):
     with open(out, "w") as stdout, open(err, "w") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "missionapp.wsgi:application",
-             f"--config={tmp_path / 'gunicorn.conf.py'}"],
+             f"--config={GUNICORN_CONFIG}"],
             cwd=BASE_DIR, env=env, stdout=stdout, stderr=stderr,
         )  # fmt: skip
     ids, errors = [], []
