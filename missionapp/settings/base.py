@@ -165,6 +165,12 @@ CACHES = {
         env.str("CACHE_URL", default="") or "dbcache://missionapp_cache"
     )
 }
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A Redis that stops answering (a black-holed address, not a refusal) must not hold a
+    # login or /healthz for ever: the web health check would then restart web.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 5, "socket_timeout": 5}
+    )
 if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
     # With an incr() that holds the row (core/cache.py): Django's lost concurrent counts.
     CACHES["default"]["BACKEND"] = "core.cache.DatabaseCache"
