@@ -8,7 +8,7 @@ from django.core.mail import mail_admins
 from django.db import transaction
 from django.utils import timezone
 
-from core import services
+from core import health, services
 from core.audit import anchors
 from core.audit import services as audit
 from core.audit.context import acting_as
@@ -17,6 +17,13 @@ from core.audit.verification import audit_chain_verify as verify_chain
 from core.backups import nightly
 
 log = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def health_beat():
+    """Beat, every HEALTH_BEAT_INTERVAL_SECONDS: the worker records that it ran what beat
+    sent (core/health.py). Idempotent: it only sets a timestamp."""
+    health.beat_task_ran()
 
 
 @shared_task(ignore_result=True)

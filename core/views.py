@@ -1,4 +1,4 @@
-"""Core's pages: the home page (who you are, the forward bases), the health check, and the
+"""Core's pages: the home page (who you are, the forward bases) and the
 login's pages (the second factor, the account page, the password change)."""
 
 import segno
@@ -7,14 +7,12 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from core import security, services, totp
 from core.forms import LoginForm, SecondFactorForm, SecondFactorSetupForm
@@ -30,18 +28,6 @@ def home(request):
         "core/home.html",
         {"roles": roles, "forward_bases": ForwardBase.objects.select_related("province")},
     )
-
-
-@require_GET
-@never_cache
-def healthz(request):
-    """For load balancers and the compose health check: is the database reachable?"""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return JsonResponse({"status": "ok", "database": "ok"})
-    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-        return JsonResponse({"status": "error", "database": str(exc)[:200]}, status=503)
 
 
 # --- Logins: the second factor, the account page, the password -------------------------------

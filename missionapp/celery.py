@@ -33,3 +33,29 @@ def _close_old_connections(sender=None, **kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+# Heartbeats for /healthz (core/health.py): the worker's main process records that it lives,
+# beat records when it sends. In the shared cache, so on either broker.
+@signals.worker_ready.connect
+def _worker_heartbeat_start(sender=None, **kwargs):
+    from core import health
+
+    health.worker_heartbeat_start()
+
+
+@signals.worker_shutdown.connect
+def _worker_heartbeat_stop(sender=None, **kwargs):
+    from core import health
+
+    health.worker_heartbeat_stop()
+
+
+@signals.beat_init.connect
+@signals.beat_embedded_init.connect
+def _beat_sends_recorded(sender=None, **kwargs):
+    # Only in the beat process (`celery beat`, or the one `worker -B` starts): the web and the
+    # worker send tasks too.
+    from core import health
+
+    signals.before_task_publish.connect(health.beat_publish_recorded, weak=False)

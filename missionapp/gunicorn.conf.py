@@ -15,6 +15,22 @@ Every value can be changed from the environment (.env.example).
 """
 
 import os
+import shutil
+import tempfile
+
+# Request counts and latencies of every worker, added up when /metrics is scraped
+# (prometheus-client's multiprocess mode, core/metrics.py): a folder of this server's own,
+# unless the environment names one. Set before the workers import prometheus-client.
+_own_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _shm = "/dev/shm"  # noqa: S108 - memory, not a container's overlay filesystem
+    _own_metrics_dir = tempfile.mkdtemp(
+        prefix="missionapp-metrics-", dir=_shm if os.path.isdir(_shm) else None
+    )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
+
+from core.logs import gunicorn_logconfig_dict  # noqa: E402
+from core.metrics import gunicorn_child_exit, gunicorn_on_starting  # noqa: E402
 
 bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
@@ -39,3 +55,16 @@ errorlog = "-"
 # gunicorn's control socket would be one path per user (~/.gunicorn/gunicorn.ctl) shared by
 # every instance on the machine (two nodes, a demo beside a test run): not used, not made.
 control_socket_disable = True
+
+# JSON lines in production (LOG_FORMAT, core/logs.py), gunicorn's own text otherwise; the
+# access line carries the request id the application gives the response.
+logconfig_dict = gunicorn_logconfig_dict()
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus {x-request-id}o'
+on_starting = gunicorn_on_starting  # empties the metrics folder of an earlier run
+child_exit = gunicorn_child_exit  # a replaced worker's live gauges stop counting
+
+
+def on_exit(server):
+    """The metrics folder made for this server goes with it."""
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

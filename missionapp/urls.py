@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from core import health, metrics
 from core import views as core_views
 from core.api.docs import ApiDocsView, SchemaView
 from core.basemap.views import basemap_tile
@@ -14,7 +15,9 @@ urlpatterns = [
     # First: the tablets' busiest route is resolved without walking every other pattern.
     path("api/reports/", include("reports.api_urls")),
     path("", core_views.home, name="home"),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    # Prometheus: from METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN only (core/metrics.py).
+    path("metrics", metrics.metrics, name="metrics"),
     path("login/", core_views.LoginView.as_view(), name="login"),
     path("login/second-factor/", core_views.second_factor, name="second-factor"),
     path(

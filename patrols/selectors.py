@@ -205,3 +205,10 @@ def notifications_stale(*, lease: timedelta, longest_wait: timedelta):
         | Q(status=Status.QUEUED, attempts=0, queued_at__lt=now - lease)
         | Q(status=Status.QUEUED, attempts__gt=0, claimed_at__lt=now - longest_wait)
     ).values_list("pk", flat=True)
+
+
+def itinerary_notifications_unsent_count() -> int:
+    """The outbox's backlog (/metrics): notifications queued or being sent. One COUNT on
+    notification_pending_idx (status first)."""
+    waiting = [ItineraryNotification.Status.QUEUED, ItineraryNotification.Status.SENDING]
+    return ItineraryNotification.objects.filter(status__in=waiting).count()

@@ -18,3 +18,18 @@ class ReportsConfig(AppConfig):
 
         # Every daily summary states the audit chain head: audit_verify checks them all.
         register_source(summary_anchors)
+
+        from core.metrics import register_backlog
+        from reports.selectors import flash_alerts_pending_count, summary_deliveries_pending_count
+
+        register_backlog(
+            "missionapp_outbox_backlog",
+            "Messages not yet sent (queued or sending), by kind.",
+            summary_deliveries_pending_count,
+            kind="summary_delivery",
+        )
+        register_backlog(
+            "missionapp_flash_alerts_pending",
+            "Serious reports due for their flash alert, not yet alerted.",
+            flash_alerts_pending_count,
+        )

@@ -23,7 +23,7 @@ from django.utils.text import capfirst
 
 from core.roles import Role, has_role
 from patrols.models import PatrolPlan
-from reports.models import IncidentReport
+from reports.models import IncidentReport, SummaryDelivery
 
 READ_ALL_ROLES = (Role.DUTY_OFFICER, Role.COORDINATOR, Role.HEADQUARTERS, Role.ADMINISTRATOR)
 FILING_ROLES = (Role.MONITOR, Role.TEAM_LEADER)
@@ -252,3 +252,17 @@ def patrols_for_tablet(*, user, now: datetime) -> QuerySet[PatrolPlan]:
         .select_related("team_leader", "forward_base")
         .order_by("-planned_departure")
     )
+
+
+def summary_deliveries_pending_count() -> int:
+    """Summary e-mails queued or being sent (/metrics's outbox backlog). One COUNT."""
+    pending = [SummaryDelivery.Status.QUEUED, SummaryDelivery.Status.SENDING]
+    return SummaryDelivery.objects.filter(status__in=pending).count()
+
+
+def flash_alerts_pending_count() -> int:
+    """Serious reports due for their flash alert and not yet alerted (/metrics). One COUNT,
+    on the partial index incident_flash_alert_due_idx, which holds exactly these rows."""
+    return IncidentReport.objects.filter(
+        flash_alert_due_at__isnull=False, flash_alerted_at__isnull=True
+    ).count()

@@ -417,6 +417,10 @@ API = [
 PAGES = [
     *rules_for("GET page:home", outcomes=EVERYONE),
     *rules_for("GET page:healthz", outcomes=PUBLIC, why="the load balancer's probe"),
+    # Not by role but by network or token: anyone from METRICS_ALLOWED_NETWORKS (this walk's
+    # test client is 127.0.0.1) or with METRICS_TOKEN; any other address is refused and
+    # logged (core/tests/test_metrics.py).
+    *rules_for("GET page:metrics", outcomes=PUBLIC, why="Prometheus, from the allowed networks"),
     *rules_for("GET page:login", outcomes=PUBLIC),
     # The login's second step and the member's own account: everyone signed in, each for
     # their own account only (a session verified already is sent on from the second step).

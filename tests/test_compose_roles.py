@@ -319,6 +319,25 @@ def test_the_roles_run_as_compose_starts_them(services, database, tmp_path):
             message="beat's audit anchor to cover the report",
         )
         stack.manage("audit_verify")  # exits non-zero unless the chain and its anchors hold
+
+        # The operator's view: every role fresh in /healthz, the metrics from loopback, and
+        # the logs as JSON lines (production's LOG_FORMAT).
+        def healthy():
+            status, answer, _ = stack.request("GET", "/healthz")
+            return status == 200 and json.loads(answer)["status"] == "ok" and json.loads(answer)
+
+        health = wait_for(healthy, timeout=60, interval=1, message="/healthz to say ok")
+        assert health["broker"]["kind"] == "redis" and health["worker"]["status"] == "ok"
+        status, metrics, _ = stack.request("GET", "/metrics")
+        assert status == 200
+        assert b'missionapp_outbox_backlog{kind="itinerary_notification"}' in metrics
+        # (Which requests it counted depends on the gunicorn worker that answered, unless
+        # PROMETHEUS_MULTIPROC_DIR is set: see core/metrics.py.)
+        assert b"# TYPE missionapp_http_request_duration_seconds histogram" in metrics
+        worker_log = (stack.dir / "worker.log").read_text(errors="replace").splitlines()
+        logged = [json.loads(line) for line in worker_log if line.startswith("{")]
+        assert any(e["logger"] == "celery.apps.worker" and "ready." in e["message"]
+                   for e in logged), "\n".join(worker_log[-40:])  # fmt: skip
     finally:
         stack.stop()
     for role in ("web", "worker", "beat", "sealer"):

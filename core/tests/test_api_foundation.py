@@ -151,7 +151,8 @@ def test_locate_answers_in_the_missions_words(client_for):
 @pytest.mark.django_db
 def test_health_check_reports_the_database(client):
     response = client.get(reverse("healthz"))
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    # No worker or beat in this test: degraded, still 200 (core/tests/test_healthz.py).
+    assert response.status_code == 200 and response.json()["database"]["status"] == "ok"
 
 
 @pytest.mark.django_db

@@ -51,6 +51,10 @@ MIDDLEWARE = [
     # gunicorn serves the collected static files itself, on the embedded stack as in
     # production (no separate web server): hashed names cached for ever, gzip and Brotli.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A request id for the logs, and the latency histogram (after whitenoise: static files
+    # are neither logged with an id nor timed).
+    "core.logs.RequestContextMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -161,6 +165,12 @@ CACHES = {
         env.str("CACHE_URL", default="") or "dbcache://missionapp_cache"
     )
 }
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A Redis that stops answering (a black-holed address, not a refusal) must not hold a
+    # login or /healthz for ever: the web health check would then restart web.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 5, "socket_timeout": 5}
+    )
 if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
     # With an incr() that holds the row (core/cache.py): Django's lost concurrent counts.
     CACHES["default"]["BACKEND"] = "core.cache.DatabaseCache"
@@ -296,6 +306,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.backup_nightly",
         "schedule": crontab(hour=int(_backup_hour), minute=int(_backup_minute)),
     },
+    # Beat sends at least this often, and the worker records running it (/healthz's beat).
+    "health-beat": {
+        "task": "core.tasks.health_beat",
+        "schedule": env.float("HEALTH_BEAT_INTERVAL_SECONDS", default=60.0),
+        "options": {"expires": env.float("HEALTH_BEAT_INTERVAL_SECONDS", default=60.0)},
+    },
     "flash-alerts-backstop": {
         # Alerts are sent in batches after the filings that made them due; this drain only
         # catches what a lost task would have left (nothing due: nothing sent).
@@ -352,6 +368,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SUMMARY_CHECK_INTERVAL_SECONDS", default=300.0),
     },
 }
+
+# --- The operator's view: /healthz, /metrics, logs (core/health.py, core/metrics.py) --------
+# The worker writes its heartbeat this often; /healthz says "stale" (200, degraded) when the
+# last one is older than the max age. Beat sends at least every HEALTH_BEAT_INTERVAL_SECONDS.
+HEALTH_WORKER_HEARTBEAT_SECONDS = env.float("HEALTH_WORKER_HEARTBEAT_SECONDS", default=10.0)
+HEALTH_WORKER_MAX_AGE_SECONDS = env.float("HEALTH_WORKER_MAX_AGE_SECONDS", default=60.0)
+HEALTH_BEAT_MAX_AGE_SECONDS = env.float("HEALTH_BEAT_MAX_AGE_SECONDS", default=180.0)
+# Who may read /metrics: clients (core.security.client_address) in these networks, or any
+# client sending "Authorization: Bearer <METRICS_TOKEN>" (empty: no token accepted).
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128", "172.31.250.0/24"]
+)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Daily situation summary ------------------------------------------------------------------
 # The period ends at this time every day, in the mission's time zone.
@@ -605,16 +634,32 @@ AUDIT_SEAL_LAG_ALERT_SECONDS = env.float("AUDIT_SEAL_LAG_ALERT_SECONDS", default
 # The public address of this server, for links in messages to the parties.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "missionapp.security": {"level": "INFO"},
-    },
-}
+# LOG_FORMAT: "json" (one JSON object per line: core/logs.py; production's default) or
+# "plain" (a line of text: the demo's and the tests' default).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+
+
+def logging_config(log_format):
+    if log_format not in ("json", "plain"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f'LOG_FORMAT must be "json" or "plain", not {log_format!r}.')
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "core.logs.JsonFormatter"},
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format}},
+        "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        "loggers": {
+            "missionapp.security": {"level": "INFO"},
+        },
+    }
+
+
+LOGGING = logging_config(LOG_FORMAT)
 
 # Debian 12 ships GDAL 3.6, which cannot block file/network access from spatial references.
 # We never pass user-supplied SRS strings or file paths to GDAL (geometries arrive as GeoJSON

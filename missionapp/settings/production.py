@@ -6,7 +6,7 @@ from core.audit.keys import parse_keys
 from core.crypto import decode_key
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, logging_config
 
 DEBUG = False
 
@@ -47,7 +47,8 @@ if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCach
 # HTTPS is terminated in front of gunicorn (the reverse proxy sets X-Forwarded-Proto).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and Prometheus ask over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -55,3 +56,10 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 # nosniff, Referrer-Policy, X-Frame-Options and the CSP: in base.py, for every environment.
+
+# Logs as JSON lines (core/logs.py) unless LOG_FORMAT=plain. The worker's and beat's too:
+# Celery then leaves the root logger to Django's LOGGING instead of its own text format.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(LOG_FORMAT)
+if LOG_FORMAT == "json":
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
