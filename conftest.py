@@ -19,7 +19,7 @@ from core.roles import Role
 BASE_DIR = Path(__file__).resolve().parent
 REQUIRE_ALL = os.environ.get("CI") == "true"
 
-pytest_plugins = ["tests.browser", "tests.demo", "tests.basemap"]
+pytest_plugins = ["tests.browser", "tests.demo", "tests.basemap", "tests.s3"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -360,11 +360,12 @@ class PhotoUpload(models.Model):
     """A file of a report arriving in parts over a weak link (`reports.services.uploads`).
 
     One per (report, declared SHA-256): the tablet resumes by asking for it again and is told
-    how many bytes the server holds (`received`, always a prefix of the file, kept in a
-    partial file until the last byte). The last part checks the SHA-256 and makes the
-    attachment through `attachment_store`; `attachment` then says the upload is complete, and
-    any part sent again is answered from it. Rows not touched for PHOTO_UPLOAD_EXPIRY_HOURS
-    are deleted with their partial file by a periodic job.
+    how many bytes the server holds (`received`, always a prefix of the file, kept in the
+    database as `PhotoUploadPart` rows until the last byte, so that every web node sees
+    them). The last part checks the SHA-256 and makes the attachment through
+    `attachment_store`; `attachment` then says the upload is complete, and any part sent again
+    is answered from it. Rows not touched for PHOTO_UPLOAD_EXPIRY_HOURS are deleted with their
+    parts by a periodic job.
     """
 
     report = models.ForeignKey(IncidentReport, on_delete=models.CASCADE, related_name="uploads")
@@ -403,6 +404,27 @@ class PhotoUpload(models.Model):
 
     def __str__(self):
         return f"{self.name or self.sha256[:12]}: {self.received} of {self.size} bytes"
+
+
+class PhotoUploadPart(models.Model):
+    """Bytes of an unfinished `PhotoUpload`: `data` is the file from `offset` on. The parts of
+    an upload follow one another from byte 0 without gap or overlap (each starts where the
+    ones before end, decided under a lock on the upload), each at most
+    DATA_UPLOAD_MAX_MEMORY_SIZE. Deleted when the file is attached, or with the upload."""
+
+    upload = models.ForeignKey(PhotoUpload, on_delete=models.CASCADE, related_name="parts")
+    offset = models.PositiveBigIntegerField()
+    size = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            # Two parts at one offset would be the same bytes twice: the database refuses it.
+            models.UniqueConstraint(fields=["upload", "offset"], name="photo_upload_part_once"),
+        ]
+
+    def __str__(self):
+        return f"bytes {self.offset}-{self.offset + self.size - 1} of {self.upload_id}"
 
 
 # --- The daily situation summary ------------------------------------------------------------

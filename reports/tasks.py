@@ -62,5 +62,5 @@ def summary_deliveries_resend_stale():
 @shared_task
 def photo_uploads_purge_expired():
     """Beat, hourly: delete the photo uploads abandoned for PHOTO_UPLOAD_EXPIRY_HOURS and
-    their partial files. Idempotent: what is gone stays gone, a second run deletes nothing."""
+    their parts. Idempotent: what is gone stays gone, a second run deletes nothing."""
     return purge_uploads()

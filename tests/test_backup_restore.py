@@ -9,6 +9,7 @@ On whichever database the suite runs on: a new SpatiaLite file, or a new PostGIS
 (CREATE DATABASE, dropped at the end).
 """
 
+import hashlib
 import io
 import json
 import subprocess
@@ -34,6 +35,7 @@ from core.backups.archive import MANIFEST, archive_verify, sha256_file
 from core.backups.nightly import backups_retain
 from core.tasks import backup_nightly
 from reports.models import Attachment, IncidentReport
+from reports.services.uploads import photo_upload_part, photo_upload_start
 from reports.tests.factories import AttachmentFactory, IncidentReportFactory
 from reports.tests.test_daily_summary import period as period  # noqa: F401  (a fixture)
 from reports.tests.test_daily_summary import produce
@@ -49,7 +51,6 @@ committed = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PHOTO_UPLOAD_PARTIAL_DIR = settings.MEDIA_ROOT / "partial-uploads"
     # This test's own anchors: the run's file holds the anchors of other tests' chains.
     settings.AUDIT_ANCHOR_FILE = tmp_path / "anchors.jsonl"
     return settings.MEDIA_ROOT
@@ -103,9 +104,12 @@ def mission_record(period, users, media):  # noqa: F811  (period: the fixture im
     revision = produce()
     assert revision.artefacts.count() >= 4  # PDF and JSON, internal and releasable
     IncidentReportFactory(author=users["monitor"], submitted=True)  # after the summary
-    partial = Path(settings.PHOTO_UPLOAD_PARTIAL_DIR)
-    partial.mkdir(parents=True, exist_ok=True)
-    (partial / "half-a-photo.part").write_bytes(b"\xff\xd8 not finished")
+    # Half a photo received, in parts: rows (PhotoUploadPart), so in the database dump.
+    half, report = jpeg_with_gps((10, 20, 30)), period["shelling"]
+    upload, _ = photo_upload_start(report=report, by=report.author, size=len(half),
+                                   sha256=hashlib.sha256(half).hexdigest())  # fmt: skip
+    photo_upload_part(upload=upload, by=report.author, offset=0, data=half[:1000],
+                      total=len(half))  # fmt: skip
     audit_seal()
     assert anchor_file_append() is not None
     return {"photo": photo, "revision": revision}
@@ -121,14 +125,12 @@ def test_a_restored_backup_is_the_same_system_and_takes_new_reports(
     manifest = archive_verify(archive)
     assert manifest["database_vendor"] == connection.vendor
     assert manifest["migrations"]["reports"].startswith("00")
-    assert not any("partial-uploads" in name for name in manifest["members"])
     check = subprocess.run(["sha256sum", "-c", f"{archive.name}.sha256"], cwd=archive.parent,
                            capture_output=True, text=True)  # fmt: skip
     assert check.returncode == 0 and ": OK" in check.stdout
 
     source_rows = tables()
-    source_files = {name: digest for name, digest in file_hashes(media).items()
-                    if not name.startswith("partial-uploads/")}  # fmt: skip
+    source_files = file_hashes(media)
     photo = mission_record["photo"]
     assert {photo.original.name, photo.display.name, photo.thumbnail.name} <= set(source_files)
 
@@ -157,6 +159,7 @@ def test_a_restored_backup_is_the_same_system_and_takes_new_reports(
     assert len(source_rows["reports.IncidentReport"]) == IncidentReport.objects.count() >= 8
     assert len(source_rows["reports.Attachment"]) == Attachment.objects.count() == 1
     assert source_rows["core.AuditEntry"] and source_rows["reports.SummaryArtefact"]
+    assert len(source_rows["reports.PhotoUploadPart"]) == 1  # the half-received photo
     assert file_hashes(restored / "media") == source_files
     assert sha256_file(restored / "anchors.jsonl") == sha256_file(settings.AUDIT_ANCHOR_FILE)
 

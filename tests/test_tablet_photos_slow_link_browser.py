@@ -185,7 +185,6 @@ def test_photos_go_up_a_slow_link_in_parts_resuming_after_cuts_and_a_restart(
 ):
     settings.PHOTO_UPLOAD_CHUNK_KB = PART_KB
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PHOTO_UPLOAD_PARTIAL_DIR = tmp_path / "partial"
     monitor = users["monitor"]
     page = tablet.page
     open_tablet_logged_in(page, live_server, monitor)  # with signal: the app installs

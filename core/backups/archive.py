@@ -79,15 +79,15 @@ def migration_state(alias="default") -> dict:
 
 
 def _skipped_media_prefixes(storage) -> list[str]:
-    """Storage names not to copy: the half-received photo parts (PHOTO_UPLOAD_PARTIAL_DIR)
-    and the backups themselves, when either lies inside a filesystem storage's folder. On
-    another backend (S3) they are local folders, not in the storage at all."""
+    """Storage names not to copy: the backups themselves, when they lie inside a filesystem
+    storage's folder. On another backend (S3) they are a local folder, not in the storage at
+    all. (The half-received photo parts are rows, PhotoUploadPart: in the database dump.)"""
     location = getattr(storage, "location", None)
     if not location:
         return []
     root = Path(location).resolve()
     skipped = []
-    for folder in (settings.PHOTO_UPLOAD_PARTIAL_DIR, settings.BACKUP_DIR):
+    for folder in (settings.BACKUP_DIR,):
         try:
             skipped.append(Path(folder).resolve().relative_to(root).as_posix().rstrip("/") + "/")
         except ValueError:
@@ -194,7 +194,7 @@ def backup_make(*, output_dir: Path | None = None, now: datetime | None = None) 
     """Write one archive into `output_dir` (BACKUP_DIR) and its `.sha256` sidecar; return it.
 
     Reads the database (a consistent snapshot: pg_dump or SQLite's backup API), every file
-    of the media storage except partial uploads, and the audit anchor file if there is one.
+    of the media storage except the backups, and the audit anchor file if there is one.
     Changes nothing but the output folder."""
     started = time.monotonic()
     now = (now or datetime.now(UTC)).astimezone(UTC)

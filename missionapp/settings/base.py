@@ -193,14 +193,54 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+
+def media_s3_storage(bucket, *, endpoint_url, region, access_key, secret_key, prefix=""):
+    """The default storage on a bucket (tests/s3.py points a test's storage at one too)."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "default_acl": None,
+            "querystring_auth": True,  # were a URL ever asked for: signed, never public
+            "file_overwrite": False,
+            "location": prefix,
+            # A file read (to be served) is held in memory up to this, then in a temporary file.
+            "max_memory_size": 2_621_440,
+        },
+    }
+
+
+# Attachments: on the filesystem (MEDIA_ROOT) by default; in a bucket of an S3-compatible object
+# store when MEDIA_S3_BUCKET is set, so that every web node serves every file. Objects are
+# private (no ACL is sent: the bucket's owner only) and served only through the attachment
+# view, never by a URL of the store; a name taken is never overwritten. The keys: from the
+# environment only (or, unset, boto3's own chain: an instance role, ~/.aws).
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_STORAGE = (
+    media_s3_storage(
+        MEDIA_S3_BUCKET,
+        endpoint_url=env.str("MEDIA_S3_ENDPOINT_URL", default=""),
+        region=env.str("MEDIA_S3_REGION", default=""),
+        access_key=env.str("MEDIA_S3_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("MEDIA_S3_SECRET_ACCESS_KEY", default=""),
+        prefix=env.str("MEDIA_S3_PREFIX", default=""),
+    )
+    if MEDIA_S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     # Names carry a hash of the content (a new release is never served from an old cache)
     # and a .gz and .br copy is made of every text file. With DEBUG the plain names are used,
     # so `runserver` needs no collectstatic.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -560,17 +600,13 @@ INCIDENT_MAP_REFRESH_SECONDS = env.int("INCIDENT_MAP_REFRESH_SECONDS", default=3
 PHOTO_LONG_EDGE_PX = env.int("PHOTO_LONG_EDGE_PX", default=1600)
 PHOTO_JPEG_QUALITY = env.float("PHOTO_JPEG_QUALITY", default=0.8)
 PHOTO_UPLOAD_CHUNK_KB = env.int("PHOTO_UPLOAD_CHUNK_KB", default=256)
-# An upload not completed and not touched for this long is deleted with its partial file (a
+# An upload not completed and not touched for this long is deleted with its parts (a
 # tablet coming back later starts that photo again from its first byte).
 PHOTO_UPLOAD_EXPIRY_HOURS = env.float("PHOTO_UPLOAD_EXPIRY_HOURS", default=168)
 # At most this many uploads (and bytes) begun and not finished per member: each holds a
-# partial file on disk until it completes or expires (a tablet sends one photo at a time).
+# its parts in the database until it completes or expires (a tablet sends one at a time).
 PHOTO_UPLOADS_OPEN_MAX = env.int("PHOTO_UPLOADS_OPEN_MAX", default=30)
 PHOTO_UPLOADS_OPEN_MAX_MB = env.int("PHOTO_UPLOADS_OPEN_MAX_MB", default=300)
-# The bytes received so far: on the same volume as the media (every web process sees it).
-PHOTO_UPLOAD_PARTIAL_DIR = Path(
-    env.str("PHOTO_UPLOAD_PARTIAL_DIR", default=str(MEDIA_ROOT / "partial-uploads"))
-)
 # Reports with casualties or at least this severity alert duty officers and HQ at once.
 FLASH_ALERT_SEVERITY = env.int("FLASH_ALERT_SEVERITY", default=4)
 # Flash alerts that fall due within this many seconds go out together, this long after the

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .dev import *  # noqa: F403
-from .dev import DATABASES, MIDDLEWARE, VAR_DIR
+from .dev import DATABASES, MEDIA_STORAGE, MIDDLEWARE, VAR_DIR
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -25,7 +25,8 @@ if DATABASES["default"]["ENGINE"].endswith("spatialite"):
 BASEMAP_MBTILES = VAR_DIR / f"test-basemap-{os.getpid()}" / "none.mbtiles"
 # The static files from their sources (the finders), not a collection that may be stale.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # The filesystem, unless MEDIA_S3_BUCKET is set (the processes a test starts on its bucket).
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise.")]

@@ -311,9 +311,13 @@ def attachment_store(
         with transaction.atomic():
             attachment.save()
     except IntegrityError:
-        # A concurrent resend stored it first: answer with that one, drop our files.
+        # A concurrent resend stored it first: answer with that one, drop our files. Not its
+        # files: an object store (S3) has no create-if-absent, so both may have written the
+        # same names (the same bytes), where a filesystem gave ours another name.
+        stored = Attachment.objects.get(report=report, sha256=sha256)
+        kept = {stored.original.name, stored.display.name, stored.thumbnail.name}
         for field in (attachment.original, attachment.display, attachment.thumbnail):
-            if field:
+            if field and field.name not in kept:
                 field.delete(save=False)
-        return Attachment.objects.get(report=report, sha256=sha256), False
+        return stored, False
     return attachment, True

@@ -2,35 +2,36 @@
 
 The tablet asks for an upload of one file (its size and SHA-256), is told how many bytes the
 server already holds, and sends the rest in parts at that offset. The server keeps the bytes
-received so far in a partial file (PHOTO_UPLOAD_PARTIAL_DIR) and only ever a prefix of the
-file: a part that starts beyond it is refused with the offset to send from, a part that
-overlaps it is trimmed to what is new. The last byte checks the SHA-256 and makes the
+received so far in the database (`PhotoUploadPart` rows: every web node behind a load
+balancer sees them, so part 1 may reach one node and part 2 another) and only ever a prefix
+of the file: a part that starts beyond it is refused with the offset to send from, a part
+that overlaps it is trimmed to what is new. The last byte checks the SHA-256 and makes the
 attachment through `attachment_store` (stored once per (report, SHA-256)); a part sent again
 after that is answered with the same attachment.
 
-No lock is held across a request: bytes are written at their offset (the same bytes at the
-same place, whoever writes them) and `received` moves forward only by a conditional update
-from the offset the part was written at. Two racing senders of one part: one moves it, the
-other is told the new offset. A file that arrives altered all the same is caught by its
-SHA-256 and its upload starts again from byte 0.
+The offset is decided under a lock on the upload's row: the bytes held are the parts stored,
+and a part is stored at their end and `received` moved to its end in one transaction. Two
+racing senders of one part: the second finds it held and is told the new offset. The file is
+put together, checked and attached outside the lock (the attachment is stored once however
+many complete it); a file that arrives altered all the same is caught by its SHA-256 and its
+upload starts again from byte 0.
 
 Uploads are not audited: the attachment they make is (a row per part would be noise).
 """
 
 import hashlib
-import os
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.models import User
 from core.pages import security_log
-from reports.models import Attachment, IncidentReport, PhotoUpload
+from reports.models import Attachment, IncidentReport, PhotoUpload, PhotoUploadPart
 from reports.selectors import incident_report_require_author
 from reports.services.attachments import attachment_store
 
@@ -43,11 +44,6 @@ class UploadGap(Exception):
     def __init__(self, upload: PhotoUpload):
         super().__init__(upload.received)
         self.upload = upload
-
-
-def partial_path(upload: PhotoUpload) -> Path:
-    # Named by the upload's identity, not its row id (SQLite may give a purged row's id again).
-    return Path(settings.PHOTO_UPLOAD_PARTIAL_DIR) / f"{upload.report.uuid}-{upload.sha256}.part"
 
 
 def _size_limit() -> int:
@@ -98,8 +94,6 @@ def photo_upload_start(
         except IntegrityError:  # a concurrent start made it first
             upload = PhotoUpload.objects.get(report=report, sha256=sha256)
         else:
-            # A partial file left by a purged upload of the same file is not this one's.
-            partial_path(upload).unlink(missing_ok=True)
             return upload, True
     if upload.size != size:
         raise ValidationError(
@@ -112,8 +106,8 @@ def photo_upload_start(
 
 def _check_open_uploads(*, by: User, size: int) -> None:
     """A member's uploads begun and not finished are bounded, in number and in bytes: each
-    holds a partial file on the server's disk for up to PHOTO_UPLOAD_EXPIRY_HOURS, and an
-    author could otherwise start thousands (a tablet sends its photos one after another)."""
+    holds its parts in the database for up to PHOTO_UPLOAD_EXPIRY_HOURS, and an author could
+    otherwise start thousands (a tablet sends its photos one after another)."""
     open_uploads = PhotoUpload.objects.filter(uploaded_by=by, attachment__isnull=True)
     count, held = open_uploads.aggregate(n=Count("pk"), bytes=Sum("size")).values()
     most, most_mb = settings.PHOTO_UPLOADS_OPEN_MAX, settings.PHOTO_UPLOADS_OPEN_MAX_MB
@@ -135,34 +129,30 @@ def _touch(upload: PhotoUpload):
     PhotoUpload.objects.filter(pk=upload.pk).update(updated_at=timezone.now())
 
 
-def _write(path: Path, offset: int, data: bytes):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        os.pwrite(descriptor, data, offset)
-        # The offset the server answers is a promise: the bytes are on disk before it moves.
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def _held():
+    """The bytes an upload holds: the sum of its parts' sizes (they follow one another)."""
+    parts = PhotoUploadPart.objects.filter(upload=OuterRef("pk")).order_by()
+    return Coalesce(Subquery(parts.values("upload").annotate(n=Sum("size")).values("n")), 0)
 
 
-def _held(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+def _locked(upload: PhotoUpload) -> PhotoUpload | None:
+    """The upload's row, locked until the transaction ends, with `held` (None: purged as
+    abandoned while this part was on its way). Within transaction.atomic(); on SQLite the
+    transaction itself holds the write lock."""
+    locked = PhotoUpload.objects.select_for_update().only("received", "size", "attachment")
+    return locked.annotate(held=_held()).filter(pk=upload.pk).first()
 
 
 def photo_upload_part(
     *, upload: PhotoUpload, by: User, offset: int, data: bytes, total: int
 ) -> PhotoUpload:
-    """Write the part `data` of the file at `offset` (of `total` bytes). Returns the upload as
+    """Store the part `data` of the file at `offset` (of `total` bytes). Returns the upload as
     it then stands (`received`, and `attachment` once complete).
 
     Raises UploadGap when the part starts beyond the bytes held, ValidationError when it does
     not fit the file, and the attachment's own errors (ValidationError) when the complete
-    file is refused. Not atomic as a whole: bytes on disk and the offset move in steps that
-    are each safe to repeat.
+    file is refused (its bytes stay held: the last part sent again tries once more). A part
+    is stored, and the offset moved, in one transaction; completing the file is another.
     """
     incident_report_require_author(user=by, report=upload.report, doing=DOING)
     if upload.attachment_id is not None:
@@ -177,75 +167,87 @@ def photo_upload_part(
             {"Content-Range": [f"Bytes {offset}-{end - 1} lie outside the file's "
                                f"{upload.size} bytes."]}
         )  # fmt: skip
-    path = partial_path(upload)
-    held = _held(path)
-    if held < upload.received and upload.received < upload.size:
-        # The partial file lost bytes (a volume restored, an operator's clean-up): say so.
-        PhotoUpload.objects.filter(pk=upload.pk, received=upload.received).update(received=held)
-        _reload(upload)
+    # No savepoint (a part costs three queries): nothing in it is expected to fail.
+    with transaction.atomic(savepoint=False):
+        locked = _locked(upload)
+        if locked is not None and locked.attachment_id is None:
+            held = locked.held
+            if offset <= held < end:
+                new = data[held - offset :]
+                PhotoUploadPart.objects.create(upload=upload, offset=held, size=len(new),
+                                               data=new)  # fmt: skip
+                held = end
+            if held != locked.received:
+                # Moved by this part, or the parts lost bytes (an operator's clean-up): what
+                # the parts hold is what the server answers.
+                PhotoUpload.objects.filter(pk=upload.pk).update(
+                    received=held, updated_at=timezone.now()
+                )
+            upload.received = held
+    if locked is None:
+        raise ValidationError(
+            {"sha256": ["This upload expired (PHOTO_UPLOAD_EXPIRY_HOURS): start it again."]}
+        )
+    if locked.attachment_id is not None:  # completed by a racing request (its parts gone)
+        upload.refresh_from_db(fields=["received", "attachment"])
+        return upload
     if offset > upload.received:
         raise UploadGap(upload)
-    if end > upload.received:
-        new = data[upload.received - offset :]
-        _write(path, upload.received, new)
-        # Not moved: another request moved it first, and the caller is told where it is.
-        PhotoUpload.objects.filter(
-            pk=upload.pk, received=upload.received, attachment__isnull=True
-        ).update(received=end, updated_at=timezone.now())
-        _reload(upload)
-    if upload.received == upload.size and upload.attachment_id is None:
+    if upload.received == upload.size:
         # Also for a part resent after the file was whole (its answer lost, or two copies of
         # the last part racing): attachment_store stores it once.
-        _complete(upload, path, by)
+        _complete(upload, by)
     return upload
 
 
-def _reload(upload: PhotoUpload):
-    try:
-        upload.refresh_from_db(fields=["received", "attachment", "updated_at"])
-    except PhotoUpload.DoesNotExist:
-        # Purged as abandoned while this part was on its way.
-        raise ValidationError(
-            {"sha256": ["This upload expired (PHOTO_UPLOAD_EXPIRY_HOURS): start it again."]}
-        ) from None
+def _restart(upload: PhotoUpload, received: int = 0):
+    """Hold only the first `received` bytes (0: start the file again)."""
+    with transaction.atomic():
+        _locked(upload)  # no part lands meanwhile
+        PhotoUploadPart.objects.filter(upload=upload, offset__gte=received).delete()
+        PhotoUpload.objects.filter(pk=upload.pk, attachment__isnull=True).update(received=received)
+    upload.received = received
 
 
-def _complete(upload: PhotoUpload, path: Path, by: User):
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        _reload(upload)
-        if upload.attachment_id is None:  # the partial file is gone: start again
-            PhotoUpload.objects.filter(pk=upload.pk, attachment__isnull=True).update(received=0)
-            upload.received = 0
-        return  # or completed by a racing request
+def _complete(upload: PhotoUpload, by: User):
+    parts = upload.parts.order_by("offset").values_list("offset", "data")
+    data, held = bytearray(), 0
+    for offset, part in parts:
+        if offset != held:
+            break  # a gap (parts lost): what follows is not held
+        data += part
+        held = len(data)
+    if held != upload.size:
+        _restart(upload, held)  # lost bytes, or started again by a racing request
+        return
     if hashlib.sha256(data).hexdigest() != upload.sha256:
         # Altered on the way (or by a racing sender): start this file again.
-        PhotoUpload.objects.filter(pk=upload.pk, attachment__isnull=True).update(received=0)
-        path.unlink(missing_ok=True)
-        upload.received = 0
+        _restart(upload)
         raise ValidationError(
             {"sha256": ["The file arrived altered (its SHA-256 differs from the one declared): "
                         "its upload starts again from byte 0."]}
         )  # fmt: skip
     attachment, _ = attachment_store(
-        report=upload.report, by=by, data=data, name=upload.name,
+        report=upload.report, by=by, data=bytes(data), name=upload.name,
         declared_sha256=upload.sha256,
     )  # fmt: skip
-    PhotoUpload.objects.filter(pk=upload.pk).update(attachment=attachment)
+    with transaction.atomic():
+        PhotoUpload.objects.filter(pk=upload.pk).update(attachment=attachment)
+        PhotoUploadPart.objects.filter(upload=upload).delete()
     upload.attachment = attachment
-    path.unlink(missing_ok=True)
 
 
 def photo_uploads_purge_expired(*, now=None) -> int:
-    """Delete the uploads not touched for PHOTO_UPLOAD_EXPIRY_HOURS, complete or not, and
-    their partial files. Idempotent: a second run finds nothing. Returns how many went.
+    """Delete the uploads not touched for PHOTO_UPLOAD_EXPIRY_HOURS, complete or not, with
+    their parts. Idempotent: a second run finds nothing. Returns how many went.
 
     A complete upload only remembered its attachment for parts sent again; a tablet that
-    comes back after this asks for the upload anew and is told it is attached."""
+    comes back after this asks for the upload anew and is told it is attached. The rows are
+    locked first: a part on its way either lands before (and the upload is no longer
+    expired) or finds the upload gone."""
     cutoff = (now or timezone.now()) - timedelta(hours=settings.PHOTO_UPLOAD_EXPIRY_HOURS)
-    expired = list(PhotoUpload.objects.filter(updated_at__lt=cutoff).select_related("report"))
-    for upload in expired:
-        partial_path(upload).unlink(missing_ok=True)  # the file first: a row never outlives it
-    PhotoUpload.objects.filter(pk__in=[u.pk for u in expired], updated_at__lt=cutoff).delete()
-    return len(expired)
+    with transaction.atomic():
+        expired = PhotoUpload.objects.select_for_update().filter(updated_at__lt=cutoff)
+        pks = list(expired.values_list("pk", flat=True))
+        PhotoUpload.objects.filter(pk__in=pks).delete()  # the parts by cascade
+    return len(pks)

@@ -15,8 +15,8 @@ from PIL import Image
 
 from core.models import ForwardBase
 from core.tests.factories import UserFactory
-from reports.models import Attachment, PhotoUpload
-from reports.services.uploads import partial_path, photo_uploads_purge_expired
+from reports.models import Attachment, PhotoUpload, PhotoUploadPart
+from reports.services.uploads import photo_uploads_purge_expired
 from reports.tasks import photo_uploads_purge_expired as purge_task
 from reports.tests.test_report_attachments import jpeg_with_gps
 from reports.tests.test_report_filing_api import as_user, report_body
@@ -27,7 +27,11 @@ CHUNK = 64 * 1024
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PHOTO_UPLOAD_PARTIAL_DIR = tmp_path / "partial"
+
+
+def parts_of(upload):
+    """The bytes held of an unfinished upload (in the database: every web node sees them)."""
+    return PhotoUploadPart.objects.filter(upload=upload)
 
 
 def noisy_jpeg(side=700, seed=1):
@@ -93,7 +97,7 @@ def test_a_photo_sent_in_parts_is_attached_once_when_its_last_part_arrives(monit
     assert body["attachment"]["sha256"] == hashlib.sha256(data).hexdigest()
     attachment = Attachment.objects.get()
     assert attachment.original.read() == data  # no location in it: stored as sent
-    assert not partial_path(PhotoUpload.objects.get()).exists()
+    assert not parts_of(PhotoUpload.objects.get()).exists()
 
 
 @pytest.mark.django_db
@@ -243,18 +247,18 @@ def test_a_part_costs_a_bounded_number_of_queries(monitor, report):
 
 
 @pytest.mark.django_db
-def test_abandoned_uploads_are_purged_with_their_partial_files_once(settings, monitor, report):
+def test_abandoned_uploads_are_purged_with_their_parts_once(settings, monitor, report):
     client, data = as_user(monitor), noisy_jpeg()
     kept = noisy_jpeg(seed=2)
     start(client, report, data)
     put(client, report, data, 0, CHUNK - 1)
     start(client, report, kept)
     upload = PhotoUpload.objects.get(sha256=hashlib.sha256(data).hexdigest())
-    assert partial_path(upload).exists()
+    assert parts_of(upload).exists()
     old = timezone.now() - timedelta(hours=settings.PHOTO_UPLOAD_EXPIRY_HOURS + 1)
     PhotoUpload.objects.filter(pk=upload.pk).update(updated_at=old)
     assert purge_task() == 1
-    assert not partial_path(upload).exists()
+    assert not parts_of(upload).exists()
     assert list(PhotoUpload.objects.values_list("sha256", flat=True)) == [
         hashlib.sha256(kept).hexdigest()
     ]
@@ -264,11 +268,11 @@ def test_abandoned_uploads_are_purged_with_their_partial_files_once(settings, mo
 
 
 @pytest.mark.django_db
-def test_a_partial_file_that_lost_bytes_is_resumed_from_what_it_really_holds(monitor, report):
+def test_parts_that_lost_bytes_are_resumed_from_what_they_really_hold(monitor, report):
     client, data = as_user(monitor), noisy_jpeg()
     start(client, report, data)
     put(client, report, data, 0, 2 * CHUNK - 1)
-    partial_path(PhotoUpload.objects.get()).unlink()
+    parts_of(PhotoUpload.objects.get()).delete()
     gap = put(client, report, data, 2 * CHUNK, 3 * CHUNK - 1)
     assert gap.status_code == 409 and gap["Upload-Offset"] == "0"
     send_all(client, report, data)
