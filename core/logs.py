@@ -26,7 +26,7 @@ import uuid
 from datetime import UTC, datetime
 
 _request = contextvars.ContextVar("missionapp_request", default=None)
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: "$" would let a "\n" through
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
@@ -36,7 +36,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         given = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = _request.set(request)
         try:
             response = self.get_response(request)
@@ -86,7 +86,9 @@ class JsonFormatter(logging.Formatter):
                     entry[name] = atoms[atom]
             if "D" in atoms:
                 entry["duration_ms"] = round(int(atoms["D"]) / 1000, 1)
-            request_id = atoms.get("{x-request-id}i") or atoms.get("{x-request-id}o")
+            # The response's (the one the application checked or made), never the client's
+            # raw header, which gunicorn logs as sent.
+            request_id = atoms.get("{x-request-id}o")
             if request_id and request_id != "-":
                 entry["request_id"] = request_id
             if "s" in atoms:
@@ -95,7 +97,8 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        # ASCII: U+2028 or U+0085 in a message would end the line for some readers.
+        return json.dumps(entry, default=str, ensure_ascii=True)
 
 
 def log_format():

@@ -31,6 +31,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,17 +198,17 @@ def may_read_metrics(request) -> bool:
     given = request.META.get("HTTP_AUTHORIZATION", "")
     if token and given.startswith("Bearer "):
         return hmac.compare_digest(given.removeprefix("Bearer ").encode(), token.encode())
-    # A request forwarded by a proxy that TRUSTED_PROXIES does not name looks as if it came
-    # from the proxy (on the compose network): not believed, whatever its address.
-    remote = request.META.get("REMOTE_ADDR", "")
+    # By address, only a scraper that connects itself: a request through a proxy (any
+    # X-Forwarded-For, or from a proxy TRUSTED_PROXIES names) comes from outside, however it
+    # looks: without the header (a proxy not set to send it), or with a client's own header
+    # passed on, it would carry the proxy's address or one the client chose.
+    remote = security._parse(request.META.get("REMOTE_ADDR", ""))
     trusted = [ipaddress.ip_network(p, strict=False) for p in settings.TRUSTED_PROXIES]
-    parsed = security._parse(remote)
-    if "HTTP_X_FORWARDED_FOR" in request.META and not (
-        parsed is not None and any(parsed in net for net in trusted)
-    ):
+    if remote is None or "HTTP_X_FORWARDED_FOR" in request.META:
         return False
-    address = security._parse(security.client_address(request))
-    return address is not None and any(address in net for net in _allowed_networks())
+    if any(remote in net for net in trusted):
+        return False
+    return any(remote in net for net in _allowed_networks())
 
 
 @require_GET
@@ -228,6 +229,9 @@ def metrics(request):
 # --- gunicorn hooks (called from gunicorn's config; see the module docstring) ----------------
 
 
+_PROMETHEUS_FILE = re.compile(r"(counter|gauge_[a-z]+|histogram|summary)_\d+\.db")
+
+
 def gunicorn_on_starting(server):
     """Empty PROMETHEUS_MULTIPROC_DIR when gunicorn's master starts: files of processes of
     an earlier run would be added to this run's counts."""
@@ -235,7 +239,10 @@ def gunicorn_on_starting(server):
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         for path in Path(folder).glob("*.db"):
-            path.unlink()
+            # Only prometheus-client's own files: a folder named by mistake (the var folder,
+            # with beat's celerybeat-schedule.db) loses nothing else.
+            if _PROMETHEUS_FILE.fullmatch(path.name):
+                path.unlink()
 
 
 def gunicorn_child_exit(server, worker):

@@ -42,9 +42,10 @@ backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
-# A worker is replaced after this many requests (spread out), so that memory grown by a
-# large export or PDF download is given back.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+# Replace a worker after this many requests (0: never). Off by default: each replaced
+# worker leaves its request counts in the metrics folder for good (prometheus-client's
+# multiprocess mode), which a flood of requests would turn into thousands of files in memory.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
 # The workers' heartbeat files in memory, not on a container's overlay filesystem (gunicorn
 # makes its own unlinked files there, mode 0600).

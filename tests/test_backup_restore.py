@@ -30,8 +30,10 @@ from django.utils import timezone
 
 from conftest import BASE_DIR, _process_env
 from core.audit.anchors import anchor_file_append
+from core.audit.keys import generate_key
 from core.audit.services import audit_seal
-from core.backups.archive import MANIFEST, archive_verify, sha256_file
+from core.backups.archive import DATABASE_MEMBERS, MANIFEST, archive_verify, sha256_file
+from core.backups.authenticity import manifest_authenticate
 from core.backups.nightly import backups_retain
 from core.tasks import backup_nightly
 from reports.models import Attachment, IncidentReport
@@ -260,27 +262,78 @@ def test_a_media_file_or_anchor_file_of_other_content_is_not_overwritten(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@committed
-def test_an_archive_of_another_database_vendor_is_refused(users, media, tmp_path):
-    archive = backed_up(tmp_path)
-    other = "postgresql" if connection.vendor == "sqlite" else "sqlite"
-    # The same archive with the other vendor in its manifest (and a sidecar that matches).
-    forged = tmp_path / "forged" / archive.name
-    forged.parent.mkdir()
+def forge(archive: Path, folder: Path, change, *, authenticate=False) -> Path:
+    """A copy of `archive` whose manifest `change` edited, with its checksums and sidecar
+    made to match (what anyone able to write an archive can do); authenticated again only
+    if `authenticate` (as the installation's own keys would)."""
+    forged = folder / archive.name
+    folder.mkdir()
     with tarfile.open(archive) as source, tarfile.open(forged, "w") as out:
         for info in source:
             data = source.extractfile(info).read()
             if info.name == MANIFEST:
                 manifest = json.loads(data)
-                manifest["database_vendor"] = other
+                change(manifest)
+                if authenticate:
+                    manifest_authenticate(manifest)
                 data = json.dumps(manifest).encode()
                 info.size = len(data)
             out.addfile(info, io.BytesIO(data))
     forged.with_name(f"{forged.name}.sha256").write_text(f"{sha256_file(forged)}  {forged.name}\n")
+    return forged
+
+
+@committed
+def test_an_archive_of_another_database_vendor_is_refused(users, media, tmp_path):
+    archive = backed_up(tmp_path)
+    other = "postgresql" if connection.vendor == "sqlite" else "sqlite"
+    forged = forge(
+        archive,
+        tmp_path / "forged",
+        lambda manifest: manifest.update(database_vendor=other),
+        authenticate=True,
+    )
     tables_before = tables()
     with pytest.raises(CommandError) as refused:
         call_command("restore", str(forged), yes=True, stdout=io.StringIO())
     assert "restore it onto the same kind of database" in str(refused.value)
+    assert tables() == tables_before
+
+
+@committed
+def test_an_archive_altered_with_matching_checksums_is_refused_as_not_authentic(
+    users, media, tmp_path, settings
+):
+    archive = backed_up(tmp_path)
+    # A database member replaced (say, with an administrator added): its size and SHA-256 put
+    # in the manifest, the sidecar recomputed. Only the MAC under AUDIT_KEYS tells.
+    member = DATABASE_MEMBERS[connection.vendor]
+    forged_bytes = b"not the mission's database"
+
+    def replace_database(manifest):
+        digest = hashlib.sha256(forged_bytes).hexdigest()
+        manifest["members"][member] = {"size": len(forged_bytes), "sha256": digest}
+
+    forged = forge(archive, tmp_path / "forged", replace_database)
+    with tarfile.open(forged) as source, tarfile.open(tmp_path / "x.tar", "w") as out:
+        for info in source:
+            data = source.extractfile(info).read()
+            if info.name == member:
+                data, info.size = forged_bytes, len(forged_bytes)
+            out.addfile(info, io.BytesIO(data))
+    (tmp_path / "x.tar").replace(forged)
+    forged.with_name(f"{forged.name}.sha256").write_text(f"{sha256_file(forged)}  {forged.name}\n")
+    tables_before = tables()
+    with pytest.raises(CommandError) as refused:
+        call_command("restore", str(forged), yes=True, stdout=io.StringIO())
+    assert "origin is not proven" in str(refused.value)
+    assert "altered after it was made" in str(refused.value)
+    assert tables() == tables_before
+    # The real archive, but this installation has other audit keys: refused too, naming why.
+    settings.AUDIT_KEYS = [generate_key("other")]
+    with pytest.raises(CommandError) as refused:
+        call_command("restore", str(archive), yes=True, stdout=io.StringIO())
+    assert "which AUDIT_KEYS does not hold" in str(refused.value)
     assert tables() == tables_before
 
 

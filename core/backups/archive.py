@@ -29,6 +29,8 @@ from django.core.files.storage import storages
 from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 
+from core.backups.authenticity import manifest_authenticate, manifest_unauthentic
+
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ANCHORS_MEMBER = "audit/anchors.jsonl"
@@ -248,6 +250,7 @@ def _write_tar(out, *, vendor: str, dump: Path, now: datetime, migrations: dict)
             "migrations": migrations,
             "members": members,
         }
+        manifest_authenticate(manifest)
         data = json.dumps(manifest, indent=2, sort_keys=True).encode()
         _add(tar, MANIFEST, io.BytesIO(data), len(data), {})
 
@@ -273,13 +276,15 @@ def read_manifest(tar: tarfile.TarFile, archive: Path) -> dict:
     return manifest
 
 
-def archive_verify(archive: Path) -> dict:
-    """Check the archive against its sidecar and every member against the manifest; return
-    the manifest. BackupError names every member that differs (and the sidecar's verdict)."""
+def archive_verify(archive: Path, *, unauthenticated: bool = False) -> dict:
+    """Check the archive against its sidecar, its manifest's authentication (this
+    installation's AUDIT_KEYS made it; `unauthenticated` lets an unproven one through with a
+    warning) and every member against the manifest; return the manifest. BackupError names
+    every member that differs (and the sidecar's and the authentication's verdicts)."""
     archive = Path(archive)
     if not archive.is_file():
         raise BackupError(f"{archive}: no such file")
-    problems = []
+    problems, unauthentic = [], None
     sidecar = archive.with_name(f"{archive.name}.sha256")
     if sidecar.is_file():
         expected = (sidecar.read_text().split(maxsplit=1) or [""])[0].lower()
@@ -288,6 +293,9 @@ def archive_verify(archive: Path) -> dict:
     try:
         with tarfile.open(archive, mode="r:") as tar:
             manifest = read_manifest(tar, archive)
+            unauthentic = manifest_unauthentic(manifest)
+            if unauthentic and not unauthenticated:
+                problems.append(f"the archive's origin is not proven: {unauthentic}")
             listed = manifest.get("members", {})
             seen = set()
             for info in tar:
@@ -311,8 +319,13 @@ def archive_verify(archive: Path) -> dict:
     if problems:
         raise BackupError(f"{archive.name} is damaged, nothing was restored: "
                           + "; ".join(problems))  # fmt: skip
+    warnings = []
     if not sidecar.is_file():
-        manifest["warning"] = f"no {sidecar.name} next to it: checked against its manifest only"
+        warnings.append(f"no {sidecar.name} next to it: checked against its manifest only")
+    if unauthentic:
+        warnings.append(f"restored although its origin is not proven: {unauthentic}")
+    if warnings:
+        manifest["warning"] = "; ".join(warnings)
     return manifest
 
 

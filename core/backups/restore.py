@@ -188,7 +188,7 @@ def _restore_anchor_file(tar: tarfile.TarFile):
     os.replace(partial, target)
 
 
-def backup_restore(*, archive: Path, step=None) -> Restored:
+def backup_restore(*, archive: Path, step=None, unauthenticated: bool = False) -> Restored:
     """Restore `archive` onto the configured database (which must be empty), media storage
     and anchor file, then verify the audit chain.
 
@@ -199,8 +199,12 @@ def backup_restore(*, archive: Path, step=None) -> Restored:
     started = time.monotonic()
     step = step or (lambda text: None)
     archive = Path(archive)
-    manifest = archive_verify(archive)
-    step(f"{archive.name}: every member matches its manifest")
+    manifest = archive_verify(archive, unauthenticated=unauthenticated)
+    step(
+        f"{archive.name}: authenticated by AUDIT_KEYS, every member matches its manifest"
+        if "origin is not proven" not in manifest.get("warning", "")
+        else f"{archive.name}: every member matches its manifest (origin NOT proven)"
+    )
     _check_database(manifest)
     storage = storages["default"]
     media, present = _media_plan(manifest, storage)

@@ -61,8 +61,12 @@ def test_it_refuses_an_address_outside_the_allowed_networks_and_logs_it(client, 
 
 
 @pytest.mark.django_db
-def test_loopback_and_the_compose_network_may_read_it(client):
+def test_loopback_may_read_it_and_the_compose_network_once_named(client, settings):
     assert "missionapp_outbox_backlog" in scrape(client)  # the test client is 127.0.0.1
+    # Not by default: the host's proxy forwards every outside request from that network.
+    response = client.get(reverse("metrics"), REMOTE_ADDR="172.31.250.9")
+    assert response.status_code == 403
+    settings.METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "172.31.250.0/24"]
     assert "missionapp_outbox_backlog" in scrape(client, REMOTE_ADDR="172.31.250.9")
 
 
@@ -86,13 +90,14 @@ def test_a_request_forwarded_by_an_untrusted_proxy_is_not_believed(client, setti
         reverse("metrics"), REMOTE_ADDR="172.31.250.1", HTTP_X_FORWARDED_FOR=OUTSIDE
     )
     assert response.status_code == 403
-    # With the proxy trusted, the client it names decides.
+    # Nor through a trusted proxy, even inside the allowed networks: a proxy that sends no
+    # X-Forwarded-For, or passes on the client's own "127.0.0.1", would otherwise let anyone in.
     settings.TRUSTED_PROXIES = ["172.31.250.1"]
-    response = client.get(
-        reverse("metrics"), REMOTE_ADDR="172.31.250.1", HTTP_X_FORWARDED_FOR=OUTSIDE
-    )
-    assert response.status_code == 403
-    scrape(client, REMOTE_ADDR="172.31.250.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    settings.METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "172.31.250.0/24"]
+    for forwarded in ({"HTTP_X_FORWARDED_FOR": OUTSIDE}, {"HTTP_X_FORWARDED_FOR": "127.0.0.1"},
+                      {"HTTP_X_FORWARDED_FOR": ""}, {}):  # fmt: skip
+        response = client.get(reverse("metrics"), REMOTE_ADDR="172.31.250.1", **forwarded)
+        assert response.status_code == 403, forwarded
 
 
 @pytest.mark.django_db

@@ -377,9 +377,7 @@ HEALTH_WORKER_MAX_AGE_SECONDS = env.float("HEALTH_WORKER_MAX_AGE_SECONDS", defau
 HEALTH_BEAT_MAX_AGE_SECONDS = env.float("HEALTH_BEAT_MAX_AGE_SECONDS", default=180.0)
 # Who may read /metrics: clients (core.security.client_address) in these networks, or any
 # client sending "Authorization: Bearer <METRICS_TOKEN>" (empty: no token accepted).
-METRICS_ALLOWED_NETWORKS = env.list(
-    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128", "172.31.250.0/24"]
-)
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Daily situation summary ------------------------------------------------------------------

@@ -78,7 +78,6 @@ def photo_upload_start(
         )
     upload = PhotoUpload.objects.filter(report=report, sha256=sha256).first()
     if upload is None:
-        _check_open_uploads(by=by, size=size)
         upload = PhotoUpload(
             report=report, sha256=sha256, size=size, content_type=content_type[:64],
             name=(name or "")[:255], original=original, uploaded_by=by,
@@ -90,6 +89,10 @@ def photo_upload_start(
         upload.full_clean(validate_unique=False, validate_constraints=False)
         try:
             with transaction.atomic():
+                # One start at a time per member (their user row held): starts at the same
+                # moment each counted the others' uploads as not there, and all passed the cap.
+                User.objects.select_for_update().filter(pk=by.pk).values_list("pk").first()
+                _check_open_uploads(by=by, size=size)
                 upload.save()
         except IntegrityError:  # a concurrent start made it first
             upload = PhotoUpload.objects.get(report=report, sha256=sha256)

@@ -21,8 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("archive", metavar="ARCHIVE")
         parser.add_argument("--yes", action="store_true",
                             help="Do not ask for confirmation.")  # fmt: skip
+        parser.add_argument(
+            "--unauthenticated", action="store_true",
+            help="Restore an archive this installation's AUDIT_KEYS did not authenticate (its "
+            "manifest's MAC is missing or wrong): only one whose origin you checked yourself.",
+        )  # fmt: skip
 
-    def handle(self, *args, archive, yes, **options):
+    def handle(self, *args, archive, yes, unauthenticated, **options):
         if not yes:
             try:
                 answer = input(f"Restore {archive} into {database_label()}? [y/N] ")
@@ -31,7 +36,8 @@ class Command(BaseCommand):
             if answer.strip().lower() not in ("y", "yes"):
                 raise CommandError("Not restored (answer y, or pass --yes).")
         try:
-            restored = backup_restore(archive=Path(archive), step=self.stdout.write)
+            restored = backup_restore(archive=Path(archive), step=self.stdout.write,
+                                      unauthenticated=unauthenticated)  # fmt: skip
         except BackupError as exc:
             raise CommandError(f"Refused: {exc}") from exc
         manifest = restored.manifest
