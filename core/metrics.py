@@ -218,9 +218,12 @@ def metrics(request):
 
     if not may_read_metrics(request):
         security_log.warning(
-            "refused GET %s to %s: not in METRICS_ALLOWED_NETWORKS and no valid METRICS_TOKEN",
+            "refused GET %s to %s (connected from %s%s): by address only a scraper in "
+            "METRICS_ALLOWED_NETWORKS connecting itself, and no valid METRICS_TOKEN",
             request.path,
             security.client_address(request),
+            request.META.get("REMOTE_ADDR", "?"),
+            ", through a proxy" if "HTTP_X_FORWARDED_FOR" in request.META else "",
         )
         return HttpResponse("Metrics are not public.\n", status=403, content_type="text/plain")
     return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -60,7 +60,7 @@ control_socket_disable = True
 # JSON lines in production (LOG_FORMAT, core/logs.py), gunicorn's own text otherwise; the
 # access line carries the request id the application gives the response.
 logconfig_dict = gunicorn_logconfig_dict()
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus {x-request-id}o'
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus %({x-request-id}o)s'
 on_starting = gunicorn_on_starting  # empties the metrics folder of an earlier run
 child_exit = gunicorn_child_exit  # a replaced worker's live gauges stop counting
 

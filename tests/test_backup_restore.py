@@ -387,3 +387,20 @@ def test_beat_runs_the_nightly_backup_at_backup_hour_in_mission_time():
     assert entry["task"] == "core.tasks.backup_nightly" and entry["task"] in app.tasks
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({2}, {30})
     assert str(app.timezone) == settings.TIME_ZONE == "Asia/Yerevan"
+
+
+@committed
+def test_a_restore_without_the_contacts_keys_is_refused_before_writing(
+    users, media, tmp_path, settings
+):
+    archive = backed_up(tmp_path)
+    tables_before = tables()
+    from core.crypto import generate_key
+
+    # Another installation's keys (the embedded stack makes a new one when the file is
+    # missing): the channels would restore unreadable, so nothing is restored.
+    settings.FIELD_ENCRYPTION_KEYS = [generate_key()]
+    with pytest.raises(CommandError) as refused:
+        call_command("restore", str(archive), yes=True, stdout=io.StringIO())
+    assert "FIELD_ENCRYPTION_KEYS lacks 1 of the keys" in str(refused.value)
+    assert tables() == tables_before

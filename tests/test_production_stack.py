@@ -306,11 +306,15 @@ def test_state_lives_in_named_volumes(config, services, stack_env):
     assert mounts("redis") == {"/data": "redis-data"}
     # Web and worker share the uploaded and generated files.
     # The worker appends the audit anchors; web reads them for `manage audit_verify`.
-    # The worker writes the nightly backups; `manage backup`/`restore` by hand run in web.
+    # The worker writes the nightly backups; `manage backup`/`restore` by hand run there too.
     assert mounts("web") == mounts("worker") == {
         f"{VAR_DIR}/media": "media", f"{VAR_DIR}/anchors": "audit-anchors",
         f"{VAR_DIR}/backups": "backups",
     }  # fmt: skip
+    # Web faces the internet: it may read the anchors and the archives, never write them.
+    read_only = {v["target"] for v in services["web"]["volumes"] if v.get("read_only")}
+    assert read_only == {f"{VAR_DIR}/anchors", f"{VAR_DIR}/backups"}
+    assert not any(v.get("read_only") for v in services["worker"]["volumes"])
     assert Path(stack_env["AUDIT_ANCHOR_FILE"]).parent == Path(f"{VAR_DIR}/anchors")
     assert Path(stack_env["BACKUP_DIR"]) == Path(f"{VAR_DIR}/backups")
     assert mounts("sealer") == {}  # it needs the database only

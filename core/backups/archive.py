@@ -29,7 +29,11 @@ from django.core.files.storage import storages
 from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 
-from core.backups.authenticity import manifest_authenticate, manifest_unauthentic
+from core.backups.authenticity import (
+    field_key_fingerprints,
+    manifest_authenticate,
+    manifest_unauthentic,
+)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -249,6 +253,7 @@ def _write_tar(out, *, vendor: str, dump: Path, now: datetime, migrations: dict)
             "database_vendor": vendor,
             "migrations": migrations,
             "members": members,
+            "field_encryption_keys": field_key_fingerprints(),
         }
         manifest_authenticate(manifest)
         data = json.dumps(manifest, indent=2, sort_keys=True).encode()
@@ -317,7 +322,9 @@ def archive_verify(archive: Path, *, unauthenticated: bool = False) -> dict:
         problems.append(f"the archive cannot be read as a tar ({exc})")
         manifest = None
     if problems:
-        raise BackupError(f"{archive.name} is damaged, nothing was restored: "
+        verdict = ("is not authenticated by this installation's keys" if problems == [
+            f"the archive's origin is not proven: {unauthentic}"] else "is damaged")  # fmt: skip
+        raise BackupError(f"{archive.name} {verdict}, nothing was restored: "
                           + "; ".join(problems))  # fmt: skip
     warnings = []
     if not sidecar.is_file():

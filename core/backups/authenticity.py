@@ -12,6 +12,9 @@ import hashlib
 import hmac
 import json
 
+from django.conf import settings
+
+from core import crypto
 from core.audit import keys
 
 # Domain separation: the audit seals and the archives never share a MAC key.
@@ -49,3 +52,19 @@ def manifest_unauthentic(manifest: dict) -> str | None:
     if not hmac.compare_digest(_mac(secret, manifest), str(given.get("hmac_sha256", ""))):
         return "its manifest's authentication does not match: it was altered after it was made"
     return None
+
+
+def field_key_fingerprints(configured=None) -> list[str]:
+    """A fingerprint of each of FIELD_ENCRYPTION_KEYS (an HMAC of a label under the key, never
+    the key): the archive names the keys its contacts' channels were encrypted with, so that
+    a restore without them is refused before it writes anything, not found out at the first
+    contact opened."""
+    label = b"missionapp field key fingerprint"
+    keys_in_use = settings.FIELD_ENCRYPTION_KEYS if configured is None else configured
+    return [hmac.new(crypto.decode_key(k), label, "sha256").hexdigest()[:16] for k in keys_in_use]
+
+
+def field_keys_missing(manifest: dict) -> int:
+    """How many of the keys the archive's rows were encrypted with FIELD_ENCRYPTION_KEYS
+    lacks (0 for an archive that names none)."""
+    return len(set(manifest.get("field_encryption_keys", [])) - set(field_key_fingerprints()))

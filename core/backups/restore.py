@@ -34,6 +34,7 @@ from core.backups.archive import (
     run_pg,
     sha256_file,
 )
+from core.backups.authenticity import field_keys_missing
 
 VENDOR_NAMES = {"postgresql": "PostgreSQL (PostGIS)", "sqlite": "SQLite (SpatiaLite)"}
 
@@ -67,6 +68,29 @@ def database_label(alias="default") -> str:
     if connections[alias].vendor == "sqlite":
         return str(db["NAME"])
     return f"{db['NAME']} on {db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
+
+
+def _forget_the_old_machines_cache():
+    """The embedded stack's cache is a table of the database, so the archive brought the old
+    machine's login counters and worker heartbeats: /healthz said a worker of the old
+    machine was fresh. None of it is the mission's record."""
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
+
+    cache = caches["default"]
+    if isinstance(cache, DatabaseCache):
+        cache.clear()
+
+
+def _check_field_keys(manifest: dict):
+    missing = field_keys_missing(manifest)
+    if missing:
+        raise BackupError(
+            f"FIELD_ENCRYPTION_KEYS lacks {missing} of the keys the archive's liaison contacts "
+            "are encrypted with: their phone numbers and e-mail addresses could not be read. "
+            "Set the keys of the installation that made it (.env; on the embedded stack "
+            "var/field_encryption_key) and restore again (nothing was changed)"
+        )
 
 
 def _check_database(manifest: dict):
@@ -205,6 +229,7 @@ def backup_restore(*, archive: Path, step=None, unauthenticated: bool = False) -
         if "origin is not proven" not in manifest.get("warning", "")
         else f"{archive.name}: every member matches its manifest (origin NOT proven)"
     )
+    _check_field_keys(manifest)
     _check_database(manifest)
     storage = storages["default"]
     media, present = _media_plan(manifest, storage)
@@ -214,6 +239,7 @@ def backup_restore(*, archive: Path, step=None, unauthenticated: bool = False) -
             tempfile.TemporaryDirectory(prefix="missionapp-restore-") as scratch:  # fmt: skip
         _restore_database(tar, vendor, Path(scratch))
         step(f"database restored into {database_label()}")
+        _forget_the_old_machines_cache()
         _restore_media(tar, media, storage)
         step(f"{len(media)} media files written ({present} were there already)")
         if write_anchors:

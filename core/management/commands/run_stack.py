@@ -61,6 +61,9 @@ class Command(BaseCommand):
             "sealer": [python, manage, "audit_seal", "--loop"],
         }  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "GUNICORN_BIND": f"{host}:{port}"}
+        # A forward base's server shows no debug pages to its network, and serves the hashed,
+        # compressed static files: DEBUG only when the environment asks for it.
+        env["DEBUG"] = os.environ.get("DEBUG", "false")
         if workers:
             env["GUNICORN_WORKERS"] = str(workers)
         # Links in e-mails (itinerary acknowledgements, flash alerts) point at this server,
