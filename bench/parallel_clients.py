@@ -15,6 +15,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -182,7 +183,9 @@ def main(argv=None):
         print(f"| {name} | {answers or '-'} | {failed} | {p50 or 0:.2f} | {p95 or 0:.2f} | "
               f"{wall:.2f} |")  # fmt: skip
     created = sum(c.get("201", 0) for _, c, *_ in rows)
-    print(f"\nReports stored: {after - before} (answered 201: {created}); folder {var}")
+    print(f"\nReports stored: {after - before} (answered 201: {created}).")
+    # The folder holds the run's database and its machine secrets: not left behind.
+    shutil.rmtree(var, ignore_errors=True)
 
 
 if __name__ == "__main__":
