@@ -12,7 +12,6 @@ from datetime import date
 
 from django.conf import settings
 from django.http import HttpResponseRedirect, JsonResponse
-from django.middleware.gzip import GZipMiddleware
 from django.urls import reverse
 
 from core import security
@@ -159,21 +158,3 @@ class SecondFactorMiddleware:
             )
         target = request.get_full_path() if request.method == "GET" else reverse("home")
         return HttpResponseRedirect(security.second_factor_url("second-factor", target))
-
-
-class ReferenceDataGZipMiddleware(GZipMiddleware):
-    """gzip for the geography layers every map and tablet loads (provinces, border,
-    settlements, bases, restricted zones: tens of KB of GeoJSON each), also where no proxy
-    compresses (the embedded stack serves tablets directly). Only these: they reflect nothing
-    a request sends and carry no secret, so compressing them gives away nothing (BREACH); the
-    pages, with their CSRF tokens, and other API answers are left to the HTTPS proxy."""
-
-    COMPRESSED = frozenset(
-        {"api-provinces", "api-border", "api-settlements", "api-bases", "api-restricted-zones"}
-    )
-
-    def process_response(self, request, response):
-        match = getattr(request, "resolver_match", None)
-        if match is None or match.url_name not in self.COMPRESSED:
-            return response
-        return super().process_response(request, response)

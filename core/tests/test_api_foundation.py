@@ -114,22 +114,6 @@ def test_nested_errors_are_flattened_to_dotted_field_names():
 
 
 @pytest.mark.django_db
-def test_the_geography_layers_go_out_compressed_and_pages_do_not(client_for):
-    import gzip
-    import json
-
-    monitor = client_for("monitor")
-    response = monitor.get(reverse("api-provinces"), HTTP_ACCEPT_ENCODING="gzip, br")
-    assert response["Content-Encoding"] == "gzip"
-    body = gzip.decompress(response.content)
-    assert json.loads(body)["type"] == "FeatureCollection"
-    assert len(response.content) < len(body) / 3
-    # What reflects a request or carries a CSRF token is left to the proxy (BREACH).
-    for path in (reverse("api-me"), "/"):
-        assert not monitor.get(path, HTTP_ACCEPT_ENCODING="gzip").has_header("Content-Encoding")
-
-
-@pytest.mark.django_db
 def test_the_province_layer_is_geojson_and_filters_sectors(client_for):
     response = client_for("monitor").get(reverse("api-provinces"), {"is_sector": "true"})
     assert response.status_code == 200

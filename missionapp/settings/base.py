@@ -51,8 +51,6 @@ MIDDLEWARE = [
     # gunicorn serves the collected static files itself, on the embedded stack as in
     # production (no separate web server): hashed names cached for ever, gzip and Brotli.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # The geography layers compressed (their answers carry no secret): core/middleware.py.
-    "core.middleware.ReferenceDataGZipMiddleware",
     # A request id for the logs, and the latency histogram (after whitenoise: static files
     # are neither logged with an id nor timed).
     "core.logs.RequestContextMiddleware",
