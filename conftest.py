@@ -4,6 +4,7 @@ import functools
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -340,6 +341,13 @@ def in_thread(target, errors, *args):
             connections.close_all()
 
     return threading.Thread(target=run)
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout=30.0, interval=0.2, message="condition"):

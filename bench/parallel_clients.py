@@ -34,12 +34,6 @@ PYTHON = sys.executable
 PLACES = [(46.5311, 39.5481), (46.4706, 39.5587), (46.4200, 39.5000), (46.3500, 39.3000)]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def manage(env, *args):
     subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True,
                    capture_output=True, text=True, timeout=900)  # fmt: skip
@@ -138,6 +132,7 @@ def main(argv=None):
     import django
 
     django.setup()
+    from bench.ingest import free_port
     from core.management.commands.run_stack import web_command
 
     servers = {

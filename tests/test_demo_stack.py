@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from core.management.commands.demo_users import read_logins
 from tests.browser import second_factor_through_the_pages
 
@@ -34,12 +34,6 @@ COUNTS = (
     " (SELECT count(*) FROM patrols_patrolplan),"
     " (SELECT count(*) FROM core_auditentry WHERE client = 'command')"
 )
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def demo_env(var_dir, port):

@@ -9,7 +9,6 @@ answered is still the one that booted (gunicorn replaces a dead worker silently)
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 from django.contrib.gis.geos import LineString, Point
 from django.utils import timezone
 
-from conftest import BASE_DIR, _process_env, stop_process, wait_for
+from conftest import BASE_DIR, _process_env, free_port, stop_process, wait_for
 from core.models import DeviceToken, ForwardBase
 from patrols.models import PatrolPlan
 from patrols.services import patrol_plan_create
@@ -73,12 +72,6 @@ HOSTILE_ROUTES = [
     ("WKT empty", "LINESTRING EMPTY", "empty"),
     ("not nested", {"type": "LineString", "coordinates": [45.67, 39.84]}, "nested lists"),
 ]  # fmt: skip
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

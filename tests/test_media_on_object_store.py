@@ -249,6 +249,23 @@ def _login(base, user, device):
     return session
 
 
+def _monitor_with_a_report(node, users):
+    """The monitor's tablet logged in on `node`, and the uuid of a report it filed there."""
+    monitor = _login(node.base, users["monitor"], "Tablet KPN-03")
+    body = report_body(status="submitted")
+    filed = monitor.post(node.base + reverse("api-incident-reports"), json=body, timeout=30)
+    assert filed.status_code == 201, filed.text
+    return monitor, body["uuid"]
+
+
+def _start(monitor, base, uuid, data, **extra):
+    body = {"sha256": sha(data), "size": len(data), **extra}
+    url = base + reverse("api-incident-report-uploads", args=[uuid])
+    started = monitor.post(url, json=body, timeout=30)
+    assert started.status_code in (200, 201), started.text
+    return started
+
+
 def _files_under(path: Path):
     return [p for p in path.rglob("*") if p.is_file()]
 
@@ -258,19 +275,11 @@ def test_two_nodes_take_a_photo_in_parts_from_both_and_serve_the_same_attachment
     users, s3_media, two_nodes, tmp_path
 ):
     node_a, node_b = two_nodes
-    monitor = _login(node_a.base, users["monitor"], "Tablet KPN-03")
-    body = report_body(status="submitted")
-    filed = monitor.post(node_a.base + reverse("api-incident-reports"), json=body, timeout=30)
-    assert filed.status_code == 201, filed.text
-    uuid, data = body["uuid"], noisy_jpeg()
+    monitor, uuid = _monitor_with_a_report(node_a, users)
+    data = noisy_jpeg()
     half = len(data) // 2
 
-    started = monitor.post(
-        node_a.base + reverse("api-incident-report-uploads", args=[uuid]),
-        json={"sha256": sha(data), "size": len(data), "content_type": "image/jpeg",
-              "name": "photo.jpg"},
-        timeout=30,
-    )  # fmt: skip
+    started = _start(monitor, node_a.base, uuid, data, content_type="image/jpeg", name="photo.jpg")
     assert started.status_code == 201, started.text
     first = _put(monitor, node_a.base, uuid, data, 0, half - 1)
     assert first.status_code == 200 and first.json()["received"] == half
@@ -310,12 +319,9 @@ def test_the_same_last_part_racing_to_both_nodes_attaches_the_photo_once(
     users, s3_media, two_nodes
 ):
     node_a, node_b = two_nodes
-    monitor = _login(node_a.base, users["monitor"], "Tablet KPN-03")
-    body = report_body(status="submitted")
-    monitor.post(node_a.base + reverse("api-incident-reports"), json=body, timeout=30)
-    uuid, data = body["uuid"], noisy_jpeg(seed=3)
-    monitor.post(node_a.base + reverse("api-incident-report-uploads", args=[uuid]),
-                 json={"sha256": sha(data), "size": len(data)}, timeout=30)  # fmt: skip
+    monitor, uuid = _monitor_with_a_report(node_a, users)
+    data = noisy_jpeg(seed=3)
+    _start(monitor, node_a.base, uuid, data)
     half = len(data) // 2
     assert _put(monitor, node_a.base, uuid, data, 0, half - 1).status_code == 200
 
@@ -345,13 +351,10 @@ def test_parts_held_across_processes_are_purged_with_their_expired_upload(
     settings, users, two_nodes
 ):
     node_a, node_b = two_nodes
-    monitor = _login(node_b.base, users["monitor"], "Tablet KPN-03")
-    body = report_body(status="submitted")
-    monitor.post(node_b.base + reverse("api-incident-reports"), json=body, timeout=30)
-    uuid, data, kept = body["uuid"], noisy_jpeg(seed=4), noisy_jpeg(seed=5)
+    monitor, uuid = _monitor_with_a_report(node_b, users)
+    data, kept = noisy_jpeg(seed=4), noisy_jpeg(seed=5)
     for photo in (data, kept):
-        monitor.post(node_b.base + reverse("api-incident-report-uploads", args=[uuid]),
-                     json={"sha256": sha(photo), "size": len(photo)}, timeout=30)  # fmt: skip
+        _start(monitor, node_b.base, uuid, photo)
         assert _put(monitor, node_b.base, uuid, photo, 0, 99_999).status_code == 200
     assert _put(monitor, node_a.base, uuid, data, 100_000, 149_999).json()["received"] == 150_000
     abandoned = PhotoUpload.objects.get(sha256=sha(data))
@@ -369,6 +372,5 @@ def test_parts_held_across_processes_are_purged_with_their_expired_upload(
     assert PhotoUploadPart.objects.get().upload.sha256 == sha(kept)
     assert photo_uploads_purge_expired() == 0
     # The tablet comes back to node A: it starts that photo again from byte 0.
-    again = monitor.post(node_a.base + reverse("api-incident-report-uploads", args=[uuid]),
-                         json={"sha256": sha(data), "size": len(data)}, timeout=30)  # fmt: skip
+    again = _start(monitor, node_a.base, uuid, data)
     assert again.status_code == 201 and again.json()["received"] == 0

@@ -3,7 +3,6 @@ processes; a dead worker leaves web healthy (200, degraded), only a lost databas
 and nothing internal is told."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,19 +13,13 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from conftest import BASE_DIR, _process_env, start_worker, stop_process, wait_for
+from conftest import BASE_DIR, _process_env, free_port, start_worker, stop_process, wait_for
 from core.tasks import health_beat
 
 
 def health(client):
     response = client.get(reverse("healthz"))
     return response.status_code, response.json()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def assert_aware_iso(text):
